@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared pieces of the command-line front end: the subcommand signatures,
+ * message helpers that prefix "medsft <command>: ", the global verbosity, and
+ * the exit codes documented in --help and the README.
+ */
+#ifndef MS_CLI_CLI_H
+#define MS_CLI_CLI_H
+
+#include <stdbool.h>
+
+#include "common/error.h"
+
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_FAILURE = 1, /* bad input, I/O, resources */
+	CLI_EXIT_USAGE = 2,   /* usage error */
+	CLI_EXIT_REJECTED = 3 /* finished, but records were rejected (--keep-going) */
+};
+
+struct cli_state {
+	const char *command; /* "catalog import", for message prefixes */
+	int verbosity;       /* -1 quiet, 0 normal, 1+ verbose */
+};
+
+extern struct cli_state cli;
+
+void cli_error(const char *fmt, ...) MS_PRINTF(1, 2);
+void cli_warn(const char *fmt, ...) MS_PRINTF(1, 2);
+void cli_info(const char *fmt, ...) MS_PRINTF(1, 2);
+/* Prints "medsft <command>: <formatted err>" to stderr. */
+void cli_report(const struct ms_error *err);
+/* Prints a usage error and the usage line; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...) MS_PRINTF(2, 3);
+/* Flushes and closes stdout; a write error (full disk) is reported. */
+int cli_finish_stdout(int rc);
+/* Maps a negative status to an exit code. */
+int cli_exit_code(int status);
+
+int cmd_catalog(int argc, char **argv);
+
+#endif

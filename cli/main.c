@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * medsft: entry point, the subcommand table and shared CLI helpers. Commands
+ * parse their own options (cmd_*.c); this file only dispatches.
+ */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct cli_state cli = { "", 0 };
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "catalog", cmd_catalog, "import, look up and search coding catalogues" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void vmsg(const char *kind, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "medsft%s%s: %s", cli.command[0] ? " " : "", cli.command, kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("", fmt, ap);
+	va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void cli_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli.verbosity < 0)
+		return;
+	va_start(ap, fmt);
+	vmsg("", fmt, ap);
+	va_end(ap);
+}
+
+void cli_report(const struct ms_error *err)
+{
+	char msg[1024];
+
+	cli_error("%s", ms_error_format(err, msg, sizeof(msg)));
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("", fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s", usage);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_exit_code(int status)
+{
+	if (status == 0)
+		return CLI_EXIT_OK;
+	return status == MS_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+}
+
+int cli_finish_stdout(int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error("cannot write to standard output");
+		return CLI_EXIT_FAILURE;
+	}
+	return rc;
+}
+
+static void print_help(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: medsft [--version] [-h|--help] <command> [<args>]\n\n"
+	           "Builds supervised fine-tuning datasets for German medical coding.\n\n"
+	           "commands:\n");
+	for (i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "  %-10s %s\n", "help", "show this list, or 'help <command>' for a command");
+	fprintf(f, "\nexit codes: 0 success, 1 failure, 2 usage error, "
+	           "3 finished with rejected records\n");
+}
+
+int main(int argc, char **argv)
+{
+	char *help_argv[3] = { NULL, (char *)"--help", NULL };
+	const char *name;
+	size_t i;
+
+	if (argc < 2) {
+		print_help(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	name = argv[1];
+	if (strcmp(name, "--version") == 0) {
+		printf("medsft %s\n", MS_VERSION);
+		return cli_finish_stdout(CLI_EXIT_OK);
+	}
+	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 ||
+	    (strcmp(name, "help") == 0 && argc == 2)) {
+		print_help(stdout);
+		return cli_finish_stdout(CLI_EXIT_OK);
+	}
+	if (strcmp(name, "help") == 0) {
+		/* "medsft help X" == "medsft X --help" */
+		help_argv[0] = argv[2];
+		argv = help_argv;
+		argc = 2;
+		name = argv[0];
+	} else {
+		argv++;
+		argc--;
+	}
+	for (i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(name, commands[i].name) == 0) {
+			cli.command = commands[i].name;
+			return cli_finish_stdout(commands[i].fn(argc, argv));
+		}
+	}
+	fprintf(stderr, "medsft: '%s' is not a medsft command; see 'medsft help'\n", name);
+	return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/* Capped file reads, line iteration and write-then-rename output files. */
+#include "common/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+
+int ms_file_read(struct ms_buf *out, const char *path, size_t cap, struct ms_error *err)
+{
+	FILE *f;
+	char chunk[4096];
+	size_t n;
+	int rc = 0;
+	bool is_stdin = strcmp(path, "-") == 0;
+
+	f = is_stdin ? stdin : fopen(path, "rb");
+	if (!f) {
+		ms_error_set_path(err, path);
+		return ms_error_set(err, errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "cannot open: %s",
+		                    strerror(errno));
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (cap && out->len + n > cap) {
+			ms_error_set_path(err, path);
+			rc = ms_error_set(err, MS_ETOOBIG, "file is larger than %zu bytes", cap);
+			goto out;
+		}
+		rc = ms_buf_add(out, chunk, n);
+		if (rc) {
+			ms_error_set_path(err, path);
+			rc = ms_error_set(err, rc, "%s", ms_status_str(rc));
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		ms_error_set_path(err, path);
+		rc = ms_error_set(err, MS_EIO, "read error: %s", strerror(errno));
+	}
+out:
+	if (!is_stdin)
+		fclose(f);
+	return rc;
+}
+
+void ms_lines_init(struct ms_lines *it, const char *s, size_t len)
+{
+	it->s = s;
+	it->len = len;
+	it->pos = 0;
+	it->line_no = 0;
+}
+
+bool ms_lines_next(struct ms_lines *it, const char **line, size_t *len_out)
+{
+	size_t start = it->pos, i;
+
+	if (it->pos >= it->len)
+		return false;
+	for (i = start; i < it->len; i++) {
+		if (it->s[i] == '\n' || it->s[i] == '\r')
+			break;
+	}
+	*line = it->s + start;
+	*len_out = i - start;
+	if (i < it->len && it->s[i] == '\r' && i + 1 < it->len && it->s[i + 1] == '\n')
+		i++;
+	it->pos = i < it->len ? i + 1 : i;
+	it->line_no++;
+	return true;
+}
+
+int ms_atomic_open(struct ms_atomic_file *f, const char *path, unsigned mode, struct ms_error *err)
+{
+	struct ms_buf tmp = MS_BUF_INIT;
+	int fd;
+
+	memset(f, 0, sizeof(*f));
+	if (ms_buf_addf(&tmp, "%s.tmp.XXXXXX", path))
+		goto nomem;
+	f->path = ms_strdup(path);
+	if (!f->path)
+		goto nomem;
+	fd = mkstemp(tmp.buf);
+	if (fd < 0) {
+		ms_error_set_path(err, path);
+		ms_buf_release(&tmp);
+		ms_atomic_abort(f);
+		return ms_error_set(err, MS_EIO, "cannot create temporary file: %s",
+		                    strerror(errno));
+	}
+	f->tmp_path = ms_buf_detach(&tmp, NULL);
+	if (!f->tmp_path) {
+		close(fd);
+		goto nomem;
+	}
+	if (fchmod(fd, (mode_t)mode) != 0 || !(f->fp = fdopen(fd, "wb"))) {
+		int e = errno;
+
+		close(fd);
+		ms_error_set_path(err, path);
+		ms_atomic_abort(f);
+		return ms_error_set(err, MS_EIO, "cannot open temporary file: %s", strerror(e));
+	}
+	return 0;
+nomem:
+	ms_buf_release(&tmp);
+	ms_atomic_abort(f);
+	return ms_error_set(err, MS_ENOMEM, "out of memory");
+}
+
+int ms_atomic_write(struct ms_atomic_file *f, const void *data, size_t len)
+{
+	if (f->status)
+		return f->status;
+	if (len && fwrite(data, 1, len, f->fp) != len)
+		f->status = MS_EIO;
+	return f->status;
+}
+
+int ms_atomic_commit(struct ms_atomic_file *f, struct ms_error *err)
+{
+	int rc = f->status;
+	int e = 0;
+
+	if (!rc && (fflush(f->fp) != 0 || fsync(fileno(f->fp)) != 0)) {
+		e = errno;
+		rc = MS_EIO;
+	}
+	if (fclose(f->fp) != 0 && !rc) {
+		e = errno;
+		rc = MS_EIO;
+	}
+	f->fp = NULL;
+	if (!rc && rename(f->tmp_path, f->path) != 0) {
+		e = errno;
+		rc = MS_EIO;
+	}
+	if (rc) {
+		ms_error_set_path(err, f->path);
+		ms_error_set(err, rc, "cannot write: %s", e ? strerror(e) : "write error");
+		ms_atomic_abort(f);
+		return rc;
+	}
+	ms_free(f->path);
+	ms_free(f->tmp_path);
+	memset(f, 0, sizeof(*f));
+	return 0;
+}
+
+void ms_atomic_abort(struct ms_atomic_file *f)
+{
+	if (!f)
+		return;
+	if (f->fp)
+		fclose(f->fp);
+	if (f->tmp_path)
+		unlink(f->tmp_path);
+	ms_free(f->path);
+	ms_free(f->tmp_path);
+	memset(f, 0, sizeof(*f));
+}
+
+int ms_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                         struct ms_error *err)
+{
+	struct ms_atomic_file f;
+	int rc;
+
+	rc = ms_atomic_open(&f, path, mode, err);
+	if (rc)
+		return rc;
+	ms_atomic_write(&f, data, len);
+	return ms_atomic_commit(&f, err);
+}
+
+const char *ms_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SHA-256 and HMAC-SHA-256 (libsodium), with hex output.
+ *
+ * Used for file fingerprints in manifests and audit records, and as the
+ * keyed hash behind surrogates and split assignment. Thread-safe once
+ * ms_hash_init() has returned.
+ */
+#ifndef MS_COMMON_HASH_H
+#define MS_COMMON_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+#define MS_SHA256_LEN     32
+#define MS_SHA256_HEX_LEN 64
+
+/* Initialises libsodium; safe to call more than once. Returns 0 or MS_EIO. */
+int ms_hash_init(void) MS_MUST_CHECK;
+
+void ms_sha256(unsigned char out[MS_SHA256_LEN], const void *data, size_t len);
+void ms_hmac_sha256(unsigned char out[MS_SHA256_LEN], const void *key, size_t key_len,
+                    const void *data, size_t len);
+
+/* Writes 2*len lowercase hex digits and a NUL into out. */
+void ms_hex(char *out, const unsigned char *data, size_t len);
+
+/* SHA-256 of a whole file as hex; returns 0, MS_EIO (err names the file). */
+int ms_sha256_file(char out[MS_SHA256_HEX_LEN + 1], const char *path,
+                   struct ms_error *err) MS_MUST_CHECK;
+
+/* 64-bit FNV-1a, for in-memory hash tables (not for anything keyed). */
+uint64_t ms_fnv1a(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/* Streaming JSON writer with fixed key order. */
+#include "common/json.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ms_json_init(struct ms_json *j, struct ms_buf *out, bool pretty)
+{
+	memset(j, 0, sizeof(*j));
+	j->out = out;
+	j->pretty = pretty;
+}
+
+static void newline(struct ms_json *j)
+{
+	int i;
+
+	if (!j->pretty)
+		return;
+	ms_buf_addch(j->out, '\n');
+	for (i = 0; i < j->depth; i++)
+		ms_buf_add(j->out, "  ", 2);
+}
+
+/* Emits the separator before a value or key at the current level. */
+static void before_value(struct ms_json *j)
+{
+	if (j->after_key) {
+		j->after_key = false;
+		return;
+	}
+	if (j->depth > 0) {
+		if (j->need_comma[j->depth])
+			ms_buf_addch(j->out, ',');
+		newline(j);
+	}
+	j->need_comma[j->depth] = true;
+}
+
+static void open(struct ms_json *j, int c)
+{
+	before_value(j);
+	ms_buf_addch(j->out, c);
+	assert(j->depth + 1 < MS_JSON_MAX_DEPTH);
+	j->depth++;
+	j->need_comma[j->depth] = false;
+}
+
+static void close_(struct ms_json *j, int c)
+{
+	bool had = j->need_comma[j->depth];
+
+	assert(j->depth > 0 && !j->after_key);
+	j->depth--;
+	if (had)
+		newline(j);
+	ms_buf_addch(j->out, c);
+}
+
+void ms_json_obj_begin(struct ms_json *j)
+{
+	open(j, '{');
+}
+
+void ms_json_obj_end(struct ms_json *j)
+{
+	close_(j, '}');
+}
+
+void ms_json_arr_begin(struct ms_json *j)
+{
+	open(j, '[');
+}
+
+void ms_json_arr_end(struct ms_json *j)
+{
+	close_(j, ']');
+}
+
+int ms_json_quote(struct ms_buf *out, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, start = 0;
+
+	ms_buf_addch(out, '"');
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *esc = NULL;
+		char u[6];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		ms_buf_add(out, s + start, i - start);
+		switch (c) {
+		case '"':
+			esc = "\\\"";
+			break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		case '\b':
+			esc = "\\b";
+			break;
+		case '\f':
+			esc = "\\f";
+			break;
+		default:
+			break;
+		}
+		if (esc) {
+			ms_buf_adds(out, esc);
+		} else {
+			u[0] = '\\';
+			u[1] = 'u';
+			u[2] = '0';
+			u[3] = '0';
+			u[4] = hex[c >> 4];
+			u[5] = hex[c & 15];
+			ms_buf_add(out, u, 6);
+		}
+		start = i + 1;
+	}
+	ms_buf_add(out, s + start, len - start);
+	return ms_buf_addch(out, '"');
+}
+
+void ms_json_key(struct ms_json *j, const char *key)
+{
+	before_value(j);
+	ms_json_quote(j->out, key, strlen(key));
+	ms_buf_add(j->out, j->pretty ? ": " : ":", j->pretty ? 2 : 1);
+	j->after_key = true;
+}
+
+void ms_json_strn(struct ms_json *j, const char *s, size_t len)
+{
+	before_value(j);
+	ms_json_quote(j->out, s, len);
+}
+
+void ms_json_str(struct ms_json *j, const char *s)
+{
+	if (!s) {
+		ms_json_null(j);
+		return;
+	}
+	ms_json_strn(j, s, strlen(s));
+}
+
+void ms_json_int(struct ms_json *j, int64_t v)
+{
+	before_value(j);
+	ms_buf_addf(j->out, "%" PRId64, v);
+}
+
+void ms_json_uint(struct ms_json *j, uint64_t v)
+{
+	before_value(j);
+	ms_buf_addf(j->out, "%" PRIu64, v);
+}
+
+void ms_json_double(struct ms_json *j, double v)
+{
+	char tmp[40];
+	int prec;
+
+	before_value(j);
+	if (!isfinite(v)) {
+		ms_buf_adds(j->out, "null");
+		return;
+	}
+	/* shortest representation that reads back to the same double */
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	ms_buf_adds(j->out, tmp);
+	if (!strpbrk(tmp, ".eEn"))
+		ms_buf_adds(j->out, ".0");
+}
+
+void ms_json_bool(struct ms_json *j, bool v)
+{
+	before_value(j);
+	ms_buf_adds(j->out, v ? "true" : "false");
+}
+
+void ms_json_null(struct ms_json *j)
+{
+	before_value(j);
+	ms_buf_adds(j->out, "null");
+}
+
+void ms_json_kstr(struct ms_json *j, const char *key, const char *s)
+{
+	ms_json_key(j, key);
+	ms_json_str(j, s);
+}
+
+void ms_json_kint(struct ms_json *j, const char *key, int64_t v)
+{
+	ms_json_key(j, key);
+	ms_json_int(j, v);
+}

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for catalog/store.c: schema creation, transactional import
+ * (refusal, replace, rollback on bad input), lookup, search, counts, and
+ * the agreement of the ICD-10-GM ClaML excerpt with the 2025 flat file.
+ */
+#include "ms_test.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/fileio.h"
+
+static char db_path[4096];
+
+static int setup(void **state)
+{
+	const char *dir = ms_test_tmpdir();
+
+	(void)state;
+	if (!dir)
+		return -1;
+	snprintf(db_path, sizeof(db_path), "%s/catalog.db", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char dir[4096];
+	char *slash;
+
+	(void)state;
+	remove(db_path);
+	snprintf(dir, sizeof(dir), "%s", db_path);
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	remove(dir);
+	return 0;
+}
+
+static struct catalog_store *open_new(void)
+{
+	struct catalog_store *s = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+
+	remove(db_path);
+	assert_int_equal(catalog_store_open(&s, db_path, CATALOG_STORE_CREATE, &err), 0);
+	return s;
+}
+
+static int import1(struct catalog_store *s, const char *path, unsigned flags, struct ms_error *err)
+{
+	struct catalog_import_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.flags = flags;
+	return catalog_store_import(s, &path, 1, &o, NULL, NULL, err);
+}
+
+static size_t n_catalogues(struct catalog_store *s)
+{
+	struct catalog_summary *list = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	size_t n = 0;
+
+	assert_int_equal(catalog_store_list(s, &list, &n, &err), 0);
+	ms_free(list);
+	return n;
+}
+
+static void test_open(void **state)
+{
+	struct catalog_store *s = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+
+	(void)state;
+	remove(db_path);
+	assert_int_equal(catalog_store_open(&s, db_path, 0, &err), MS_ENOTFOUND);
+	assert_null(s);
+	/* a file that is not a database */
+	assert_int_equal(ms_file_write_atomic(db_path, "not sqlite", 10, 0644, &err), 0);
+	ms_error_clear(&err);
+	assert_int_equal(catalog_store_open(&s, db_path, CATALOG_STORE_CREATE, &err), MS_EDB);
+	assert_true(strlen(err.msg) > 0);
+	s = open_new();
+	assert_int_equal(n_catalogues(s), 0);
+	catalog_store_free(s);
+	catalog_store_free(NULL);
+}
+
+static void test_import_replace_rollback(void **state)
+{
+	struct catalog_store *s = open_new();
+	struct ms_error err = MS_ERROR_INIT;
+	struct catalog_import_result *res = NULL;
+	struct catalog_import_opts o;
+	const char *paths[2];
+	size_t n_res = 0;
+	char icdo3[4096], bad[4096];
+
+	(void)state;
+	snprintf(icdo3, sizeof(icdo3), "%s", ms_test_src_path("data/catalogs/sample-icd-o-3.xml"));
+	snprintf(bad, sizeof(bad), "%s",
+	         ms_test_src_path("tests/data/catalog/truncated-claml.xml"));
+	memset(&o, 0, sizeof(o));
+	paths[0] = icdo3;
+	assert_int_equal(catalog_store_import(s, paths, 1, &o, &res, &n_res, &err), 0);
+	assert_int_equal(n_res, 1);
+	assert_string_equal(res[0].system, "icdo3");
+	assert_string_equal(res[0].version, "2019");
+	assert_int_equal(res[0].n_entries, 30);
+	ms_free(res);
+
+	/* the same catalogue again is refused and changes nothing */
+	assert_int_equal(import1(s, icdo3, 0, &err), MS_EEXISTS);
+	assert_non_null(strstr(err.msg, "--replace"));
+	ms_error_clear(&err);
+	assert_int_equal(import1(s, icdo3, CATALOG_IMPORT_REPLACE, &err), 0);
+	assert_int_equal(n_catalogues(s), 1);
+
+	/* a good file followed by a bad one: the whole import is rolled back */
+	paths[0] = ms_test_src_path("data/catalogs/goae-excerpt.csv");
+	paths[0] = strdup(paths[0]);
+	paths[1] = bad;
+	assert_int_equal(catalog_store_import(s, paths, 2, &o, NULL, NULL, &err), MS_EINVAL);
+	assert_non_null(strstr(err.path, "truncated-claml.xml"));
+	assert_true(err.line > 0);
+	free((void *)paths[0]);
+	assert_int_equal(n_catalogues(s), 1);
+	catalog_store_free(s);
+}
+
+static void test_lookup_and_search(void **state)
+{
+	struct catalog_store *s = open_new();
+	struct ms_error err = MS_ERROR_INIT;
+	struct catalog_record *r = NULL;
+	struct catalog_hit *hits = NULL, *hits2 = NULL;
+	size_t n = 0, n2 = 0, i, k;
+	bool found_ref = false;
+
+	(void)state;
+	assert_int_equal(
+	        import1(s, ms_test_src_path("data/catalogs/sample-icd-10-gm.xml"), 0, &err), 0);
+	/* a code that exists only through a modifier */
+	assert_int_equal(catalog_store_lookup(s, NULL, NULL, "c95.90", &r, &err), 0);
+	assert_string_equal(r->code, "C95.90");
+	assert_true(r->flags & CATALOG_ENTRY_MODIFIED);
+	assert_true(r->flags & CATALOG_ENTRY_TERMINAL);
+	assert_string_equal(
+	        r->label,
+	        "Leukämie, nicht näher bezeichnet: Ohne Angabe einer kompletten Remission");
+	assert_true(r->n_ancestors >= 1);
+	assert_string_equal(r->ancestors[r->n_ancestors - 1].code, "C95.9");
+	catalog_record_free(r);
+	r = NULL;
+
+	/* hierarchy root first, children in file order, exclusions resolved */
+	assert_int_equal(catalog_store_lookup(s, "icd10gm", "2025", "A00.0", &r, &err), 0);
+	assert_string_equal(r->ancestors[0].code, "I");
+	assert_string_equal(r->ancestors[r->n_ancestors - 1].code, "A00");
+	catalog_record_free(r);
+	r = NULL;
+	assert_int_equal(catalog_store_lookup(s, NULL, NULL, "A04", &r, &err), 0);
+	assert_true(r->n_children >= 9);
+	assert_string_equal(r->children[0].code, "A04.0");
+	for (i = 0; i < r->n_rubrics; i++) {
+		for (k = 0; k < r->rubrics[i].n_refs; k++)
+			found_ref = found_ref || r->rubrics[i].ref_codes[k] != NULL;
+	}
+	assert_true(found_ref);
+	catalog_record_free(r);
+	r = NULL;
+	assert_int_equal(catalog_store_lookup(s, NULL, NULL, "Z99.9", &r, &err), MS_ENOTFOUND);
+	assert_null(r);
+
+	/* search ignores case and diacritics */
+	assert_int_equal(
+	        catalog_store_search(s, "BÖSARTIGE neubildung", NULL, NULL, 10, &hits, &n, &err),
+	        0);
+	assert_int_equal(
+	        catalog_store_search(s, "bosartige NEUBILDUNG", NULL, NULL, 10, &hits2, &n2, &err),
+	        0);
+	assert_true(n > 0);
+	assert_int_equal(n, n2);
+	for (i = 0; i < n; i++)
+		assert_string_equal(hits[i].code, hits2[i].code);
+	catalog_hits_free(hits, n);
+	catalog_hits_free(hits2, n2);
+	assert_int_equal(catalog_store_search(s, " \"*() ", NULL, NULL, 10, &hits, &n, &err),
+	                 MS_EUSAGE);
+	catalog_store_free(s);
+}
+
+static void test_alloc_failures(void **state)
+{
+	const char *path = ms_test_src_path("data/catalogs/sample-icd-o-3.xml");
+	char copy[4096];
+	long n;
+	int rc = MS_ENOMEM;
+
+	(void)state;
+	snprintf(copy, sizeof(copy), "%s", path);
+	for (n = 0; rc == MS_ENOMEM && n < 100000; n++) {
+		struct catalog_store *s = NULL;
+		struct ms_error err = MS_ERROR_INIT;
+
+		remove(db_path);
+		ms_alloc_fail_after(n);
+		rc = catalog_store_open(&s, db_path, CATALOG_STORE_CREATE, &err);
+		if (!rc)
+			rc = import1(s, copy, 0, &err);
+		ms_alloc_fail_after(-1);
+		assert_true(rc == 0 || rc == MS_ENOMEM);
+		catalog_store_free(s);
+	}
+	assert_int_equal(rc, 0);
+}
+
+/* ---- ClaML excerpt vs. flat 2025 ------------------------------------- */
+
+struct flat_row {
+	char code[16];
+	char title[512];
+	int terminal;
+};
+
+static size_t load_flat(const char *path, struct flat_row **out)
+{
+	struct ms_buf b = MS_BUF_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	struct ms_lines it;
+	struct flat_row *rows = NULL;
+	size_t n = 0, cap = 0, len;
+	const char *line;
+
+	assert_int_equal(ms_file_read(&b, path, 0, &err), 0);
+	ms_lines_init(&it, b.buf, b.len);
+	while (ms_lines_next(&it, &line, &len)) {
+		const char *f[12];
+		size_t nf = 0, i;
+
+		f[nf++] = line;
+		for (i = 0; i < len && nf < 12; i++) {
+			if (line[i] == ';')
+				f[nf++] = line + i + 1;
+		}
+		assert_int_equal(nf, 12);
+		if (MS_GROW(rows, cap, n + 1))
+			fail();
+		/* field 7: code without marks; field 9: title; field 2: T/N */
+		snprintf(rows[n].code, sizeof(rows[n].code), "%.*s", (int)(f[7] - f[6] - 1), f[6]);
+		snprintf(rows[n].title, sizeof(rows[n].title), "%.*s", (int)(f[9] - f[8] - 1),
+		         f[8]);
+		rows[n].terminal = f[1][0] == 'T';
+		n++;
+	}
+	ms_buf_release(&b);
+	*out = rows;
+	return n;
+}
+
+static void test_claml_excerpt_agrees_with_flat(void **state)
+{
+	const char *flat = ms_test_shared_path("catalogs/icd-10-gm/icd10gm2025syst_kodes.txt");
+	struct catalog_store *s;
+	struct ms_error err = MS_ERROR_INIT;
+	struct flat_row *rows = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t n_rows, i, shared = 0;
+
+	(void)state;
+	if (!flat)
+		skip();
+	n_rows = load_flat(flat, &rows);
+	assert_int_equal(n_rows, 16817);
+	s = open_new();
+	assert_int_equal(
+	        import1(s, ms_test_src_path("data/catalogs/sample-icd-10-gm.xml"), 0, &err), 0);
+	catalog_store_free(s);
+
+	assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	/* the flat title is the preferredLong text where a class has one */
+	assert_int_equal(
+	        sqlite3_prepare_v2(db,
+	                           "SELECT e.kind, e.terminal, e.parent, coalesce((SELECT r.text "
+	                           "FROM rubric r WHERE r.entry_id = e.id AND r.kind = "
+	                           "'preferredLong'), e.label) FROM entry e WHERE e.code = ?1",
+	                           -1, &st, NULL),
+	        SQLITE_OK);
+	for (i = 0; i < n_rows; i++) {
+		const char *code = rows[i].code;
+		char parent[16];
+		size_t len = strlen(code);
+
+		sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_reset(st);
+			continue;
+		}
+		shared++;
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), "category");
+		assert_string_equal((const char *)sqlite3_column_text(st, 3), rows[i].title);
+		if (sqlite3_column_int(st, 1) != rows[i].terminal)
+			fail_msg("terminal flag of %s differs", code);
+		/* parent: 5-char -> 4-char, 4-char -> 3-char */
+		if (len > 3) {
+			snprintf(parent, sizeof(parent), "%.*s", (int)(len == 6 ? 5 : 3), code);
+			assert_string_equal((const char *)sqlite3_column_text(st, 2), parent);
+		}
+		sqlite3_reset(st);
+	}
+	/* all 28 categories of the excerpt and the 2 its modifier creates
+	 * (C95.90/91) exist in the flat file, with equal title, parent and
+	 * terminal flag */
+	assert_int_equal(shared, 30);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(rows);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open),
+		cmocka_unit_test(test_import_replace_rollback),
+		cmocka_unit_test(test_lookup_and_search),
+		cmocka_unit_test(test_alloc_failures),
+		cmocka_unit_test(test_claml_excerpt_agrees_with_flat),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

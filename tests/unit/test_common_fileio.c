@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for common/fileio.c, common/error.c and common/hash.c. */
+#include "ms_test.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/hash.h"
+
+static size_t count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_lines(void **state)
+{
+	struct ms_lines it;
+	const char *line;
+	size_t len;
+	const char text[] = "a\r\nbb\ncc\rd";
+
+	(void)state;
+	ms_lines_init(&it, text, sizeof(text) - 1);
+	assert_true(ms_lines_next(&it, &line, &len));
+	assert_int_equal(len, 1);
+	assert_true(ms_lines_next(&it, &line, &len));
+	assert_int_equal(len, 2);
+	assert_memory_equal(line, "bb", 2);
+	assert_true(ms_lines_next(&it, &line, &len));
+	assert_memory_equal(line, "cc", 2);
+	assert_true(ms_lines_next(&it, &line, &len));
+	assert_memory_equal(line, "d", 1);
+	assert_int_equal(it.line_no, 4);
+	assert_false(ms_lines_next(&it, &line, &len));
+}
+
+static void test_atomic(void **state)
+{
+	const char *dir = ms_test_tmpdir();
+	char path[4096];
+	struct ms_atomic_file f;
+	struct ms_error err = MS_ERROR_INIT;
+	struct ms_buf b = MS_BUF_INIT;
+
+	(void)state;
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/out.txt", dir);
+	assert_int_equal(ms_atomic_open(&f, path, 0644, &err), 0);
+	ms_atomic_write(&f, "hello", 5);
+	/* nothing visible under the final name before commit */
+	assert_int_equal(ms_file_read(&b, path, 0, &err), MS_ENOTFOUND);
+	ms_error_clear(&err);
+	assert_int_equal(ms_atomic_commit(&f, &err), 0);
+	assert_int_equal(ms_file_read(&b, path, 0, &err), 0);
+	assert_string_equal(b.buf, "hello");
+	ms_buf_reset(&b);
+	assert_int_equal(ms_file_read(&b, path, 3, &err), MS_ETOOBIG);
+	/* abort leaves the old file and no temporary */
+	assert_int_equal(ms_atomic_open(&f, path, 0644, &err), 0);
+	ms_atomic_write(&f, "partial", 7);
+	ms_atomic_abort(&f);
+	assert_int_equal(count_files(dir), 1);
+	remove(path);
+	remove(dir);
+	ms_buf_release(&b);
+}
+
+static void test_error_format(void **state)
+{
+	struct ms_error err = MS_ERROR_INIT;
+	char msg[256];
+
+	(void)state;
+	assert_int_equal(ms_error_set(&err, MS_EINVAL, "bad field %d", 3), MS_EINVAL);
+	/* first error wins */
+	ms_error_set(&err, MS_EIO, "later");
+	ms_error_set_path(&err, "x.txt");
+	ms_error_set_line(&err, 12);
+	ms_error_set_line(&err, 99);
+	assert_string_equal(ms_error_format(&err, msg, sizeof(msg)), "x.txt:12: bad field 3");
+	ms_error_clear(&err);
+	ms_error_set(&err, MS_ETOOBIG, "too long");
+	ms_error_set_record(&err, 7);
+	assert_string_equal(ms_error_format(&err, msg, sizeof(msg)), "record 7: too long");
+	assert_string_equal(ms_status_str(MS_ENOMEM), "out of memory");
+}
+
+static void test_hash(void **state)
+{
+	unsigned char d[MS_SHA256_LEN];
+	char hex[MS_SHA256_HEX_LEN + 1];
+
+	(void)state;
+	assert_int_equal(ms_hash_init(), 0);
+	ms_sha256(d, "abc", 3);
+	ms_hex(hex, d, sizeof(d));
+	assert_string_equal(hex,
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	/* RFC 4231 test case 2 */
+	ms_hmac_sha256(d, "Jefe", 4, "what do ya want for nothing?", 28);
+	ms_hex(hex, d, sizeof(d));
+	assert_string_equal(hex,
+	                    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_atomic),
+		cmocka_unit_test(test_error_format),
+		cmocka_unit_test(test_hash),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for common/utf8.c: validation, legacy decoding, NFC, folding. */
+#include "ms_test.h"
+
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/utf8.h"
+
+static void test_valid(void **state)
+{
+	size_t bad = 99;
+
+	(void)state;
+	assert_true(ms_utf8_valid("Größe", strlen("Größe"), NULL));
+	assert_false(ms_utf8_valid("ab\xC3", 3, &bad)); /* truncated */
+	assert_int_equal(bad, 2);
+	assert_false(ms_utf8_valid("\xC0\xAF", 2, &bad)); /* overlong */
+	assert_int_equal(bad, 0);
+	assert_false(ms_utf8_valid("x\xED\xA0\x80", 4, &bad)); /* surrogate */
+	assert_int_equal(bad, 1);
+	assert_false(ms_utf8_valid("\xF4\x90\x80\x80", 4, &bad)); /* > U+10FFFF */
+	assert_true(ms_utf8_valid("\xF0\x9F\x98\x80", 4, NULL));
+}
+
+static void test_decode(void **state)
+{
+	struct ms_buf b = MS_BUF_INIT;
+
+	(void)state;
+	assert_int_equal(ms_decode_append(&b, "B\xF6se", 4, MS_ENC_LATIN1), 0);
+	assert_string_equal(b.buf, "Böse");
+	ms_buf_reset(&b);
+	/* 0x80 is the euro sign in CP1252, a C1 control in Latin-1 */
+	assert_int_equal(ms_decode_append(&b, "\x80 \x84x\x93", 5, MS_ENC_CP1252), 0);
+	assert_string_equal(b.buf, "€ „x“");
+	ms_buf_reset(&b);
+	assert_int_equal(ms_decode_append(&b, "\x81", 1, MS_ENC_CP1252), 0);
+	assert_string_equal(b.buf, "\xEF\xBF\xBD");
+	ms_buf_release(&b);
+}
+
+static void test_nfc(void **state)
+{
+	struct ms_buf b = MS_BUF_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	const char *nfd = "Mo\xCC\x88ller"; /* o + combining diaeresis */
+
+	(void)state;
+	assert_int_equal(ms_nfc_append(&b, nfd, strlen(nfd), &err), 0);
+	assert_string_equal(b.buf, "Möller");
+	ms_buf_reset(&b);
+	assert_int_equal(ms_text_import(&b, "plain", 5, &err), 0);
+	assert_string_equal(b.buf, "plain");
+	ms_buf_reset(&b);
+	assert_int_equal(ms_text_import(&b, "bad\xFF", 4, &err), MS_EUNICODE);
+	assert_true(err.has_off);
+	assert_int_equal(err.off, 3);
+	ms_buf_release(&b);
+}
+
+static void test_fold(void **state)
+{
+	struct ms_buf b = MS_BUF_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(ms_fold_append(&b, "  Morbus   BECHTEREW ", 21, &err), 0);
+	assert_string_equal(b.buf, "morbus bechterew");
+	ms_buf_reset(&b);
+	assert_int_equal(ms_fold_append(&b, "Ödem Straße", strlen("Ödem Straße"), &err), 0);
+	assert_string_equal(b.buf, "odem strasse");
+	ms_buf_release(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_nfc),
+		cmocka_unit_test(test_fold),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
