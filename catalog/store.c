@@ -159,8 +159,11 @@ int catalog_store_open(struct catalog_store **out, const char *path, unsigned fl
 	s = ms_calloc(1, sizeof(*s));
 	if (!s)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	oflags = (flags & CATALOG_STORE_READONLY) ? SQLITE_OPEN_READONLY
-	                                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	/* a store belongs to one thread (catalog.h), so its connection needs
+	 * no mutex */
+	oflags = SQLITE_OPEN_NOMUTEX;
+	oflags |= (flags & CATALOG_STORE_READONLY) ? SQLITE_OPEN_READONLY
+	                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
 		ms_error_set_path(err, path);
 		rc = s->db ? db_error(err, s->db, "cannot open database")

@@ -5,6 +5,7 @@
  */
 #include "cli/cli.h"
 
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,6 +114,9 @@ int main(int argc, char **argv)
 	const char *name;
 	size_t i;
 
+	/* process-wide: no allocation statistics (they take a global mutex on
+	 * every SQLite allocation); must precede any other SQLite call */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (argc < 2) {
 		print_help(stderr);
 		return CLI_EXIT_USAGE;

@@ -6,6 +6,7 @@
  */
 #include "ms_test.h"
 
+#include <glob.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,7 @@ struct flat_row {
 	char code[16];
 	char title[512];
 	int terminal;
+	int modified; /* field 3 'S': created by a ClaML modifier */
 };
 
 static size_t load_flat(const char *path, struct flat_row **out)
@@ -258,6 +260,7 @@ static size_t load_flat(const char *path, struct flat_row **out)
 		snprintf(rows[n].title, sizeof(rows[n].title), "%.*s", (int)(f[9] - f[8] - 1),
 		         f[8]);
 		rows[n].terminal = f[1][0] == 'T';
+		rows[n].modified = f[2][0] == 'S';
 		n++;
 	}
 	ms_buf_release(&b);
@@ -325,6 +328,129 @@ static void test_claml_excerpt_agrees_with_flat(void **state)
 	free(rows);
 }
 
+/*
+ * Every file in ../shared at once, in one transaction: the counts per
+ * catalogue are those of the sources (see the readers' tests for details).
+ */
+static void test_full_files_import(void **state)
+{
+	static const char *const rel[] = {
+		"catalogs/icd-10-gm/icd10gm2025syst_kodes.txt",
+		"catalogs/icd-10-gm/icd10gm2017syst-meta/icd10gm2017syst_kodes.txt",
+		"catalogs/icd-10-gm/icd10gm2010alpha_edv_ascii_20091030.txt",
+		"catalogs/icd-o-3/icdo32019.xml",
+		"catalogs/icd-o-3/icdo32014.xml",
+		"catalogs/goae/GOA_Ziffern.csv",
+	};
+	static const struct {
+		const char *system, *version;
+		size_t entries, terms;
+	} want[] = {
+		{ "icd10gm", "2025", 16817 + 243, 0 }, /* categories + derived blocks */
+		{ "icd10gm", "2017", 22 + 241 + 15930, 0 },
+		{ "icd10gm", "2010", 0, 76135 },
+		{ "icdo3", "2019", 2 + 75 + 1545, 0 },
+		{ "icdo3", "2014", 2 + 75 + 1476, 0 },
+		{ "goae", "2023", 2505, 0 },
+		{ "goz", "2012", 222, 0 },
+	};
+	char paths[6][4096];
+	const char *p[6];
+	struct catalog_store *s;
+	struct catalog_import_result *res = NULL;
+	struct catalog_import_opts o;
+	struct ms_error err = MS_ERROR_INIT;
+	size_t n_res = 0, i;
+
+	(void)state;
+	for (i = 0; i < 6; i++) {
+		const char *path = ms_test_shared_path(rel[i]);
+
+		if (!path)
+			skip();
+		snprintf(paths[i], sizeof(paths[i]), "%s", path);
+		p[i] = paths[i];
+	}
+	s = open_new();
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(catalog_store_import(s, p, 6, &o, &res, &n_res, &err), 0);
+	assert_int_equal(n_res, 7);
+	for (i = 0; i < n_res; i++) {
+		assert_string_equal(res[i].system, want[i].system);
+		assert_string_equal(res[i].version, want[i].version);
+		assert_int_equal(res[i].n_entries, want[i].entries);
+		assert_int_equal(res[i].n_terms, want[i].terms);
+	}
+	assert_int_equal(res[0].n_modified, 4571);
+	ms_free(res);
+	catalog_store_free(s);
+}
+
+/*
+ * With a full ICD-10-GM ClaML file in ../shared (BfArM's
+ * icd10gm<year>syst_claml_<date>.xml) and the code list of the same year, the
+ * modifier expansion must create exactly the codes the code list marks 'S',
+ * with the same titles. No full GM ClaML file could be obtained for
+ * development, so this test skips until one is put there.
+ */
+static void test_full_gm_claml_modifiers(void **state)
+{
+	char pattern[4096], flat_path[4096];
+	const char *dir = ms_test_shared_path("catalogs/icd-10-gm");
+	struct catalog_store *s;
+	struct ms_error err = MS_ERROR_INIT;
+	struct flat_row *rows = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	glob_t g;
+	size_t n_rows, i, n_flat_s = 0, n_db = 0;
+	const char *year;
+
+	(void)state;
+	if (!dir)
+		skip();
+	snprintf(pattern, sizeof(pattern), "%s/icd10gm*syst_claml*.xml", dir);
+	if (glob(pattern, 0, NULL, &g) != 0) {
+		printf("SKIP: no full ICD-10-GM ClaML file (%s)\n", pattern);
+		skip();
+	}
+	year = strstr(g.gl_pathv[0], "icd10gm") + 7;
+	snprintf(flat_path, sizeof(flat_path), "%s/icd10gm%.4ssyst_kodes.txt", dir, year);
+	n_rows = load_flat(flat_path, &rows);
+	s = open_new();
+	assert_int_equal(import1(s, g.gl_pathv[0], 0, &err), 0);
+	catalog_store_free(s);
+	assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(
+	        sqlite3_prepare_v2(db,
+	                           "SELECT coalesce((SELECT r.text FROM rubric r WHERE "
+	                           "r.entry_id = e.id AND r.kind = 'preferredLong'), "
+	                           "e.label) FROM entry e WHERE e.code = ?1 AND e.modified",
+	                           -1, &st, NULL),
+	        SQLITE_OK);
+	for (i = 0; i < n_rows; i++) {
+		if (!rows[i].modified)
+			continue;
+		n_flat_s++;
+		sqlite3_bind_text(st, 1, rows[i].code, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			fail_msg("modifier code %s missing", rows[i].code);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), rows[i].title);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(
+	        sqlite3_prepare_v2(db, "SELECT count(*) FROM entry WHERE modified", -1, &st, NULL),
+	        SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n_db = (size_t)sqlite3_column_int64(st, 0);
+	assert_int_equal(n_db, n_flat_s);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	globfree(&g);
+	free(rows);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +459,8 @@ int main(void)
 		cmocka_unit_test(test_lookup_and_search),
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_claml_excerpt_agrees_with_flat),
+		cmocka_unit_test(test_full_files_import),
+		cmocka_unit_test(test_full_gm_claml_modifiers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
