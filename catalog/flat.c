@@ -70,7 +70,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/fileio.h"
-#include "common/hash.h"
+#include "common/strmap.h"
 #include "common/utf8.h"
 
 #define FLAT_MAX_FILE    ((size_t)256 << 20)
@@ -82,79 +82,6 @@ struct slice {
 	const char *s;
 	size_t len;
 };
-
-/* ---- a small string-keyed hash table (keys are borrowed) -------------- */
-
-struct strmap_slot {
-	const char *key;
-	size_t len;
-	size_t val;
-};
-
-struct strmap {
-	struct strmap_slot *slots;
-	size_t cap; /* power of two or 0 */
-	size_t n;
-};
-
-static void strmap_release(struct strmap *m)
-{
-	ms_free(m->slots);
-	m->slots = NULL;
-	m->cap = 0;
-	m->n = 0;
-}
-
-static struct strmap_slot *strmap_slot_for(struct strmap_slot *slots, size_t cap, const char *key,
-                                           size_t len)
-{
-	size_t i = (size_t)ms_fnv1a(key, len) & (cap - 1);
-
-	while (slots[i].key && (slots[i].len != len || memcmp(slots[i].key, key, len) != 0))
-		i = (i + 1) & (cap - 1);
-	return &slots[i];
-}
-
-static const struct strmap_slot *strmap_get(const struct strmap *m, const char *key, size_t len)
-{
-	const struct strmap_slot *slot;
-
-	if (!m->cap)
-		return NULL;
-	slot = strmap_slot_for(m->slots, m->cap, key, len);
-	return slot->key ? slot : NULL;
-}
-
-/* Inserts key (which must be absent) with val; 0 or MS_ENOMEM. */
-static int strmap_put(struct strmap *m, const char *key, size_t len, size_t val)
-{
-	struct strmap_slot *slot;
-
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64, i;
-		struct strmap_slot *slots;
-
-		if (cap < m->cap)
-			return MS_ENOMEM;
-		slots = ms_calloc(cap, sizeof(*slots));
-		if (!slots)
-			return MS_ENOMEM;
-		for (i = 0; i < m->cap; i++) {
-			if (m->slots[i].key)
-				*strmap_slot_for(slots, cap, m->slots[i].key, m->slots[i].len) =
-				        m->slots[i];
-		}
-		ms_free(m->slots);
-		m->slots = slots;
-		m->cap = cap;
-	}
-	slot = strmap_slot_for(m->slots, m->cap, key, len);
-	slot->key = key;
-	slot->len = len;
-	slot->val = val;
-	m->n++;
-	return 0;
-}
 
 /* ---- the reader ------------------------------------------------------- */
 
@@ -209,11 +136,11 @@ struct flat_reader {
 	struct flat_chapter chapter[FLAT_MAX_CHAPTER + 1];
 	struct flat_group *grp;
 	size_t n_grp, cap_grp;
-	struct strmap grp_map;
+	struct ms_strmap grp_map;
 	struct flat_three *three;
 	size_t n_three, cap_three;
-	struct strmap three_map;
-	struct strmap seen; /* category codes already emitted */
+	struct ms_strmap three_map;
+	struct ms_strmap seen; /* category codes already emitted */
 	struct ms_arena side;
 	struct ms_arena rec;
 	struct ms_buf norm;
@@ -478,7 +405,7 @@ static int ensure_group(struct flat_reader *r, struct flat_group *g)
 
 static struct flat_group *group_get(struct flat_reader *r, struct slice from)
 {
-	const struct strmap_slot *slot = strmap_get(&r->grp_map, from.s, from.len);
+	const struct ms_strmap_slot *slot = ms_strmap_get(&r->grp_map, from.s, from.len);
 
 	return slot ? &r->grp[slot->val] : NULL;
 }
@@ -489,7 +416,7 @@ static struct flat_group *group_add(struct flat_reader *r, struct slice from, in
 	struct flat_group *g;
 
 	if (MS_GROW(r->grp, r->cap_grp, r->n_grp + 1) ||
-	    strmap_put(&r->grp_map, from.s, from.len, r->n_grp)) {
+	    ms_strmap_put(&r->grp_map, from.s, from.len, r->n_grp)) {
 		oom(r);
 		return NULL;
 	}
@@ -502,7 +429,7 @@ static struct flat_group *group_add(struct flat_reader *r, struct slice from, in
 
 static struct flat_three *three_get(struct flat_reader *r, struct slice code)
 {
-	const struct strmap_slot *slot = strmap_get(&r->three_map, code.s, code.len);
+	const struct ms_strmap_slot *slot = ms_strmap_get(&r->three_map, code.s, code.len);
 
 	return slot ? &r->three[slot->val] : NULL;
 }
@@ -514,7 +441,7 @@ static struct flat_three *three_add(struct flat_reader *r, struct slice code, st
 	struct flat_three *t;
 
 	if (MS_GROW(r->three, r->cap_three, r->n_three + 1) ||
-	    strmap_put(&r->three_map, code.s, code.len, r->n_three)) {
+	    ms_strmap_put(&r->three_map, code.s, code.len, r->n_three)) {
 		oom(r);
 		return NULL;
 	}
@@ -822,7 +749,7 @@ static int row_parent(struct flat_reader *r, const struct flat_row *row, size_t 
 	out->len--;
 	if (out->len && out->s[out->len - 1] == '.')
 		out->len--;
-	if (out->len == 0 || !strmap_get(&r->seen, out->s, out->len))
+	if (out->len == 0 || !ms_strmap_get(&r->seen, out->s, out->len))
 		return fail(r, &r->codes, line_no, MS_EINVAL,
 		            "parent of code '%.*s' is not defined before it", (int)row->code.len,
 		            row->code.s);
@@ -875,10 +802,10 @@ static int emit_category(struct flat_reader *r, const struct flat_row *row, size
 	rc = row_parent(r, row, line_no, &parent);
 	if (rc)
 		return rc;
-	if (strmap_get(&r->seen, row->code.s, row->code.len))
+	if (ms_strmap_get(&r->seen, row->code.s, row->code.len))
 		return fail(r, &r->codes, line_no, MS_EINVAL, "duplicate code '%.*s'",
 		            (int)row->code.len, row->code.s);
-	if (strmap_put(&r->seen, row->code.s, row->code.len, 0))
+	if (ms_strmap_put(&r->seen, row->code.s, row->code.len, 0))
 		return oom(r);
 	e.code = ms_arena_strndup(&r->rec, row->code.s, row->code.len);
 	e.parent = parent.s ? ms_arena_strndup(&r->rec, parent.s, parent.len) : NULL;
@@ -913,7 +840,7 @@ static int emit_three(struct flat_reader *r, struct flat_three *t)
 	const char *code;
 
 	t->emitted = true;
-	if (strmap_put(&r->seen, t->code.s, t->code.len, 0))
+	if (ms_strmap_put(&r->seen, t->code.s, t->code.len, 0))
 		return oom(r);
 	ms_arena_reset(&r->rec);
 	code = ms_arena_strndup(&r->rec, t->code.s, t->code.len);
@@ -967,7 +894,7 @@ static int emit_leftovers(struct flat_reader *r)
 	}
 	for (i = 0; i < r->n_three; i++) {
 		if (r->three[i].emitted ||
-		    strmap_get(&r->seen, r->three[i].code.s, r->three[i].code.len))
+		    ms_strmap_get(&r->seen, r->three[i].code.s, r->three[i].code.len))
 			continue;
 		rc = emit_three(r, &r->three[i]);
 		if (rc)
@@ -1134,9 +1061,9 @@ static void reader_release(struct flat_reader *r)
 {
 	ms_free(r->grp);
 	ms_free(r->three);
-	strmap_release(&r->grp_map);
-	strmap_release(&r->three_map);
-	strmap_release(&r->seen);
+	ms_strmap_release(&r->grp_map);
+	ms_strmap_release(&r->three_map);
+	ms_strmap_release(&r->seen);
 	ms_arena_release(&r->side);
 	ms_arena_release(&r->rec);
 	ms_buf_release(&r->norm);

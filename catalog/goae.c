@@ -59,7 +59,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/fileio.h"
-#include "common/hash.h"
+#include "common/strmap.h"
 #include "common/utf8.h"
 
 #define GOAE_MAX_FILE   ((size_t)256 << 20)
@@ -75,59 +75,6 @@ struct slice {
 	const char *s;
 	size_t len;
 };
-
-/* ---- a small string-keyed hash set (keys are borrowed) ----------------- */
-
-struct strset {
-	struct slice *slots;
-	size_t cap; /* power of two or 0 */
-	size_t n;
-};
-
-static void strset_release(struct strset *m)
-{
-	ms_free(m->slots);
-	m->slots = NULL;
-	m->cap = 0;
-	m->n = 0;
-}
-
-static struct slice *strset_slot(struct slice *slots, size_t cap, const char *key, size_t len)
-{
-	size_t i = (size_t)ms_fnv1a(key, len) & (cap - 1);
-
-	while (slots[i].s && (slots[i].len != len || memcmp(slots[i].s, key, len) != 0))
-		i = (i + 1) & (cap - 1);
-	return &slots[i];
-}
-
-static bool strset_has(const struct strset *m, const char *key, size_t len)
-{
-	return m->cap && strset_slot(m->slots, m->cap, key, len)->s;
-}
-
-/* Adds key (absent); 0 or MS_ENOMEM. */
-static int strset_add(struct strset *m, const char *key, size_t len)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 256, i;
-		struct slice *slots = ms_calloc(cap, sizeof(*slots));
-
-		if (!slots)
-			return MS_ENOMEM;
-		for (i = 0; i < m->cap; i++) {
-			if (m->slots[i].s)
-				*strset_slot(slots, cap, m->slots[i].s, m->slots[i].len) =
-				        m->slots[i];
-		}
-		ms_free(m->slots);
-		m->slots = slots;
-		m->cap = cap;
-	}
-	*strset_slot(m->slots, m->cap, key, len) = (struct slice){ key, len };
-	m->n++;
-	return 0;
-}
 
 /* ---- CSV records ------------------------------------------------------- */
 
@@ -205,7 +152,7 @@ struct goae_reader {
 	int col[N_COLS]; /* field index or -1 */
 	size_t n_cols;
 	struct csv_rec rec;
-	struct strset seen;
+	struct ms_strmap seen;
 	struct ms_arena keys;  /* codes in seen; reset per schedule */
 	struct ms_arena arena; /* per entry */
 	struct ms_buf norm;
@@ -996,12 +943,12 @@ static int emit_row(struct goae_reader *r, enum schedule sched)
 		rc = canonical_code(r, raw, &code);
 	if (rc)
 		return fail(r, r->rec.line, rc, "%s", ms_status_str(rc));
-	if (strset_has(&r->seen, code.s, code.len)) {
+	if (ms_strmap_get(&r->seen, code.s, code.len)) {
 		r->n_duplicates++;
 		return 0;
 	}
 	key = ms_arena_strndup(&r->keys, code.s, code.len);
-	if (!key || strset_add(&r->seen, key, code.len))
+	if (!key || ms_strmap_put(&r->seen, key, code.len, 0))
 		return fail(r, r->rec.line, MS_ENOMEM, "out of memory");
 
 	memset(&e, 0, sizeof(e));
@@ -1072,7 +1019,7 @@ static int read_schedule(struct goae_reader *r, enum schedule sched,
 			return rc;
 		}
 	}
-	strset_release(&r->seen);
+	ms_strmap_release(&r->seen);
 	ms_arena_reset(&r->keys);
 	rc = read_header(r, &it);
 	while (rc == 0) {
@@ -1179,7 +1126,7 @@ int catalog_goae_read_mem(const char *data, size_t len, const char *name,
 	if (goz)
 		rc = read_schedule(r, SCHED_GOZ, opts);
 out:
-	strset_release(&r->seen);
+	ms_strmap_release(&r->seen);
 	ms_arena_release(&r->keys);
 	ms_arena_release(&r->arena);
 	ms_buf_release(&r->norm);
