@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The record emitter: expands the templates of an item's family into
+ * examples and hands them to the dataset writer.
+ *
+ * Hot path (one call per example, 10^6 per run), so nothing here allocates
+ * per record: the question, answer, id and group live in reused buffers,
+ * the split is decided once per item (one HMAC per item instead of one per
+ * record; output_split_assign gives the writer's own answer, so the
+ * manifest's description of the split stays true), and the contradiction
+ * set is a flat open-addressing table.
+ *
+ * Contradictions: two items can produce the same question with different
+ * answers (an index term spelled like another code's title). The first
+ * answer in generation order wins and later ones are counted and skipped,
+ * so no question is ever taught two answers. Generation order is source
+ * order, deterministic for a given database.
+ */
+#include "datagen/datagen.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/hash.h"
+#include "datagen/datagen_int.h"
+
+#define EMIT_TEXT_MAX      ((size_t)1 << 20)
+#define EMIT_PROGRESS_STEP 65536u
+#define QSET_MIN           ((size_t)1 << 16)
+
+static uint64_t fnv_add(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+#define FNV_BASIS  14695981039346656037ull
+#define FNV_BASIS2 0x6a09e667f3bcc909ull /* another seed: a second, independent hash */
+
+/*
+ * MurmurHash64A (Austin Appleby, public domain) with little-endian loads, so
+ * that ids are the same on every platform: 8 bytes per step, where FNV-1a
+ * takes one, and this runs several times per record.
+ */
+static uint64_t murmur64(uint64_t seed, const void *data, size_t len)
+{
+	const uint64_t m = 0xc6a4a7935bd1e995ull;
+	const unsigned char *p = data;
+	uint64_t h = seed ^ (len * m), k;
+	size_t i;
+
+	for (; len >= 8; len -= 8, p += 8) {
+		k = 0;
+		for (i = 8; i-- > 0;)
+			k = (k << 8) | p[i];
+		k *= m;
+		k ^= k >> 47;
+		k *= m;
+		h ^= k;
+		h *= m;
+	}
+	if (len) {
+		k = 0;
+		for (i = len; i-- > 0;)
+			k = (k << 8) | p[i];
+		h ^= k;
+		h *= m;
+	}
+	h ^= h >> 47;
+	h *= m;
+	h ^= h >> 47;
+	return h;
+}
+
+/* splitmix64's finaliser: spreads the bits of an FNV value */
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+int qa_emit_init(struct qa_emit *em, const struct datagen_templates *t, struct output_dataset *ds,
+                 const struct datagen_qa_options *opts, struct datagen_qa_stats *stats,
+                 struct ms_error *err)
+{
+	memset(em, 0, sizeof(*em));
+	em->t = t;
+	em->ds = ds;
+	em->seed = opts->output.seed;
+	em->paraphrases = opts->paraphrases;
+	em->split = opts->output.split;
+	em->kfold = opts->output.kfold.k > 0;
+	em->stats = stats;
+	em->progress = opts->progress;
+	em->payload = opts->payload;
+	ms_buf_init(&em->q, EMIT_TEXT_MAX);
+	ms_buf_init(&em->a, EMIT_TEXT_MAX);
+	ms_buf_init(&em->id, 4096);
+	ms_buf_init(&em->group, 4096);
+	ms_arena_init(&em->scratch, 0);
+	em->qset = ms_calloc(QSET_MIN, sizeof(*em->qset));
+	if (!em->qset)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	em->qset_cap = QSET_MIN;
+	return 0;
+}
+
+void qa_emit_release(struct qa_emit *em)
+{
+	ms_buf_release(&em->q);
+	ms_buf_release(&em->a);
+	ms_buf_release(&em->id);
+	ms_buf_release(&em->group);
+	ms_arena_release(&em->scratch);
+	ms_free(em->qset);
+	em->qset = NULL;
+}
+
+void qa_item_set(struct qa_item *it, enum qa_ph ph, const char *s)
+{
+	it->v[ph].s = s;
+	it->v[ph].len = s ? strlen(s) : 0;
+}
+
+void qa_item_start(struct qa_item *it, enum datagen_qa_family f, const struct qa_table *t)
+{
+	memset(it, 0, sizeof(*it));
+	it->family = f;
+	it->system = t->sum.system;
+	it->version = t->sum.version;
+	qa_item_set(it, PH_SYSTEM_NAME, qa_system_display(t->sum.system));
+	qa_item_set(it, PH_VERSION, t->sum.version);
+}
+
+void qa_item_code(struct qa_item *it, const char *code)
+{
+	if (code && it->n_codes < QA_MAX_CODES)
+		it->codes[it->n_codes++] = code;
+}
+
+const char *qa_scratch_printf(struct qa_emit *em, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	s = ms_arena_alloc(&em->scratch, (size_t)n + 1);
+	if (!s)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+const char *qa_scratch_strndup(struct qa_emit *em, const char *s, size_t len)
+{
+	return ms_arena_strndup(&em->scratch, s, len);
+}
+
+/* Doubles the question set. */
+static int qset_grow(struct qa_emit *em)
+{
+	size_t cap = em->qset_cap * 2, i;
+	struct qa_qset_slot *n = ms_calloc(cap, sizeof(*n));
+
+	if (!n)
+		return MS_ENOMEM;
+	for (i = 0; i < em->qset_cap; i++) {
+		const struct qa_qset_slot *s = &em->qset[i];
+		size_t j;
+
+		if (!s->q1 && !s->q2)
+			continue;
+		for (j = (size_t)s->q1 & (cap - 1); n[j].q1 || n[j].q2; j = (j + 1) & (cap - 1))
+			;
+		n[j] = *s;
+	}
+	ms_free(em->qset);
+	em->qset = n;
+	em->qset_cap = cap;
+	return 0;
+}
+
+/*
+ * Records question q with answer a; *conflict_out is true when q was seen
+ * with another answer. Returns 0 or MS_ENOMEM.
+ */
+static int qset_check(struct qa_emit *em, uint64_t q1, uint64_t q2, uint64_t a, bool *conflict_out)
+{
+	size_t mask, j;
+
+	*conflict_out = false;
+	if (!q1 && !q2)
+		q2 = 1; /* (0, 0) marks an empty slot */
+	if ((em->qset_n + 1) * 2 > em->qset_cap && qset_grow(em))
+		return MS_ENOMEM;
+	mask = em->qset_cap - 1;
+	for (j = (size_t)q1 & mask; em->qset[j].q1 || em->qset[j].q2; j = (j + 1) & mask) {
+		if (em->qset[j].q1 == q1 && em->qset[j].q2 == q2) {
+			*conflict_out = em->qset[j].a != a;
+			return 0;
+		}
+	}
+	em->qset[j].q1 = q1;
+	em->qset[j].q2 = q2;
+	em->qset[j].a = a;
+	em->qset_n++;
+	return 0;
+}
+
+uint64_t qa_hash2(uint64_t seed, const char *a, const char *b)
+{
+	unsigned char sb[8];
+	uint64_t h;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		sb[i] = (unsigned char)(seed >> (8 * i));
+	h = fnv_add(FNV_BASIS, sb, sizeof(sb));
+	h = fnv_add(h, a, strlen(a) + 1);
+	h = fnv_add(h, b, strlen(b) + 1);
+	return mix(h);
+}
+
+/* Seeded hash of everything that identifies the item, for --paraphrases. */
+static uint64_t item_hash(const struct qa_emit *em, const struct qa_item *it)
+{
+	unsigned char seed[8];
+	uint64_t h = FNV_BASIS;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		seed[i] = (unsigned char)(em->seed >> (8 * i));
+	h = fnv_add(h, seed, sizeof(seed));
+	h = fnv_add(h, em->group.buf, em->group.len);
+	for (i = 0; i < PH_MAX; i++) {
+		h = fnv_add(h, it->v[i].s ? it->v[i].s : "", it->v[i].len);
+		h = fnv_add(h, "", 1);
+	}
+	return mix(h);
+}
+
+static int buf_failed(struct ms_buf *b, struct ms_error *err)
+{
+	int rc = ms_buf_status(b);
+
+	if (rc == MS_ETOOBIG)
+		return ms_error_set(err, rc, "generated text longer than %zu bytes", EMIT_TEXT_MAX);
+	return ms_error_set(err, rc, "out of memory");
+}
+
+static int emit_one(struct qa_emit *em, const struct qa_item *it, const struct qa_tpl *tpl,
+                    enum output_split split, uint64_t a_hash, bool *emitted_out,
+                    struct ms_error *err)
+{
+	struct output_example ex;
+	uint64_t q1, q2, h;
+	bool conflict;
+	int rc, k;
+
+	*emitted_out = false;
+	ms_buf_reset(&em->q);
+	qa_tpl_expand(&em->q, tpl, it->v);
+	if (ms_buf_status(&em->q))
+		return buf_failed(&em->q, err);
+	if (em->q.len == 0)
+		return 0;
+	q1 = murmur64(FNV_BASIS, em->q.buf, em->q.len);
+	q2 = murmur64(FNV_BASIS2, em->q.buf, em->q.len);
+	if (qset_check(em, q1, q2, a_hash, &conflict))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	if (conflict) {
+		em->stats->n_conflicts++;
+		return 0;
+	}
+	h = murmur64(q1, em->a.buf, em->a.len);
+	/* "<family>-<16 hex digits>", without printf: this runs once per record */
+	ms_buf_reset(&em->id);
+	ms_buf_adds(&em->id, datagen_qa_family_name(it->family));
+	ms_buf_addch(&em->id, '-');
+	h = mix(h);
+	for (k = 16; k-- > 0;)
+		ms_buf_addch(&em->id, "0123456789abcdef"[(h >> (4 * k)) & 15]);
+	if (ms_buf_status(&em->id))
+		return buf_failed(&em->id, err);
+	memset(&ex, 0, sizeof(ex));
+	ex.id = em->id.buf;
+	ex.system_prompt = em->t->system_prompt;
+	ex.system_prompt_len = em->t->system_prompt ? strlen(em->t->system_prompt) : 0;
+	ex.user = em->q.buf;
+	ex.user_len = em->q.len;
+	ex.assistant = em->a.buf;
+	ex.assistant_len = em->a.len;
+	ex.task = datagen_qa_family_name(it->family);
+	ex.catalog_system = it->system;
+	ex.catalog_version = it->version;
+	ex.codes = it->codes;
+	ex.n_codes = it->n_codes;
+	ex.group = em->group.buf;
+	ex.split = split;
+	rc = output_dataset_add(em->ds, &ex, err);
+	if (rc)
+		return rc;
+	em->stats->n_questions++;
+	em->stats->n_family[it->family]++;
+	if (em->progress && em->stats->n_questions % EMIT_PROGRESS_STEP == 0)
+		em->progress(em->payload, em->stats->n_questions);
+	*emitted_out = true;
+	return 0;
+}
+
+int qa_emit_item(struct qa_emit *em, const struct qa_item *it, struct ms_error *err)
+{
+	const struct qa_tpl_family *fam = &em->t->fam[it->family];
+	enum output_split split = OUTPUT_SPLIT_NONE;
+	size_t n = fam->n_questions, first = 0, count = n, k;
+	bool any = false, emitted;
+	uint64_t a_hash;
+	int rc;
+
+	assert(it->n_codes > 0 && it->codes[0]);
+	if (n == 0 || !fam->answer.segs)
+		return 0;
+	ms_buf_reset(&em->a);
+	qa_tpl_expand(&em->a, &fam->answer, it->v);
+	if (ms_buf_status(&em->a))
+		return buf_failed(&em->a, err);
+	if (em->a.len == 0)
+		return 0;
+	a_hash = murmur64(FNV_BASIS, em->a.buf, em->a.len);
+	ms_buf_reset(&em->group);
+	ms_buf_addf(&em->group, "%s:%s", it->system, it->codes[0]);
+	if (ms_buf_status(&em->group))
+		return buf_failed(&em->group, err);
+	if (!em->kfold)
+		split = output_split_assign(&em->split, em->seed, em->group.buf, em->group.len);
+	if (em->paraphrases && em->paraphrases < n) {
+		first = (size_t)(item_hash(em, it) % n);
+		count = em->paraphrases;
+	}
+	for (k = 0; k < count; k++) {
+		rc = emit_one(em, it, &fam->questions[(first + k) % n], split, a_hash, &emitted,
+		              err);
+		if (rc)
+			return rc;
+		any = any || emitted;
+	}
+	if (any)
+		em->stats->n_items++;
+	return 0;
+}
