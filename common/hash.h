@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SHA-256 and HMAC-SHA-256 (libsodium), with hex output.
+ * SHA-256 and HMAC-SHA-256 (OpenSSL EVP), with hex output.
  *
  * Used for file fingerprints in manifests and audit records, and as the
  * keyed hash behind surrogates and split assignment. Thread-safe once

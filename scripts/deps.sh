@@ -4,7 +4,7 @@
 # Needs root (or sudo) only when something is missing.
 set -eu
 PKGS="gcc clang cmake make pkg-config libxml2-dev libicu-dev libpcre2-dev libsqlite3-dev
-libcmocka-dev libjansson-dev libcsv-dev libsodium-dev zlib1g-dev python3 python3-jsonschema sqlite3
+libcmocka-dev libjansson-dev libcsv-dev libsodium-dev libssl-dev zlib1g-dev python3 python3-jsonschema sqlite3
 clang-format clang-tidy cppcheck libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
