@@ -30,7 +30,8 @@ void ms_buf_release(struct ms_buf *b)
 void ms_buf_reset(struct ms_buf *b)
 {
 	b->len = 0;
-	b->buf[0] = '\0';
+	if (b->alloc) /* never write to the shared empty string: threads share it */
+		b->buf[0] = '\0';
 	b->status = 0;
 }
 
