@@ -38,6 +38,7 @@ int cli_finish_stdout(int rc);
 int cli_exit_code(int status);
 
 int cmd_catalog(int argc, char **argv);
+int cmd_deid(int argc, char **argv);
 int cmd_qa(int argc, char **argv);
 
 #endif

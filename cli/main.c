@@ -20,6 +20,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "catalog", cmd_catalog, "import, look up and search coding catalogues" },
+	{ "deid", cmd_deid, "de-identify report exports" },
 	{ "qa", cmd_qa, "generate and check QA instruction datasets from catalogues" },
 };
 

@@ -6,8 +6,10 @@
  * This header is the module's contract. It has one section per stage:
  *
  *   1. documents and readers (CSV, HL7 v2, FHIR, JSONL, plain text)
- *   2. detection: rules, NER hook, per-record dictionary   (to be added)
- *   3. replacement: surrogates, audit log                   (to be added)
+ *   2. PHI labels and spans (the contract between 3 and 4)
+ *   3. detection: rules, per-record dictionary, gazetteers, NER hook
+ *   4. replacement: keys, surrogates, the JSONL output, the audit log, the
+ *      threaded per-record pipeline
  *
  * Every string a reader hands out is valid NFC UTF-8 and NUL-terminated;
  * every offset into a document's text is a byte offset into that NFC text.
@@ -295,6 +297,372 @@ void deid_reader_free(struct deid_reader *r);
  */
 int deid_doc_write_jsonl(struct ms_buf *out, const struct deid_doc *doc) MS_MUST_CHECK;
 
+/* ==== 2. PHI labels and spans (the contract between detection and
+ *         replacement) ================================================== */
+
+/*
+ * The PHI label set (schemas/phi-labels.json). TITLE is detected so that
+ * evaluation against corpora that annotate it is possible; replacement
+ * keeps it in the text by default.
+ */
+enum phi_label {
+	PHI_PATIENT = 0,
+	PHI_STAFF,
+	PHI_PERSON_OTHER,
+	PHI_TITLE,
+	PHI_DATE,
+	PHI_BIRTHDATE,
+	PHI_AGE,
+	PHI_ID,
+	PHI_PHONE,
+	PHI_EMAIL,
+	PHI_URL,
+	PHI_STREET,
+	PHI_ZIP,
+	PHI_CITY,
+	PHI_COUNTRY,
+	PHI_HOSPITAL,
+	PHI_ORGANIZATION,
+	PHI_PROFESSION,
+	PHI_OTHER,
+	PHI_LABEL_COUNT
+};
+
+/* "PATIENT", "STAFF", ...; NULL if out of range. */
+const char *phi_label_name(enum phi_label label);
+/* Parses an upper-case name as printed by phi_label_name(). MS_EINVAL if unknown. */
+int phi_label_parse(enum phi_label *out, const char *name) MS_MUST_CHECK;
+
+/* Where a span came from; the source name says which rule or model. */
+enum deid_source_kind {
+	DEID_SOURCE_RULE = 0, /* a PCRE2 rule (source = rule name) */
+	DEID_SOURCE_DICT,     /* the record's own structured fields */
+	DEID_SOURCE_GAZETTEER,
+	DEID_SOURCE_NER /* the sequence model */
+};
+
+/*
+ * One detected piece of PHI: byte offsets [start, end) into the document's
+ * NFC text, its label, what found it and a score in [0, 1] (1 for rules and
+ * dictionary hits). source is a static or detector-owned string (rule name,
+ * "dict:patient.family", "ner"), valid as long as the detector. gender is
+ * 'f', 'm' or 0 (unknown), for surrogates that keep it. field is the
+ * structured field a dictionary hit came from (-1 otherwise), so that
+ * replacement can keep a person consistent.
+ */
+struct deid_span {
+	size_t start;
+	size_t end;
+	enum phi_label label;
+	enum deid_source_kind source_kind;
+	const char *source;
+	float score;
+	char gender;
+	int field;
+};
+
+/* A growable list of spans, kept sorted by (start, end) after merging. */
+struct deid_spans {
+	struct deid_span *v;
+	size_t n;
+	size_t cap;
+};
+
+#define DEID_SPANS_INIT    \
+	{                  \
+		NULL, 0, 0 \
+	}
+
+int deid_spans_add(struct deid_spans *spans, const struct deid_span *span) MS_MUST_CHECK;
+void deid_spans_reset(struct deid_spans *spans);
+void deid_spans_release(struct deid_spans *spans);
+
+/* ==== 3. Detection ======================================================= */
+
+/*
+ * The detector finds PHI in a document's text with four sources of
+ * evidence and merges what they find into sorted, non-overlapping spans:
+ *
+ *   rules       PCRE2 patterns from rule files (data/rules/, format
+ *               below), with check-digit validators for identifiers;
+ *   dictionary  the record's own structured fields (patient, referrer and
+ *               performer names, birth date, ids, address, phone, e-mail)
+ *               searched in its text with variants (DEID_SOURCE_DICT);
+ *   gazetteers  first names, surnames, cities and streets, used only with
+ *               context (data/gazetteers/, see SOURCES.md there);
+ *   NER         an optional tagger behind struct deid_ner_hook.
+ *
+ * Text that must survive is protected by KEEP rules ("Morbus X",
+ * "Virchowsche Trias") and by the allowlist (data/gazetteers/
+ * allowlist-de.txt): a candidate lying wholly inside a KEEP rule match, a
+ * multi-word allowlist phrase ("Morbus Crohn", "Baker-Zyste") or a
+ * hyphenated compound ending in an allowlisted noun ("-Syndrom",
+ * "-Fraktur": "Horner-Syndrom", "Weber-B-Fraktur") is dropped, whatever
+ * found it; a gazetteer or NER candidate whose words are all single-word
+ * allowlist entries ("Parkinson") is dropped too, while rule and
+ * dictionary hits on such words stand ("Frau Parkinson").
+ *
+ * Merge priority (deid_spans_merge and the detector): candidates are taken
+ * strongest first, by
+ *   1. evidence: dictionary hits and rules with a check-digit validator (3)
+ *      > other rules and NER (2) > gazetteer hits (1);
+ *   2. the longer span;
+ *   3. the rule's priority (rule files; 50 by default, 100 for dictionary
+ *      hits); deid_spans_merge(), which has no rule priorities, uses the
+ *      score instead;
+ *   4. the label, in this order: PATIENT STAFF PERSON_OTHER BIRTHDATE DATE
+ *      AGE ID PHONE EMAIL URL STREET ZIP CITY HOSPITAL ORGANIZATION COUNTRY
+ *      PROFESSION TITLE OTHER;
+ *   5. the earlier start, then the source name (so the result does not
+ *      depend on the input order).
+ * A candidate keeps the parts of its extent that no stronger one took: its
+ * pieces outside them survive with its label, trimmed of blanks and
+ * punctuation at both ends, and are dropped if nothing (no letter or digit)
+ * remains. So overlapping evidence never uncovers text that some source
+ * marked, and the stronger source decides the label. Adjacent spans are
+ * not joined: a TITLE next to a name stays its own span.
+ */
+
+/*
+ * Sorts spans by start and resolves overlaps as described above, in place.
+ * text/len is the document text the spans point into (spans must lie in it
+ * and on character boundaries); empty spans are dropped. Evidence comes
+ * from source_kind (DICT 3, RULE and NER 2, GAZETTEER 1). Returns 0 or
+ * MS_ENOMEM (spans unchanged). Thread-safe for distinct span lists.
+ */
+int deid_spans_merge(struct deid_spans *spans, const char *text, size_t len,
+                     struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Check-digit validators for German identifiers. Blanks (space, tab) inside
+ * s are ignored, letters must be upper case; anything else makes the number
+ * invalid.
+ *
+ *   kvnr      Krankenversichertennummer (eGK): a letter and 9 digits; the
+ *             letter as 01..26, then weights 1,2,1,2,... with digit sums
+ *             (Luhn style) mod 10 = the last digit
+ *   iban      ISO 13616 IBAN, any country (DE: 22 characters): mod 97 = 1
+ *   lanr      lebenslange Arztnummer: 9 digits, the 7th = (10 - (digits
+ *             1..6 weighted 4,9,4,9,4,9) mod 10) mod 10
+ *   rvnr      Rentenversicherungsnummer: 2 digits, birth date DDMMYY, a
+ *             letter, 2 digits, check digit; weights 2,1,2,5,7,1,2,1,2,1,2,1
+ *             over the digits with the letter as 2 digits, digit sums, mod 10
+ *   steuerid  steuerliche Identifikationsnummer: 11 digits, no leading 0,
+ *             one digit of the first 10 occurring 2 or 3 times, ISO 7064
+ *             MOD 11,10 check digit
+ */
+enum deid_check {
+	DEID_CHECK_KVNR = 0,
+	DEID_CHECK_IBAN,
+	DEID_CHECK_LANR,
+	DEID_CHECK_RVNR,
+	DEID_CHECK_STEUERID,
+	DEID_CHECK_COUNT
+};
+
+/* "kvnr", "iban", "lanr", "rvnr", "steuerid"; NULL when out of range. */
+const char *deid_check_name(enum deid_check check);
+/* Parses a name printed by deid_check_name(); returns 0 or MS_ENOTFOUND. */
+int deid_check_parse(enum deid_check *out, const char *name) MS_MUST_CHECK;
+/* Returns true if s[0..len) is a valid number of that kind. Thread-safe. */
+bool deid_check_valid(enum deid_check check, const char *s, size_t len);
+
+/*
+ * Rule files (data/rules/<name>.rules). UTF-8 text, LF or CRLF line ends:
+ *
+ *   # a comment: a line whose first non-blank character is #
+ *   define NAME = REGEX        a fragment that later values use as %{NAME};
+ *                              defines stand outside rules and are visible
+ *                              to every later rule and file of the set
+ *
+ *   [rule date_numeric]        starts a rule; name [a-z0-9_]+, unique in a set
+ *   label = DATE               PHI label of the span, or KEEP (text to protect)
+ *   pattern = \b%{DAY}\.%{MON}\.%{YEAR}\b
+ *
+ * A line starting with a blank continues the value above it (leading blanks
+ * removed, nothing inserted). Values are trimmed; write a blank at either
+ * end of a pattern as [ ] or \x20. Keys of a rule:
+ *
+ *   pattern   required. PCRE2 with UTF, UCP (\w, \b, \d and [[:alpha:]] know
+ *             umlauts) and DUPNAMES, compiled once with the JIT. A pattern
+ *             that starts with a character class is tried at every byte the
+ *             class allows: prefer [0-9] and explicit classes to \d and
+ *             \p{Lu} there, and `trigger` where a rule starts at known words.
+ *   label     the span's label; may be left out when the pattern has
+ *             capture groups named after labels, e.g. (?<ZIP>\d{5})
+ *             (?<CITY>...): each such group that took part in the match
+ *             becomes a span with that label, with or without label.
+ *             (*MARK:LABEL) on the matching path of an alternative sets the
+ *             label of the match (KEEP included), so that one rule can serve
+ *             several labels with one pass over the text.
+ *   group     N or NAME: the capture that forms the labelled span and that
+ *             validate, require and trim act on (default 0, the match).
+ *   context   w1|w2|...: literal words; one must occur, case-insensitively,
+ *             within `window` characters before the match (words that start
+ *             with a letter or digit only at a word start).
+ *   window    characters before the match searched for context (default
+ *             40, at most 400).
+ *   caseless  yes|no (default no).
+ *   validate  kvnr|iban|lanr|rvnr|steuerid: the span must pass the check;
+ *             such hits count as the strongest evidence.
+ *   require   firstname|name|city: the span's first word must be a known
+ *             first name / a known first name or surname; for city the
+ *             span is cut to its longest leading run of words that is a
+ *             known city. Without gazetteers such rules never fire.
+ *   trim      given: the span keeps its words while they are known first
+ *             names, initials or particles (von, de), plus one more word
+ *             ("Frau Beate Albers Schmerzen" -> "Beate Albers", "Frau Albers
+ *             Schmerzen" -> "Albers"). Needs gazetteers.
+ *   gender    f|m: gender recorded in the span (else from a first name).
+ *   priority  0..100 (default 50), see the merge priority.
+ *   score     0..1 (default 1).
+ *   needs     l1|l2|...: literal strings (case-sensitive); the rule runs
+ *             only on texts that contain one of them. A pre-check for speed:
+ *             every match of the pattern must contain one of the literals.
+ *   trigger   w1|w2|#digit|#mixed: the rule does not scan the text; it runs
+ *             anchored at each word (token) whose folded form is one of the
+ *             words (a word written capitalised, "Frau", only at capitalised
+ *             tokens: Frau, FRAU; "sehr" at any), or, for #digit, that starts
+ *             with a digit, for #mixed, that holds letters and digits
+ *             ("A123456780", "65170839J003"). Every match must start at such
+ *             a word. Much faster than a scan for patterns that begin with
+ *             known words; the pattern is compiled anchored.
+ *
+ * Errors name the file and line (err->path, err->line) and the rule; a
+ * PCRE2 compile error gives the offset in the expanded pattern.
+ */
+struct deid_rules;
+
+/* Creates an empty rule set. Returns 0 or MS_ENOMEM. */
+int deid_rules_new(struct deid_rules **out, struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Parses and compiles rule text (len bytes, borrowed); name labels errors.
+ * All or nothing: on failure the set is as before. Defines of earlier
+ * texts are visible. Returns 0, MS_EINVAL (syntax, unknown key or label,
+ * duplicate name; also invalid UTF-8), MS_EREGEX (pattern does not compile),
+ * MS_ETOOBIG (caps: 4 MiB per text, 64 KiB per expanded pattern, 4096
+ * rules) or MS_ENOMEM.
+ */
+int deid_rules_add(struct deid_rules *rules, const char *text, size_t len, const char *name,
+                   struct ms_error *err) MS_MUST_CHECK;
+
+/* Reads path and adds it as above; MS_EIO or MS_ENOTFOUND name the file. */
+int deid_rules_add_file(struct deid_rules *rules, const char *path,
+                        struct ms_error *err) MS_MUST_CHECK;
+
+/* Number of rules in the set (KEEP rules included). */
+size_t deid_rules_count(const struct deid_rules *rules);
+
+void deid_rules_free(struct deid_rules *rules);
+
+/*
+ * A tagger (the NER model) plugged into the detector: tag() appends spans
+ * for text[0..len) to out (offsets into text, on character boundaries; the
+ * detector sets source_kind to DEID_SOURCE_NER and drops empty spans) and
+ * returns 0 or a negative enum ms_status, filling err. payload is passed
+ * through; the hook must be usable from the thread that runs the detector.
+ */
+struct deid_ner_hook {
+	int (*tag)(void *payload, const char *text, size_t len, struct deid_spans *out,
+	           struct ms_error *err);
+	void *payload;
+};
+
+enum deid_detect_flags {
+	DEID_DETECT_NO_RULES = 1u << 0,     /* load no rule files */
+	DEID_DETECT_NO_DICT = 1u << 1,      /* ignore structured fields */
+	DEID_DETECT_NO_GAZETTEER = 1u << 2, /* load no gazetteers (nor allowlist) */
+	DEID_DETECT_NO_NER = 1u << 3,       /* do not call the NER hook */
+	DEID_DETECT_NO_KEEP = 1u << 4,      /* ignore KEEP rules and the allowlist */
+	DEID_DETECT_NO_MERGE = 1u << 5      /* return every candidate, sorted, overlaps
+	                                       kept (for evaluating the parts) */
+};
+
+/*
+ * Where the detector's data comes from. Paths are read by
+ * deid_detector_new() and not kept. The shipped layout is data/rules/ and
+ * data/gazetteers/ in the source tree, <datadir>/medsft/ when installed.
+ *
+ * rules_dir      every file named <name>.rules in it, in byte order of the names;
+ * rule_files     further rule files, in this order (after rules_dir's);
+ * gazetteer_dir  first-names.tsv (name TAB f|m|u), surnames.txt,
+ *                cities.txt, streets.txt, common-words.txt: one entry per
+ *                line, '#' comments; all five must exist;
+ * allowlist      one phrase per line; NULL means
+ *                <gazetteer_dir>/allowlist-de.txt when gazetteer_dir is set.
+ * A part whose path is NULL is not loaded (a detector with nothing loaded
+ * finds only dictionary hits).
+ */
+struct deid_detector_opts {
+	const char *rules_dir;
+	const char *const *rule_files;
+	size_t n_rule_files;
+	const char *gazetteer_dir;
+	const char *allowlist;
+	const struct deid_ner_hook *ner; /* copied; NULL = none */
+	unsigned flags;                  /* enum deid_detect_flags */
+};
+
+#define DEID_DETECTOR_OPTS_INIT \
+	{                       \
+		0               \
+	}
+
+struct deid_detector;
+
+/*
+ * Loads rules, gazetteers and allowlist and compiles the rules. Returns 0,
+ * MS_ENOMEM, MS_EIO / MS_ENOTFOUND (a file, named in err), MS_EINVAL or
+ * MS_EREGEX (a rule file, with line) or MS_ETOOBIG. Free with
+ * deid_detector_free().
+ *
+ * Threads: a detector holds read-only compiled data and per-worker state
+ * (PCRE2 match data and JIT stack, token and candidate buffers, an arena
+ * reset per record). deid_detector_run() is not thread-safe; give each
+ * thread its own worker with deid_detector_clone(), which shares the
+ * compiled data instead of loading it again.
+ */
+int deid_detector_new(struct deid_detector **out, const struct deid_detector_opts *opts,
+                      struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Creates a worker that shares det's compiled rules, gazetteers and
+ * allowlist (read-only) and has its own state. det must outlive the
+ * clone; det and its clones may run at the same time on different threads.
+ * Returns 0 or MS_ENOMEM.
+ */
+int deid_detector_clone(struct deid_detector **out, const struct deid_detector *det,
+                        struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Finds PHI in doc->text: out is reset, then filled with merged spans
+ * sorted by start, non-overlapping, on character boundaries (with
+ * DEID_DETECT_NO_MERGE: every candidate, sorted). Span sources (rule names,
+ * "dict:<field>", "gaz:<list>", "ner" unless the hook set one) are valid as
+ * long as the detector (for a clone: its original). The text must be valid
+ * UTF-8 (checked: MS_EUNICODE with the offset). Returns 0, MS_ENOMEM,
+ * MS_EUNICODE, MS_EREGEX (a rule hit PCRE2's match limit: err names the
+ * rule and offset; the record should be rejected, not passed on), or what
+ * the NER hook returned. err never quotes the text.
+ */
+int deid_detector_run(struct deid_detector *det, const struct deid_doc *doc, struct deid_spans *out,
+                      struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Hex SHA-256 naming the loaded data, for the audit: the SHA-256 of the
+ * text made of one line "<kind> <file name> <hex SHA-256 of its bytes>\n"
+ * per loaded file (kind rules, gazetteer or allowlist) in load order,
+ * followed by "flags <decimal flags>\n". Borrowed, valid as long as det.
+ */
+const char *deid_detector_fingerprint(const struct deid_detector *det);
+
+/* Number of rules loaded (KEEP rules included). */
+size_t deid_detector_rule_count(const struct deid_detector *det);
+
+/* Frees a detector or clone (clones before their original). Accepts NULL. */
+void deid_detector_free(struct deid_detector *det);
+
 /*
  * Format notes (what each reader takes and why):
  *
@@ -358,5 +726,353 @@ int deid_doc_write_jsonl(struct ms_buf *out, const struct deid_doc *doc) MS_MUST
  *       directories ("-" when unnamed). A UTF-8 BOM is dropped; UTF-16 is
  *       rejected.
  */
+
+/* ==== 4. Replacement and audit ========================================= */
+
+/*
+ * The site key: 32 secret random bytes behind every keyed hash of this
+ * section (surrogates, date shifts, pseudonymised ids, audit hashes). Its
+ * file holds 64 hex digits and a newline, mode 0600. There is no default
+ * key: whoever holds it can re-identify by trying candidate names, so it
+ * never leaves the site and never appears in output, logs or the audit
+ * (only its fingerprint does).
+ */
+#define DEID_KEY_LEN 32
+
+struct deid_key {
+	unsigned char bytes[DEID_KEY_LEN];
+};
+
+/* Fills key with random bytes (libsodium). Returns 0 or MS_EIO. */
+int deid_key_generate(struct deid_key *out, struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Writes key to path as hex, atomically, mode 0600. An existing file is
+ * replaced only with force; else MS_EEXISTS. Returns 0, MS_EEXISTS, MS_EIO
+ * or MS_ENOMEM; err names the path.
+ */
+int deid_key_write(const struct deid_key *key, const char *path, bool force,
+                   struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Reads a key file. Refused with MS_EINVAL: a file that group or others may
+ * access (any of mode 077), one that is not a regular file, and anything but
+ * 64 hex digits with optional trailing blanks or newline. MS_ENOTFOUND if
+ * missing, MS_EIO on read errors. Messages name the path, never the content.
+ */
+int deid_key_read(struct deid_key *out, const char *path, struct ms_error *err) MS_MUST_CHECK;
+
+#define DEID_FINGERPRINT_LEN 64 /* hex digits */
+
+/* Hex of HMAC-SHA-256(key, "medsft-key-fingerprint"): names a key, reveals nothing. */
+void deid_key_fingerprint(char out[DEID_FINGERPRINT_LEN + 1], const struct deid_key *key);
+
+/* Overwrites the key in memory (sodium_memzero). */
+void deid_key_wipe(struct deid_key *key);
+
+#define DEID_PSEUDONYM_SIZE 19 /* "d-" + 16 hex digits + NUL */
+
+/*
+ * Writes prefix ("d" or "p"), '-' and the first 16 hex digits of
+ * HMAC(key, kind 0x1f s) into out: the pseudonym of a document id (kind
+ * "doc") or group id (kind "group"). prefix is one character. The key
+ * functions are thread-safe (deid_key_generate() after ms_hash_init()).
+ */
+void deid_key_pseudonym(char out[DEID_PSEUDONYM_SIZE], const struct deid_key *key, char prefix,
+                        const char *kind, const char *s, size_t len);
+
+/*
+ * How PHI is replaced. TITLE spans stay in the text in every mode.
+ *
+ * SURROGATE  realistic German replacements chosen by keyed hashing, so the
+ *            same original gives the same surrogate in every run, shard and
+ *            machine with the same key (see deid/surrogate.c for the rules:
+ *            names per patient with gender kept, dates shifted per patient
+ *            in their own format, ids format-preserving, ages over 89 as
+ *            "über 89"). A surrogate never equals its original.
+ * TAG        the label in brackets: "[PATIENT]", "[DATE]".
+ * MASK       every letter and digit becomes 'X'; blanks and punctuation
+ *            stay, so the length in characters and the layout are kept.
+ */
+enum deid_mode { DEID_MODE_SURROGATE = 0, DEID_MODE_TAG, DEID_MODE_MASK };
+
+/* "surrogate", "tag", "mask"; NULL when out of range. */
+const char *deid_mode_name(enum deid_mode mode);
+/* Parses a name printed by deid_mode_name(); returns 0 or MS_ENOTFOUND. */
+int deid_mode_parse(enum deid_mode *out, const char *name) MS_MUST_CHECK;
+
+struct deid_replace_opts {
+	enum deid_mode mode;
+	const struct deid_key *key; /* required; copied */
+};
+
+/* A span of the cleaned text, with where it came from in the original. */
+struct deid_out_span {
+	size_t start, end;           /* in the cleaned text */
+	size_t orig_start, orig_end; /* in the document's text */
+	enum phi_label label;
+	enum deid_source_kind source_kind;
+	const char *source; /* borrowed from the input span */
+	bool kept;          /* left as it was (TITLE, AGE up to 89) */
+};
+
+/*
+ * A de-identified document. Everything belongs to the replacer and stays
+ * valid until its next run or deid_replacer_free(). id and group are the
+ * pseudonyms ("d-…", "p-…"); group is NULL when the document has none.
+ */
+struct deid_replaced {
+	const char *text; /* NUL-terminated, NFC */
+	size_t len;
+	const struct deid_out_span *spans;
+	size_t n_spans;
+	const char *id;
+	const char *group;
+	unsigned n_by_label[PHI_LABEL_COUNT]; /* spans per label, kept ones included */
+};
+
+struct deid_replacer;
+
+/*
+ * Creates a replacer. Returns 0, MS_ENOMEM, or MS_EUSAGE (no key, unknown
+ * mode). Not thread-safe: one per thread; replacers with the same key give
+ * identical results.
+ */
+int deid_replacer_new(struct deid_replacer **out, const struct deid_replace_opts *opts,
+                      struct ms_error *err) MS_MUST_CHECK;
+void deid_replacer_free(struct deid_replacer *r);
+
+/*
+ * Replaces spans[0..n_spans) of doc, which must be sorted by start, must
+ * not overlap and must lie on character boundaries of doc->text (as the
+ * detector's merged spans do); else MS_EUSAGE naming the span index.
+ * *out is borrowed (see struct deid_replaced). Returns 0, MS_ENOMEM,
+ * MS_EUSAGE or MS_EUNICODE. Memory is reused from record to record.
+ */
+int deid_replacer_run(struct deid_replacer *r, const struct deid_doc *doc,
+                      const struct deid_span *spans, size_t n_spans,
+                      const struct deid_replaced **out, struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Hex fingerprint of the surrogate rules and embedded lists
+ * (data/surrogates/), for the audit: equal fingerprints and keys give equal
+ * surrogates.
+ */
+void deid_surrogates_fingerprint(char out[DEID_FINGERPRINT_LEN + 1]);
+
+enum deid_write_flags {
+	DEID_WRITE_SPANS = 1u << 0 /* add "spans" with offsets in the cleaned text */
+};
+
+/*
+ * Appends one JSONL line (with '\n') for the de-identified document:
+ *
+ *   {"id":"d-…","group":"p-…"|null,"text":"…",
+ *    "labels":[{"code":"…","system":"…"}, ...],
+ *    "spans":[{"start":0,"end":5,"label":"PATIENT","source":"dict:patient.family"}, ...]}
+ *
+ * Keys in this order; labels as deid_doc_write_jsonl() writes them (doc's
+ * labels pass through); "spans" only with DEID_WRITE_SPANS, byte offsets into
+ * the cleaned text, kept spans included. Fields are never written. The
+ * JSONL reader reads the line back. Returns 0 or out's sticky status.
+ */
+int deid_replaced_write_jsonl(struct ms_buf *out, const struct deid_doc *doc,
+                              const struct deid_replaced *res, unsigned flags) MS_MUST_CHECK;
+
+/*
+ * The audit database (schemas/audit.sql, compiled in): one row per run with
+ * the tool version, fingerprints of key, rules, model and surrogates, the
+ * inputs with their SHA-256 and the counts; per document its pseudonym,
+ * record number and per-label counts; per span its label, offsets and
+ * length in the original text, source and HMAC(key, text). It never holds
+ * text from a record, so it may be kept and shown where the data may not.
+ *
+ * A run is one transaction: rows become visible when deid_audit_finish()
+ * commits; a run that fails or is freed unfinished leaves the database as it
+ * was (a database created for it is removed). Not thread-safe.
+ */
+struct deid_audit;
+
+struct deid_audit_run {
+	const char *tool_version;
+	const char *mode;  /* deid_mode_name() */
+	const char *shard; /* "K/N", or NULL when not sharded */
+	const char *key_fingerprint;
+	const char *rules_fingerprint;      /* NULL if unknown */
+	const char *model_fingerprint;      /* NULL without a model */
+	const char *surrogates_fingerprint; /* NULL when not in surrogate mode */
+	long long started;                  /* seconds since the epoch */
+};
+
+struct deid_audit_counts {
+	size_t n_records; /* records seen in this run's shard */
+	size_t n_documents;
+	size_t n_spans;
+	size_t n_rejects;
+};
+
+/*
+ * Opens (creating it and its schema if missing) the audit database at path
+ * and starts a run. The run holds the database's write lock until it ends:
+ * runs at the same time (shards) need a database each, or wait up to 10 s
+ * and fail. Returns 0, MS_ENOMEM, MS_EDB (also: not an audit database, a
+ * newer schema, locked) or MS_EIO.
+ */
+int deid_audit_open(struct deid_audit **out, const char *path, const struct deid_audit_run *run,
+                    struct ms_error *err) MS_MUST_CHECK;
+
+/* Records input number seq (1-based): its name as given and SHA-256 (NULL for stdin). */
+int deid_audit_add_input(struct deid_audit *a, size_t seq, const char *name, const char *sha256,
+                         struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Records a de-identified document: input number, its record number, the
+ * pseudonyms and counts from res, and one row per span with the HMAC of its
+ * original text (doc->text at the span's original offsets) under key.
+ */
+int deid_audit_add_document(struct deid_audit *a, size_t input, const struct deid_doc *doc,
+                            const struct deid_replaced *res, const struct deid_key *key,
+                            struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Records a rejected record: input number and the reject as the reader (or
+ * the pipeline) reported it: record, line, code and message (which carry no
+ * record text).
+ */
+int deid_audit_add_reject(struct deid_audit *a, size_t input, const struct ms_error *reject,
+                          struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Stores the counts, the end time and status ("ok", "rejects") and
+ * commits. After it, only deid_audit_free() may be called.
+ */
+int deid_audit_finish(struct deid_audit *a, const struct deid_audit_counts *counts,
+                      long long finished, const char *status, struct ms_error *err) MS_MUST_CHECK;
+
+/* Rolls back an unfinished run and closes. Accepts NULL. */
+void deid_audit_free(struct deid_audit *a);
+
+/* Returns the schema (schemas/audit.sql) compiled into the binary. */
+const char *deid_audit_schema(void);
+
+/* A summary of an audit database, for `medsft deid audit`. */
+struct deid_audit_count {
+	const char *name;  /* label, source or reject reason */
+	const char *label; /* for per-source rows: the label; else NULL */
+	size_t n;
+};
+
+struct deid_audit_run_info {
+	long long id;
+	const char *tool_version;
+	const char *mode;
+	const char *shard;
+	const char *started; /* ISO 8601 UTC */
+	const char *finished;
+	const char *status;
+	const char *key_fingerprint;
+	size_t n_inputs;
+	struct deid_audit_counts counts;
+};
+
+struct deid_audit_summary {
+	struct deid_audit_run_info *runs;
+	size_t n_runs;
+	size_t n_documents, n_spans, n_rejects; /* over all runs */
+	struct deid_audit_count *by_label;      /* spans per label, label order */
+	size_t n_by_label;
+	struct deid_audit_count *by_source; /* spans per (label, source) */
+	size_t n_by_source;
+	struct deid_audit_count *rejects; /* rejects per reason */
+	size_t n_rejects_by_reason;
+};
+
+/*
+ * Reads the summary of the audit database at path (opened read-only).
+ * Returns 0, MS_ENOMEM, MS_ENOTFOUND (no such file) or MS_EDB. Free with
+ * deid_audit_summary_free().
+ */
+int deid_audit_summarize(struct deid_audit_summary **out, const char *path,
+                         struct ms_error *err) MS_MUST_CHECK;
+void deid_audit_summary_free(struct deid_audit_summary *s);
+
+/*
+ * The per-record pipeline: detection (through callbacks, so that any
+ * detector and tests' fakes plug in), replacement and the JSONL line, on
+ * n_threads workers, with results handed back strictly in push order (a
+ * reorder buffer): output is byte-identical for every thread count.
+ */
+struct deid_pipeline;
+
+/*
+ * The detector as the pipeline sees it. open() makes one worker's state
+ * (called once per worker thread, before any run); run() fills spans (reset
+ * by the pipeline; sorted, non-overlapping, see deid_replacer_run()) for doc;
+ * close() frees a state. run() returning MS_EINVAL, MS_ETOOBIG, MS_EUNICODE
+ * or MS_EREGEX (a rule hit PCRE2's match limit) rejects the record (err says
+ * why, without record text); other failures stop the pipeline. The worker state comes first, unlike
+ * callbacks elsewhere: it is what run() works on.
+ */
+struct deid_pipeline_detector {
+	int (*open)(void **worker_out, void *payload, struct ms_error *err);
+	int (*run)(void *worker, const struct deid_doc *doc, struct deid_spans *spans,
+	           struct ms_error *err);
+	void (*close)(void *worker);
+	void *payload;
+};
+
+/* One finished record, in push order; everything is borrowed for the call. */
+struct deid_pipeline_item {
+	const struct deid_doc *doc;      /* NULL for deid_pipeline_push_reject() */
+	size_t input;                    /* as given to deid_pipeline_push() */
+	const struct deid_replaced *res; /* NULL when rejected */
+	const struct ms_error *reject;   /* why detection rejected it, else NULL */
+	const char *line;                /* the JSONL line (with '\n'); NULL when rejected */
+	size_t len;
+};
+
+/* Receives finished records, on the thread that pushes; non-zero stops. */
+typedef int (*deid_pipeline_emit_fn)(const struct deid_pipeline_item *item, struct ms_error *err,
+                                     void *payload);
+
+struct deid_pipeline_opts {
+	unsigned n_threads;   /* 0 or 1: everything on the calling thread */
+	unsigned write_flags; /* enum deid_write_flags */
+	const struct deid_replace_opts *replace;
+	const struct deid_pipeline_detector *detector;
+	deid_pipeline_emit_fn emit;
+	void *payload;
+};
+
+/*
+ * Starts the workers (each opens its detector and replacer). Returns 0,
+ * MS_ENOMEM, MS_EUSAGE, or what the detector's open() returned.
+ */
+int deid_pipeline_new(struct deid_pipeline **out, const struct deid_pipeline_opts *opts,
+                      struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Queues a copy of doc (doc may change after the call) and emits every
+ * record that is finished and next in order; with a full queue it waits for
+ * the oldest. Returns 0, or the first failure of a worker or of emit() (the
+ * pipeline is then stopped: free it).
+ */
+int deid_pipeline_push(struct deid_pipeline *p, const struct deid_doc *doc, size_t input,
+                       struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Queues a record rejected before detection (by the reader, say), so that
+ * it reaches emit() in order with the documents around it: rejects are then
+ * reported in the same order for every thread count. reject is copied.
+ * Returns as deid_pipeline_push().
+ */
+int deid_pipeline_push_reject(struct deid_pipeline *p, size_t input, const struct ms_error *reject,
+                              struct ms_error *err) MS_MUST_CHECK;
+
+/* Waits for and emits everything queued. Returns as deid_pipeline_push(). */
+int deid_pipeline_flush(struct deid_pipeline *p, struct ms_error *err) MS_MUST_CHECK;
+
+/* Stops the workers (dropping unfinished records) and frees. Accepts NULL. */
+void deid_pipeline_free(struct deid_pipeline *p);
 
 #endif

@@ -1,0 +1,1039 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * medsft deid: run (read, detect, replace, write JSONL, audit), keygen and
+ * audit (summary of an audit database). Argument parsing, wiring and
+ * printing only; the work is in deid/.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/fileio.h"
+#include "common/hash.h"
+#include "common/json.h"
+#include "datagen/datagen.h"
+#include "deid/deid.h"
+#include "ner/ner.h"
+
+/* Where "make install" puts data/; the build may define it. */
+#ifndef MS_INSTALL_DATADIR
+#define MS_INSTALL_DATADIR "/usr/local/share/medsft"
+#endif
+
+#define MAX_THREADS 64
+
+static const char usage_deid[] = "usage: medsft deid <subcommand> [options]\n"
+                                 "\n"
+                                 "subcommands:\n"
+                                 "  run      de-identify report exports into JSONL\n"
+                                 "  keygen   create a site key\n"
+                                 "  audit    summarise an audit database\n"
+                                 "\n"
+                                 "Run 'medsft deid <subcommand> --help' for its options.\n";
+
+static const char usage_run[] =
+        "usage: medsft deid run [-q] [-v] [--audit FILE] [--data-dir DIR] [--from FORMAT]\n"
+        "                       [--keep-going] --key-file FILE [--mode MODE] [--model FILE]\n"
+        "                       [--no-ner] [--rejects FILE] [--rules DIR] [--shard K/N]\n"
+        "                       [--spans] [--strict] [--threads N] [FILE...|-]\n"
+        "\n"
+        "Reads report exports (CSV, HL7 v2, FHIR, JSONL, plain text; detected per\n"
+        "file unless --from), finds PHI (rules, the record's own fields, gazetteers,\n"
+        "the NER model)\n"
+        "and writes one JSONL line per report to standard output, in input order:\n"
+        "{\"id\",\"group\",\"text\",\"labels\"[,\"spans\"]} with keyed pseudonyms as ids.\n"
+        "\n"
+        "  --audit FILE      add this run to an audit database (created if missing):\n"
+        "                    counts, offsets, labels and keyed hashes, never text\n"
+        "  --data-dir DIR    shipped data (rules/, gazetteers/); default: $MEDSFT_DATA,\n"
+        "                    then <binary>/../data, then " MS_INSTALL_DATADIR "\n"
+        "  --from FORMAT     csv, hl7, fhir, jsonl or text for every input\n"
+        "  --keep-going      reject malformed records and go on (exit 3 if any);\n"
+        "                    without it the first rejected record stops the run\n"
+        "  --key-file FILE   the site key (required; mode 0600; see 'deid keygen')\n"
+        "  --mode MODE       surrogate (default): realistic German replacements, the\n"
+        "                    same for the same person within a patient; tag: [LABEL];\n"
+        "                    mask: letters and digits become X\n"
+        "  --model FILE      NER model instead of <data-dir>/models/phi-de.model\n"
+        "  --no-ner          rules, fields and gazetteers only\n"
+        "  --rejects FILE    write rejected records as JSONL (file, record, line,\n"
+        "                    code, reason; never record text)\n"
+        "  --rules DIR       rule files (*.rules) instead of <data-dir>/rules\n"
+        "  --shard K/N       only records whose number across all inputs is K modulo N\n"
+        "                    (1 <= K <= N); the shards' outputs interleave to a full run\n"
+        "  --spans           add the spans, with offsets in the cleaned text\n"
+        "  --strict          also reject records whose charset had to be guessed or\n"
+        "                    whose non-text parts (PDF, CDA) were skipped\n"
+        "  --threads N       worker threads (default 1); output is the same for any N\n"
+        "  -q, --quiet       no warnings for single rejected records\n"
+        "  -v, --verbose     print counts at the end\n"
+        "\n"
+        "exit codes: 0 success, 1 failure (also: a rejected record without\n"
+        "--keep-going), 2 usage error (also: no --key-file), 3 finished with\n"
+        "rejected records (--keep-going)\n";
+
+static const char usage_keygen[] =
+        "usage: medsft deid keygen [--force] [--out FILE]\n"
+        "\n"
+        "Creates a site key: 32 random bytes as 64 hex digits. With --out the file\n"
+        "is written with mode 0600 (an existing file is kept unless --force);\n"
+        "without, the key is printed. Keep it secret and backed up: with the key,\n"
+        "names can be tested against pseudonyms; without it, runs cannot be\n"
+        "repeated with the same surrogates.\n"
+        "\n"
+        "exit codes: 0 success, 1 failure (also: the file exists), 2 usage error\n";
+
+static const char usage_audit[] =
+        "usage: medsft deid audit --db FILE [--json]\n"
+        "\n"
+        "Summarises an audit database: runs, documents, spans per label and\n"
+        "source, rejected records per reason.\n"
+        "\n"
+        "exit codes: 0 success, 1 failure, 2 usage error\n";
+
+enum {
+	OPT_AUDIT = 256,
+	OPT_DATA_DIR,
+	OPT_DB,
+	OPT_FORCE,
+	OPT_FROM,
+	OPT_JSON,
+	OPT_KEEP_GOING,
+	OPT_KEY_FILE,
+	OPT_MODE,
+	OPT_MODEL,
+	OPT_NO_NER,
+	OPT_OUT,
+	OPT_REJECTS,
+	OPT_RULES,
+	OPT_SHARD,
+	OPT_SPANS,
+	OPT_STRICT,
+	OPT_THREADS
+};
+
+static const struct option long_opts[] = {
+	{ "audit", required_argument, NULL, OPT_AUDIT },
+	{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
+	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "no-ner", no_argument, NULL, OPT_NO_NER },
+	{ "out", required_argument, NULL, OPT_OUT },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "rejects", required_argument, NULL, OPT_REJECTS },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "shard", required_argument, NULL, OPT_SHARD },
+	{ "spans", no_argument, NULL, OPT_SPANS },
+	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct opts {
+	const char *audit, *data_dir, *db, *key_file, *model, *out, *rejects, *rules;
+	enum deid_format from;
+	enum deid_mode mode;
+	bool force, json, keep_going, no_ner, spans, strict;
+	unsigned long shard_k, shard_n; /* 0/0: not sharded */
+	unsigned long threads;
+};
+
+static bool parse_ulong(const char *s, unsigned long *out, unsigned long min, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s[0] || s[0] == '-' || s[0] == '+')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || (*end && *end != '/'))
+		return false;
+	if (v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* "K/N" with 1 <= K <= N. */
+static bool parse_shard(const char *s, unsigned long *k, unsigned long *n)
+{
+	const char *slash = strchr(s, '/');
+
+	if (!slash || !parse_ulong(s, k, 1, 1000000) || !parse_ulong(slash + 1, n, 1, 1000000) ||
+	    strchr(slash + 1, '/'))
+		return false;
+	return *k <= *n;
+}
+
+/*
+ * Parses the options; allowed lists the OPT_* values this subcommand takes.
+ * Returns -1 to go on, else an exit code (help printed or usage error).
+ */
+static int parse_opts(int argc, char **argv, const char *usage, const int *allowed, struct opts *o)
+{
+	int c, i;
+
+	memset(o, 0, sizeof(*o));
+	o->from = DEID_FORMAT_AUTO;
+	o->mode = DEID_MODE_SURROGATE;
+	o->threads = 1;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+hqv", long_opts, NULL)) != -1) {
+		bool ok = c == 'h' || c == 'q' || c == 'v';
+
+		for (i = 0; allowed[i] && !ok; i++)
+			ok = allowed[i] == c;
+		if (c == '?' || !ok) {
+			const char *arg = argv[optind - 1];
+
+			return cli_usage_error(usage, "unknown or misplaced option '%s'",
+			                       c == '?' && optopt ? (char[]){ '-', (char)optopt, 0 }
+			                                          : arg);
+		}
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_EXIT_OK;
+		case 'q':
+			cli.verbosity = -1;
+			break;
+		case 'v':
+			cli.verbosity++;
+			break;
+		case OPT_AUDIT:
+			o->audit = optarg;
+			break;
+		case OPT_DATA_DIR:
+			o->data_dir = optarg;
+			break;
+		case OPT_DB:
+			o->db = optarg;
+			break;
+		case OPT_FORCE:
+			o->force = true;
+			break;
+		case OPT_FROM:
+			if (deid_format_parse(&o->from, optarg) != 0 || o->from == DEID_FORMAT_AUTO)
+				return cli_usage_error(usage, "unknown input format '%s'", optarg);
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_KEEP_GOING:
+			o->keep_going = true;
+			break;
+		case OPT_KEY_FILE:
+			o->key_file = optarg;
+			break;
+		case OPT_MODE:
+			if (deid_mode_parse(&o->mode, optarg) != 0)
+				return cli_usage_error(usage, "unknown mode '%s'", optarg);
+			break;
+		case OPT_MODEL:
+			o->model = optarg;
+			break;
+		case OPT_NO_NER:
+			o->no_ner = true;
+			break;
+		case OPT_OUT:
+			o->out = optarg;
+			break;
+		case OPT_REJECTS:
+			o->rejects = optarg;
+			break;
+		case OPT_RULES:
+			o->rules = optarg;
+			break;
+		case OPT_SHARD:
+			if (!parse_shard(optarg, &o->shard_k, &o->shard_n))
+				return cli_usage_error(usage, "--shard takes K/N with 1 <= K <= N");
+			break;
+		case OPT_SPANS:
+			o->spans = true;
+			break;
+		case OPT_STRICT:
+			o->strict = true;
+			break;
+		case OPT_THREADS:
+			if (!parse_ulong(optarg, &o->threads, 1, MAX_THREADS) ||
+			    strchr(optarg, '/'))
+				return cli_usage_error(usage,
+				                       "--threads takes a number from 1 to %d",
+				                       MAX_THREADS);
+			break;
+		default:
+			break;
+		}
+	}
+	return -1;
+}
+
+/* SOURCE_DATE_EPOCH when set (reproducible runs), else the clock. */
+static long long now(void)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+
+	if (s && *s) {
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (!errno && !*end && v >= 0)
+			return v;
+	}
+	return (long long)time(NULL);
+}
+
+/* ---- run --------------------------------------------------------------- */
+
+struct run_state {
+	const struct opts *o;
+	const struct deid_key *key;
+	struct deid_detector *det; /* the original; workers use clones */
+	struct ner_model *model;   /* immutable, shared by the workers */
+	pthread_key_t tagger_key;  /* each thread's ner_tagger */
+	bool have_tagger_key;
+	char model_fp[MS_SHA256_HEX_LEN + 1];
+	struct deid_audit *audit;
+	struct ms_atomic_file rejects;
+	bool have_rejects;
+	struct ms_buf line;
+	const char *const *inputs;
+	size_t n_inputs;
+	size_t n_records, n_documents, n_spans, n_rejects;
+	bool stopped; /* a reject without --keep-going */
+};
+
+static int det_open(void **out, void *payload, struct ms_error *err)
+{
+	struct run_state *st = payload;
+	struct deid_detector *clone = NULL;
+	int rc = deid_detector_clone(&clone, st->det, err);
+
+	*out = clone;
+	return rc;
+}
+
+static int det_run(void *worker, const struct deid_doc *doc, struct deid_spans *spans,
+                   struct ms_error *err)
+{
+	return deid_detector_run(worker, doc, spans, err);
+}
+
+static void det_close(void *worker)
+{
+	deid_detector_free(worker);
+}
+
+static const char *input_name(const struct run_state *st, size_t input)
+{
+	return st->inputs[input - 1];
+}
+
+/*
+ * A rejected record: a warning, a line in --rejects, a row in the audit.
+ * Without --keep-going it stops the run (MS_ECANCELLED).
+ */
+static int reject(struct run_state *st, size_t input, const struct ms_error *why,
+                  struct ms_error *err)
+{
+	struct ms_error e = *why;
+	char msg[1024];
+	int rc = 0;
+
+	if (!e.path[0])
+		ms_error_set_path(&e, input_name(st, input));
+	st->n_rejects++;
+	if (cli.verbosity >= 0 || !st->o->keep_going)
+		cli_warn("rejected: %s", ms_error_format(&e, msg, sizeof(msg)));
+	if (st->have_rejects) {
+		struct ms_json j;
+
+		ms_buf_reset(&st->line);
+		ms_json_init(&j, &st->line, false);
+		ms_json_obj_begin(&j);
+		ms_json_kstr(&j, "file", input_name(st, input));
+		ms_json_key(&j, "record");
+		ms_json_uint(&j, e.record);
+		ms_json_key(&j, "line");
+		if (e.line)
+			ms_json_uint(&j, e.line);
+		else
+			ms_json_null(&j);
+		ms_json_kstr(&j, "code", ms_status_str(e.code));
+		ms_json_kstr(&j, "reason", e.msg);
+		ms_json_obj_end(&j);
+		ms_buf_addch(&st->line, '\n');
+		if (ms_buf_status(&st->line))
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		ms_atomic_write(&st->rejects, st->line.buf, st->line.len);
+	}
+	if (st->audit)
+		rc = deid_audit_add_reject(st->audit, input, &e, err);
+	if (rc)
+		return rc;
+	if (!st->o->keep_going) {
+		st->stopped = true;
+		return ms_error_set(
+		        err, MS_ECANCELLED,
+		        "stopped at the first rejected record (use --keep-going to go on)");
+	}
+	return 0;
+}
+
+static int emit(const struct deid_pipeline_item *item, struct ms_error *err, void *payload)
+{
+	struct run_state *st = payload;
+
+	if (item->reject)
+		return reject(st, item->input, item->reject, err);
+	if (fwrite(item->line, 1, item->len, stdout) != item->len)
+		return ms_error_set(err, MS_EIO, "cannot write to standard output: %s",
+		                    strerror(errno));
+	st->n_documents++;
+	st->n_spans += item->res->n_spans;
+	if (st->audit)
+		return deid_audit_add_document(st->audit, item->input, item->doc, item->res,
+		                               st->key, err);
+	return 0;
+}
+
+/* --strict: records that were read, but not as their source meant them. */
+static bool doubtful(const struct deid_doc *doc, struct ms_error *why)
+{
+	const char *reason = NULL;
+
+	if (doc->flags & DEID_DOC_CHARSET_GUESSED)
+		reason = "no charset declared and not UTF-8 (--strict)";
+	else if (doc->flags & DEID_DOC_SKIPPED_PARTS)
+		reason = "non-text parts skipped (--strict)";
+	else if (doc->flags & DEID_DOC_HEADERLESS)
+		reason = "HL7 segments without an MSH header (--strict)";
+	if (!reason)
+		return false;
+	ms_error_clear(why);
+	ms_error_set(why, MS_EINVAL, "%s", reason);
+	ms_error_set_record(why, doc->record);
+	ms_error_set_line(why, doc->line);
+	return true;
+}
+
+static bool in_shard(const struct opts *o, size_t ordinal)
+{
+	return !o->shard_n || (ordinal - 1) % o->shard_n == o->shard_k - 1;
+}
+
+/* Records the input in the audit and opens it (stdin for "-"). */
+static int open_input(struct run_state *st, size_t input, FILE **fp_out, struct ms_error *err)
+{
+	const char *name = input_name(st, input);
+	bool is_stdin = !strcmp(name, "-");
+	char sha[MS_SHA256_HEX_LEN + 1];
+	int rc;
+
+	*fp_out = stdin;
+	if (st->audit) {
+		if (!is_stdin) {
+			rc = ms_sha256_file(sha, name, err);
+			if (rc)
+				return rc;
+		}
+		rc = deid_audit_add_input(st->audit, input, name, is_stdin ? NULL : sha, err);
+		if (rc)
+			return rc;
+	}
+	if (is_stdin)
+		return 0;
+	*fp_out = fopen(name, "rb");
+	if (!*fp_out) {
+		ms_error_set_path(err, name);
+		return ms_error_set(err, MS_EIO, "cannot open: %s", strerror(errno));
+	}
+	return 0;
+}
+
+/* Sends the records of the current source through the pipeline. */
+static int read_records(struct run_state *st, struct deid_reader *rd, struct deid_pipeline *p,
+                        size_t input, size_t *ordinal, struct ms_error *err)
+{
+	for (;;) {
+		const struct deid_doc *doc = NULL;
+		struct ms_error why = MS_ERROR_INIT;
+		int rc = deid_reader_next(rd, &doc, &why);
+
+		if (rc == DEID_READ_END)
+			return 0;
+		if (rc < 0) {
+			*err = why;
+			ms_error_set_path(err, input_name(st, input));
+			return rc;
+		}
+		/* rejects count too: a record's number does not depend on its content */
+		if (!in_shard(st->o, ++*ordinal))
+			continue;
+		st->n_records++;
+		/* rejects go through the pipeline too, to be reported in input order */
+		if (rc == DEID_READ_DOC && !(st->o->strict && doubtful(doc, &why)))
+			rc = deid_pipeline_push(p, doc, input, err);
+		else
+			rc = deid_pipeline_push_reject(p, input, &why, err);
+		if (rc)
+			return rc;
+	}
+}
+
+/* Reads one input through the pipeline. */
+static int run_input(struct run_state *st, struct deid_reader *rd, struct deid_pipeline *p,
+                     size_t input, size_t *ordinal, struct ms_error *err)
+{
+	const char *name = input_name(st, input);
+	FILE *fp = NULL;
+	int rc;
+
+	rc = open_input(st, input, &fp, err);
+	if (rc)
+		return rc;
+	rc = deid_reader_feed_file(rd, fp, strcmp(name, "-") ? name : NULL, err);
+	if (!rc)
+		rc = read_records(st, rd, p, input, ordinal, err);
+	if (fp != stdin)
+		fclose(fp);
+	return rc;
+}
+
+static int ner_add(const struct ner_span *sp, void *payload)
+{
+	struct deid_spans *out = payload;
+	struct deid_span d;
+	enum phi_label label;
+
+	if (phi_label_parse(&label, sp->label) != 0)
+		return 0;
+	memset(&d, 0, sizeof(d));
+	d.start = sp->start;
+	d.end = sp->end;
+	d.label = label;
+	d.source_kind = DEID_SOURCE_NER;
+	d.source = "ner";
+	d.score = sp->score;
+	d.field = -1;
+	return deid_spans_add(out, &d);
+}
+
+static void tagger_free(void *tg)
+{
+	ner_tagger_free(tg);
+}
+
+/*
+ * The NER hook. The detector's clones share it, so it keeps one tagger
+ * (the per-thread working memory) per thread: made on first use, freed
+ * when the worker thread ends, and for the calling thread by close_model().
+ */
+static int ner_tag(void *payload, const char *text, size_t len, struct deid_spans *out,
+                   struct ms_error *err)
+{
+	struct run_state *st = payload;
+	struct ner_tagger *tg = pthread_getspecific(st->tagger_key);
+	const struct ner_span *spans = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (!tg) {
+		rc = ner_tagger_new(&tg, st->model, err);
+		if (rc)
+			return rc;
+		if (pthread_setspecific(st->tagger_key, tg) != 0) {
+			ner_tagger_free(tg);
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		}
+	}
+	rc = ner_tagger_tag(tg, text, len, &spans, &n, err);
+	for (i = 0; !rc && i < n; i++)
+		rc = ner_add(&spans[i], out);
+	if (rc)
+		return ms_error_set(err, rc, "out of memory"); /* unless tagging said why */
+	return 0;
+}
+
+/* Loads the model: --model, else the shipped one when there is one. */
+static int open_model(struct run_state *st, const char *data_dir, struct deid_ner_hook *hook,
+                      struct ms_error *err)
+{
+	struct ms_buf path = MS_BUF_INIT;
+	struct ner_model_info info;
+	struct stat sb;
+	int rc = 0;
+
+	if (st->o->model)
+		ms_buf_adds(&path, st->o->model);
+	else if (data_dir)
+		ms_buf_addf(&path, "%s/models/phi-de.model", data_dir);
+	if (ms_buf_status(&path)) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* no model shipped: rules, fields and gazetteers only */
+	if (!path.len || (!st->o->model && stat(path.buf, &sb) != 0))
+		goto out;
+	rc = ner_model_load(&st->model, path.buf, err);
+	if (rc)
+		goto out;
+	if (pthread_key_create(&st->tagger_key, tagger_free) != 0) {
+		rc = ms_error_set(err, MS_ENOMEM, "cannot create a thread key");
+		goto out;
+	}
+	st->have_tagger_key = true;
+	ner_model_info(st->model, &info);
+	snprintf(st->model_fp, sizeof(st->model_fp), "%s", info.checksum);
+	hook->tag = ner_tag;
+	hook->payload = st;
+out:
+	ms_buf_release(&path);
+	return rc;
+}
+
+/* Frees the calling thread's tagger and the model, once the workers ended. */
+static void close_model(struct run_state *st)
+{
+	if (st->have_tagger_key) {
+		ner_tagger_free(pthread_getspecific(st->tagger_key));
+		pthread_setspecific(st->tagger_key, NULL);
+		pthread_key_delete(st->tagger_key);
+		st->have_tagger_key = false;
+	}
+	ner_model_free(st->model);
+	st->model = NULL;
+}
+
+static int open_detector(struct run_state *st, struct ms_error *err)
+{
+	struct deid_ner_hook hook = { NULL, NULL };
+	const struct opts *o = st->o;
+	struct deid_detector_opts dopts = DEID_DETECTOR_OPTS_INIT;
+	struct ms_buf rules = MS_BUF_INIT, gaz = MS_BUF_INIT;
+	char *data_dir = NULL;
+	struct stat sb;
+	int rc;
+
+	/* with --rules alone, a missing data directory only means no gazetteers */
+	rc = datagen_data_dir_find(&data_dir, o->data_dir, getenv("MEDSFT_DATA"),
+	                           MS_INSTALL_DATADIR, err);
+	if (rc && !(o->rules && !o->data_dir))
+		goto out;
+	ms_error_clear(err);
+	if (o->rules)
+		ms_buf_adds(&rules, o->rules);
+	else
+		ms_buf_addf(&rules, "%s/rules", data_dir);
+	if (data_dir)
+		ms_buf_addf(&gaz, "%s/gazetteers", data_dir);
+	if (ms_buf_status(&rules) || ms_buf_status(&gaz)) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		goto out;
+	}
+	dopts.rules_dir = rules.buf;
+	if (gaz.len && stat(gaz.buf, &sb) == 0 && S_ISDIR(sb.st_mode))
+		dopts.gazetteer_dir = gaz.buf;
+	dopts.flags = o->no_ner ? DEID_DETECT_NO_NER : 0;
+	if (!o->no_ner) {
+		rc = open_model(st, data_dir, &hook, err);
+		if (rc)
+			goto out;
+		if (hook.tag)
+			dopts.ner = &hook;
+	}
+	rc = deid_detector_new(&st->det, &dopts, err);
+out:
+	ms_free(data_dir);
+	ms_buf_release(&rules);
+	ms_buf_release(&gaz);
+	return rc;
+}
+
+static int open_audit(struct run_state *st, long long started, struct ms_error *err)
+{
+	const struct opts *o = st->o;
+	char key_fp[DEID_FINGERPRINT_LEN + 1], sur_fp[DEID_FINGERPRINT_LEN + 1];
+	char shard[48];
+	struct deid_audit_run run;
+
+	memset(&run, 0, sizeof(run));
+	deid_key_fingerprint(key_fp, st->key);
+	deid_surrogates_fingerprint(sur_fp);
+	if (o->shard_n)
+		snprintf(shard, sizeof(shard), "%lu/%lu", o->shard_k, o->shard_n);
+	run.tool_version = MS_VERSION;
+	run.mode = deid_mode_name(o->mode);
+	run.shard = o->shard_n ? shard : NULL;
+	run.key_fingerprint = key_fp;
+	run.rules_fingerprint = deid_detector_fingerprint(st->det);
+	run.model_fingerprint = st->model ? st->model_fp : NULL;
+	run.surrogates_fingerprint = o->mode == DEID_MODE_SURROGATE ? sur_fp : NULL;
+	run.started = started;
+	return deid_audit_open(&st->audit, o->audit, &run, err);
+}
+
+/* Reads the key, loads the detector, opens the reader and the outputs. */
+static int run_open(struct run_state *st, struct deid_key *key, struct deid_reader **rd,
+                    long long started, struct ms_error *err)
+{
+	const struct opts *o = st->o;
+	int rc;
+
+	rc = deid_key_read(key, o->key_file, err);
+	if (!rc)
+		rc = open_detector(st, err);
+	if (!rc)
+		rc = deid_reader_open(rd, o->from, NULL, err);
+	if (!rc && o->rejects) {
+		rc = ms_atomic_open(&st->rejects, o->rejects, 0644, err);
+		st->have_rejects = !rc;
+	}
+	if (!rc && o->audit)
+		rc = open_audit(st, started, err);
+	return rc;
+}
+
+/* Runs every input through a pipeline of o->threads workers. */
+static int run_all(struct run_state *st, struct deid_reader *rd, struct ms_error *err)
+{
+	struct deid_replace_opts ro;
+	struct deid_pipeline_detector pd = { det_open, det_run, det_close, NULL };
+	struct deid_pipeline_opts po;
+	struct deid_pipeline *p = NULL;
+	size_t i, ordinal = 0;
+	int rc;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.mode = st->o->mode;
+	ro.key = st->key;
+	pd.payload = st;
+	memset(&po, 0, sizeof(po));
+	po.n_threads = (unsigned)st->o->threads;
+	po.write_flags = st->o->spans ? DEID_WRITE_SPANS : 0;
+	po.replace = &ro;
+	po.detector = &pd;
+	po.emit = emit;
+	po.payload = st;
+	rc = deid_pipeline_new(&p, &po, err);
+	for (i = 1; !rc && i <= st->n_inputs; i++)
+		rc = run_input(st, rd, p, i, &ordinal, err);
+	if (!rc)
+		rc = deid_pipeline_flush(p, err);
+	/* the workers' detectors are clones: they go before the original */
+	deid_pipeline_free(p);
+	return rc;
+}
+
+/* Commits the rejects file and the audit run. */
+static int run_commit(struct run_state *st, struct ms_error *err)
+{
+	struct deid_audit_counts counts = { st->n_records, st->n_documents, st->n_spans,
+		                            st->n_rejects };
+	int rc = 0;
+
+	if (st->have_rejects) {
+		st->have_rejects = false;
+		rc = ms_atomic_commit(&st->rejects, err);
+	}
+	if (!rc && st->audit)
+		rc = deid_audit_finish(st->audit, &counts, now(), st->n_rejects ? "rejects" : "ok",
+		                       err);
+	return rc;
+}
+
+/* Reports a failed run; a run stopped at a reject keeps its rejects file. */
+static int run_failed(struct run_state *st, int status, const struct ms_error *err)
+{
+	if (st->stopped)
+		cli_error("%s", err->msg);
+	else
+		cli_report(err);
+	if (st->have_rejects && st->stopped) {
+		struct ms_error e2 = MS_ERROR_INIT;
+
+		st->have_rejects = false;
+		if (ms_atomic_commit(&st->rejects, &e2))
+			cli_report(&e2);
+	}
+	return cli_exit_code(status == MS_ECANCELLED ? MS_EINVAL : status);
+}
+
+static int deid_run(int argc, char **argv)
+{
+	static const int allowed[] = { OPT_AUDIT,    OPT_DATA_DIR, OPT_FROM,  OPT_KEEP_GOING,
+		                       OPT_KEY_FILE, OPT_MODE,     OPT_MODEL, OPT_NO_NER,
+		                       OPT_REJECTS,  OPT_RULES,    OPT_SHARD, OPT_SPANS,
+		                       OPT_STRICT,   OPT_THREADS,  0 };
+	static const char *const stdin_only[] = { "-" };
+	struct opts o;
+	struct run_state st;
+	struct deid_key key;
+	struct deid_reader *rd = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	long long started = now();
+	int rc, status;
+
+	rc = parse_opts(argc, argv, usage_run, allowed, &o);
+	if (rc >= 0)
+		return rc;
+	if (!o.key_file)
+		return cli_usage_error(usage_run, "no key: give --key-file FILE (make one with "
+		                                  "'medsft deid keygen --out FILE')");
+	/* lines are written one by one: a larger buffer halves the write calls */
+	setvbuf(stdout, NULL, _IOFBF, (size_t)1 << 16);
+	memset(&st, 0, sizeof(st));
+	memset(&key, 0, sizeof(key));
+	st.o = &o;
+	st.key = &key;
+	ms_buf_init(&st.line, 0);
+	st.inputs = optind < argc ? (const char *const *)argv + optind : stdin_only;
+	st.n_inputs = optind < argc ? (size_t)(argc - optind) : 1;
+	status = run_open(&st, &key, &rd, started, &err);
+	if (!status)
+		status = run_all(&st, rd, &err);
+	if (!status)
+		status = run_commit(&st, &err);
+	if (status) {
+		rc = run_failed(&st, status, &err);
+		goto out;
+	}
+	if (cli.verbosity > 0)
+		cli_info("%zu record%s, %zu document%s, %zu span%s, %zu rejected", st.n_records,
+		         st.n_records == 1 ? "" : "s", st.n_documents,
+		         st.n_documents == 1 ? "" : "s", st.n_spans, st.n_spans == 1 ? "" : "s",
+		         st.n_rejects);
+	rc = CLI_EXIT_OK;
+	if (st.n_rejects) {
+		cli_warn("%zu record%s rejected%s%s", st.n_rejects, st.n_rejects == 1 ? "" : "s",
+		         o.rejects ? "; see " : "", o.rejects ? o.rejects : "");
+		rc = CLI_EXIT_REJECTED;
+	}
+out:
+	deid_detector_free(st.det);
+	close_model(&st);
+	deid_reader_free(rd);
+	deid_audit_free(st.audit);
+	if (st.have_rejects)
+		ms_atomic_abort(&st.rejects);
+	ms_buf_release(&st.line);
+	deid_key_wipe(&key);
+	return rc;
+}
+
+/* ---- keygen ------------------------------------------------------------ */
+
+static int deid_keygen(int argc, char **argv)
+{
+	static const int allowed[] = { OPT_FORCE, OPT_OUT, 0 };
+	struct opts o;
+	struct deid_key key;
+	struct ms_error err = MS_ERROR_INIT;
+	char hex[2 * DEID_KEY_LEN + 1];
+	int rc;
+
+	rc = parse_opts(argc, argv, usage_keygen, allowed, &o);
+	if (rc >= 0)
+		return rc;
+	if (optind != argc)
+		return cli_usage_error(usage_keygen, "unexpected argument '%s'", argv[optind]);
+	rc = deid_key_generate(&key, &err);
+	if (!rc && o.out)
+		rc = deid_key_write(&key, o.out, o.force, &err);
+	if (rc) {
+		cli_report(&err);
+		deid_key_wipe(&key);
+		return CLI_EXIT_FAILURE;
+	}
+	if (o.out) {
+		cli_info("wrote a new key to '%s' (mode 0600)", o.out);
+	} else {
+		ms_hex(hex, key.bytes, DEID_KEY_LEN);
+		printf("%s\n", hex);
+		memset(hex, 0, sizeof(hex));
+	}
+	deid_key_wipe(&key);
+	return CLI_EXIT_OK;
+}
+
+/* ---- audit ------------------------------------------------------------- */
+
+static void audit_json(struct ms_buf *out, const struct deid_audit_summary *s)
+{
+	struct ms_json j;
+	size_t i;
+
+	ms_json_init(&j, out, true);
+	ms_json_obj_begin(&j);
+	ms_json_key(&j, "runs");
+	ms_json_arr_begin(&j);
+	for (i = 0; i < s->n_runs; i++) {
+		const struct deid_audit_run_info *r = &s->runs[i];
+
+		ms_json_obj_begin(&j);
+		ms_json_kint(&j, "id", r->id);
+		ms_json_kstr(&j, "tool_version", r->tool_version);
+		ms_json_kstr(&j, "mode", r->mode);
+		ms_json_kstr(&j, "shard", r->shard);
+		ms_json_kstr(&j, "started", r->started);
+		ms_json_kstr(&j, "finished", r->finished);
+		ms_json_kstr(&j, "status", r->status);
+		ms_json_kstr(&j, "key_fingerprint", r->key_fingerprint);
+		ms_json_kint(&j, "inputs", (int64_t)r->n_inputs);
+		ms_json_kint(&j, "records", (int64_t)r->counts.n_records);
+		ms_json_kint(&j, "documents", (int64_t)r->counts.n_documents);
+		ms_json_kint(&j, "spans", (int64_t)r->counts.n_spans);
+		ms_json_kint(&j, "rejects", (int64_t)r->counts.n_rejects);
+		ms_json_obj_end(&j);
+	}
+	ms_json_arr_end(&j);
+	ms_json_kint(&j, "documents", (int64_t)s->n_documents);
+	ms_json_kint(&j, "spans", (int64_t)s->n_spans);
+	ms_json_kint(&j, "rejects", (int64_t)s->n_rejects);
+	ms_json_key(&j, "spans_by_label");
+	ms_json_obj_begin(&j);
+	for (i = 0; i < s->n_by_label; i++)
+		ms_json_kint(&j, s->by_label[i].name, (int64_t)s->by_label[i].n);
+	ms_json_obj_end(&j);
+	ms_json_key(&j, "spans_by_source");
+	ms_json_arr_begin(&j);
+	for (i = 0; i < s->n_by_source; i++) {
+		ms_json_obj_begin(&j);
+		ms_json_kstr(&j, "label", s->by_source[i].label);
+		ms_json_kstr(&j, "source", s->by_source[i].name);
+		ms_json_kint(&j, "spans", (int64_t)s->by_source[i].n);
+		ms_json_obj_end(&j);
+	}
+	ms_json_arr_end(&j);
+	ms_json_key(&j, "rejects_by_reason");
+	ms_json_arr_begin(&j);
+	for (i = 0; i < s->n_rejects_by_reason; i++) {
+		ms_json_obj_begin(&j);
+		ms_json_kstr(&j, "reason", s->rejects[i].name);
+		ms_json_kint(&j, "records", (int64_t)s->rejects[i].n);
+		ms_json_obj_end(&j);
+	}
+	ms_json_arr_end(&j);
+	ms_json_obj_end(&j);
+	ms_buf_addch(out, '\n');
+}
+
+static void audit_text(const struct deid_audit_summary *s)
+{
+	size_t i;
+
+	printf("runs: %zu\n", s->n_runs);
+	for (i = 0; i < s->n_runs; i++) {
+		const struct deid_audit_run_info *r = &s->runs[i];
+
+		printf("  run %lld  %s  medsft %s  %s%s%s  key %.16s  %s\n", r->id, r->started,
+		       r->tool_version, r->mode, r->shard ? "  shard " : "",
+		       r->shard ? r->shard : "", r->key_fingerprint, r->status);
+		printf("    %zu input%s, %zu record%s, %zu document%s, %zu span%s, %zu rejected\n",
+		       r->n_inputs, r->n_inputs == 1 ? "" : "s", r->counts.n_records,
+		       r->counts.n_records == 1 ? "" : "s", r->counts.n_documents,
+		       r->counts.n_documents == 1 ? "" : "s", r->counts.n_spans,
+		       r->counts.n_spans == 1 ? "" : "s", r->counts.n_rejects);
+	}
+	printf("documents: %zu\n", s->n_documents);
+	printf("spans: %zu\n", s->n_spans);
+	for (i = 0; i < s->n_by_label; i++)
+		printf("  %-14s %8zu\n", s->by_label[i].name, s->by_label[i].n);
+	if (s->n_by_source)
+		printf("spans per label and source:\n");
+	for (i = 0; i < s->n_by_source; i++)
+		printf("  %-14s %-28s %8zu\n", s->by_source[i].label, s->by_source[i].name,
+		       s->by_source[i].n);
+	printf("rejected records: %zu\n", s->n_rejects);
+	for (i = 0; i < s->n_rejects_by_reason; i++)
+		printf("  %8zu  %s\n", s->rejects[i].n, s->rejects[i].name);
+}
+
+static int deid_audit(int argc, char **argv)
+{
+	static const int allowed[] = { OPT_DB, OPT_JSON, 0 };
+	struct opts o;
+	struct deid_audit_summary *s = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	struct ms_buf out = MS_BUF_INIT;
+	int rc;
+
+	rc = parse_opts(argc, argv, usage_audit, allowed, &o);
+	if (rc >= 0)
+		return rc;
+	if (!o.db)
+		return cli_usage_error(usage_audit, "no audit database given (--db FILE)");
+	if (optind != argc)
+		return cli_usage_error(usage_audit, "unexpected argument '%s'", argv[optind]);
+	if (deid_audit_summarize(&s, o.db, &err)) {
+		cli_report(&err);
+		return CLI_EXIT_FAILURE;
+	}
+	if (o.json) {
+		audit_json(&out, s);
+		if (ms_buf_status(&out)) {
+			cli_error("out of memory");
+			rc = CLI_EXIT_FAILURE;
+		} else {
+			fwrite(out.buf, 1, out.len, stdout);
+			rc = CLI_EXIT_OK;
+		}
+	} else {
+		audit_text(s);
+		rc = CLI_EXIT_OK;
+	}
+	ms_buf_release(&out);
+	deid_audit_summary_free(s);
+	return rc;
+}
+
+int cmd_deid(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} subs[] = {
+		{ "audit", deid_audit },
+		{ "keygen", deid_keygen },
+		{ "run", deid_run },
+	};
+	size_t i;
+
+	if (argc < 2)
+		return cli_usage_error(usage_deid, "missing subcommand");
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage_deid, stdout);
+		return CLI_EXIT_OK;
+	}
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (!strcmp(argv[1], subs[i].name)) {
+			static char command[32];
+
+			snprintf(command, sizeof(command), "deid %s", subs[i].name);
+			cli.command = command;
+			return subs[i].fn(argc - 1, argv + 1);
+		}
+	}
+	return cli_usage_error(usage_deid, "unknown subcommand '%s'", argv[1]);
+}

@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The detector: loads rules, gazetteers and allowlist once, then per
+ * record runs the rules, the record dictionary, the gazetteers and the NER
+ * hook, drops what KEEP regions and the allowlist protect, and merges the
+ * rest (deid.h, section 3). The loaded part is shared read-only between a
+ * detector and its clones; each has its own per-record state.
+ */
+#include "deid/deid.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/arena.h"
+#include "common/fileio.h"
+#include "common/hash.h"
+#include "common/utf8.h"
+#include "deid/detect_int.h"
+
+#define DETECT_MAX_RULE_FILES 1024
+
+struct detect_shared {
+	struct deid_rules *rules;
+	struct deid_gaz *gaz;
+	char fingerprint[MS_SHA256_HEX_LEN + 1];
+	unsigned flags;
+	struct deid_ner_hook ner;
+	bool has_ner;
+};
+
+struct deid_detector {
+	struct detect_shared *sh;
+	bool owner;
+	struct deid_rules_ws *ws;
+	struct ms_arena arena;
+	struct deid_toks toks;
+	struct deid_cands cands;
+	struct deid_regions keep;
+	struct deid_spans ner_out;
+	struct ms_buf scratch;
+};
+
+/* ---- loading -------------------------------------------------------------- */
+
+static int add_rule_file(struct deid_rules *rules, const char *path, struct ms_buf *manifest,
+                         struct ms_error *err)
+{
+	struct ms_buf data = MS_BUF_INIT;
+	unsigned char sum[MS_SHA256_LEN];
+	char hex[MS_SHA256_HEX_LEN + 1];
+	int rc;
+
+	rc = ms_file_read(&data, path, (size_t)4 << 20, err);
+	if (rc)
+		goto out;
+	rc = deid_rules_add(rules, data.buf, data.len, path, err);
+	if (rc)
+		goto out;
+	ms_sha256(sum, data.buf, data.len);
+	ms_hex(hex, sum, sizeof(sum));
+	rc = ms_buf_addf(manifest, "rules %s %s\n", ms_basename(path), hex);
+	if (rc)
+		rc = ms_error_set(err, rc, "out of memory");
+out:
+	ms_buf_release(&data);
+	return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_rules_dir(struct deid_rules *rules, const char *dir, struct ms_buf *manifest,
+                         struct ms_error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	struct ms_buf path = MS_BUF_INIT;
+	int rc = 0;
+
+	if (!d) {
+		ms_error_set_path(err, dir);
+		return ms_error_set(err, errno == ENOENT ? MS_ENOTFOUND : MS_EIO,
+		                    "cannot open rules directory: %s", strerror(errno));
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+
+		if (len <= 6 || de->d_name[0] == '.' || strcmp(de->d_name + len - 6, ".rules") != 0)
+			continue;
+		if (n == DETECT_MAX_RULE_FILES) {
+			ms_error_set_path(err, dir);
+			rc = ms_error_set(err, MS_ETOOBIG, "more than %d rule files",
+			                  DETECT_MAX_RULE_FILES);
+			goto out;
+		}
+		if (MS_GROW(names, cap, n + 1)) {
+			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+			goto out;
+		}
+		names[n] = ms_strdup(de->d_name);
+		if (!names[n]) {
+			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+			goto out;
+		}
+		n++;
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
+	for (i = 0; i < n; i++) {
+		ms_buf_reset(&path);
+		if (ms_buf_addf(&path, "%s/%s", dir, names[i])) {
+			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+			goto out;
+		}
+		rc = add_rule_file(rules, path.buf, manifest, err);
+		if (rc)
+			goto out;
+	}
+out:
+	closedir(d);
+	for (i = 0; i < n; i++)
+		ms_free(names[i]);
+	ms_free(names);
+	ms_buf_release(&path);
+	return rc;
+}
+
+static int load_shared(struct detect_shared *sh, const struct deid_detector_opts *opts,
+                       struct ms_error *err)
+{
+	struct ms_buf manifest = MS_BUF_INIT, allow = MS_BUF_INIT;
+	const char *allowlist = opts->allowlist;
+	unsigned char sum[MS_SHA256_LEN];
+	size_t i;
+	int rc;
+
+	sh->flags = opts->flags;
+	rc = deid_rules_new(&sh->rules, err);
+	if (rc)
+		goto out;
+	if (!(opts->flags & DEID_DETECT_NO_RULES)) {
+		if (opts->rules_dir) {
+			rc = add_rules_dir(sh->rules, opts->rules_dir, &manifest, err);
+			if (rc)
+				goto out;
+		}
+		for (i = 0; i < opts->n_rule_files; i++) {
+			rc = add_rule_file(sh->rules, opts->rule_files[i], &manifest, err);
+			if (rc)
+				goto out;
+		}
+	}
+	if (!(opts->flags & DEID_DETECT_NO_GAZETTEER) && (opts->gazetteer_dir || allowlist)) {
+		if (!allowlist && opts->gazetteer_dir) {
+			if (ms_buf_addf(&allow, "%s/allowlist-de.txt", opts->gazetteer_dir)) {
+				rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+				goto out;
+			}
+			allowlist = allow.buf;
+		}
+		rc = deid_gaz_load(&sh->gaz, opts->gazetteer_dir, allowlist, &manifest, err);
+		if (rc)
+			goto out;
+	}
+	if (opts->ner && opts->ner->tag && !(opts->flags & DEID_DETECT_NO_NER)) {
+		sh->ner = *opts->ner;
+		sh->has_ner = true;
+	}
+	if (ms_buf_addf(&manifest, "flags %u\n", opts->flags)) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		goto out;
+	}
+	ms_sha256(sum, manifest.buf, manifest.len);
+	ms_hex(sh->fingerprint, sum, sizeof(sum));
+out:
+	ms_buf_release(&manifest);
+	ms_buf_release(&allow);
+	return rc;
+}
+
+static void shared_free(struct detect_shared *sh)
+{
+	if (!sh)
+		return;
+	deid_rules_free(sh->rules);
+	deid_gaz_free(sh->gaz);
+	ms_free(sh);
+}
+
+static int worker_new(struct deid_detector **out, struct detect_shared *sh, bool owner,
+                      struct ms_error *err)
+{
+	struct deid_detector *det = ms_calloc(1, sizeof(*det));
+	int rc;
+
+	*out = NULL;
+	if (!det)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	det->sh = sh;
+	det->owner = owner;
+	ms_arena_init(&det->arena, 0);
+	ms_buf_init(&det->toks.keys, 0);
+	ms_buf_init(&det->scratch, 0);
+	rc = deid_rules_ws_new(&det->ws, sh->rules, err);
+	if (rc) {
+		det->owner = false;
+		deid_detector_free(det);
+		return rc;
+	}
+	*out = det;
+	return 0;
+}
+
+int deid_detector_new(struct deid_detector **out, const struct deid_detector_opts *opts,
+                      struct ms_error *err)
+{
+	struct deid_detector_opts none = DEID_DETECTOR_OPTS_INIT;
+	struct detect_shared *sh;
+	int rc;
+
+	*out = NULL;
+	rc = ms_hash_init();
+	if (rc)
+		return ms_error_set(err, rc, "cannot initialise libsodium");
+	sh = ms_calloc(1, sizeof(*sh));
+	if (!sh)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	rc = load_shared(sh, opts ? opts : &none, err);
+	if (!rc)
+		rc = worker_new(out, sh, true, err);
+	if (rc)
+		shared_free(sh);
+	return rc;
+}
+
+int deid_detector_clone(struct deid_detector **out, const struct deid_detector *det,
+                        struct ms_error *err)
+{
+	return worker_new(out, det->sh, false, err);
+}
+
+void deid_detector_free(struct deid_detector *det)
+{
+	if (!det)
+		return;
+	deid_rules_ws_free(det->ws);
+	ms_arena_release(&det->arena);
+	deid_toks_release(&det->toks);
+	deid_cands_release(&det->cands);
+	ms_free(det->keep.v);
+	deid_spans_release(&det->ner_out);
+	ms_buf_release(&det->scratch);
+	if (det->owner)
+		shared_free(det->sh);
+	ms_free(det);
+}
+
+const char *deid_detector_fingerprint(const struct deid_detector *det)
+{
+	return det->sh->fingerprint;
+}
+
+size_t deid_detector_rule_count(const struct deid_detector *det)
+{
+	return deid_rules_count(det->sh->rules);
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+static bool on_boundary(const char *text, size_t len, size_t off)
+{
+	return off == len || (off < len && ((unsigned char)text[off] & 0xC0) != 0x80);
+}
+
+static int run_ner(struct deid_detector *det, const char *text, size_t len, struct ms_error *err)
+{
+	const struct deid_ner_hook *h = &det->sh->ner;
+	size_t i;
+	int rc;
+
+	deid_spans_reset(&det->ner_out);
+	rc = h->tag(h->payload, text, len, &det->ner_out, err);
+	if (rc)
+		return rc < 0 ? rc : ms_error_set(err, MS_EUSAGE, "NER hook returned %d", rc);
+	for (i = 0; i < det->ner_out.n; i++) {
+		struct deid_cand c;
+
+		c.span = det->ner_out.v[i];
+		if (c.span.start > c.span.end || c.span.end > len ||
+		    !on_boundary(text, len, c.span.start) || !on_boundary(text, len, c.span.end) ||
+		    (unsigned)c.span.label >= PHI_LABEL_COUNT)
+			return ms_error_set(
+			        err, MS_EUSAGE,
+			        "NER hook returned span %zu outside the text or a character", i);
+		if (c.span.start == c.span.end)
+			continue;
+		c.span.source_kind = DEID_SOURCE_NER;
+		if (!c.span.source)
+			c.span.source = "ner";
+		c.span.field = -1;
+		c.rank = DEID_RANK_RULE;
+		c.priority = DEID_PRIORITY_DEFAULT;
+		rc = deid_cands_add(&det->cands, &c);
+		if (rc)
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int cmp_region(const void *pa, const void *pb)
+{
+	const struct deid_region *a = pa, *b = pb;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return (a->end > b->end) - (a->end < b->end);
+}
+
+/* Sorts the KEEP regions and joins overlapping ones. */
+static void regions_normalise(struct deid_regions *r)
+{
+	size_t i, w = 0;
+
+	if (!r->n)
+		return;
+	qsort(r->v, r->n, sizeof(*r->v), cmp_region);
+	for (i = 1; i < r->n; i++) {
+		if (r->v[i].start < r->v[w].end) {
+			if (r->v[i].end > r->v[w].end)
+				r->v[w].end = r->v[i].end;
+		} else {
+			r->v[++w] = r->v[i];
+		}
+	}
+	r->n = w + 1;
+}
+
+static bool protected_by(const struct deid_regions *r, size_t start, size_t end)
+{
+	size_t lo = 0, hi = r->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->v[mid].end < end)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->n && r->v[lo].start <= start && r->v[lo].end >= end;
+}
+
+/* Drops protected candidates (KEEP regions, allowlist veto) in place. */
+static void filter(struct deid_detector *det)
+{
+	const struct deid_gaz *g = det->sh->gaz;
+	size_t i, w = 0;
+
+	regions_normalise(&det->keep);
+	for (i = 0; i < det->cands.n; i++) {
+		const struct deid_span *sp = &det->cands.v[i].span;
+
+		if (protected_by(&det->keep, sp->start, sp->end))
+			continue;
+		if (g && !(det->sh->flags & DEID_DETECT_NO_KEEP) &&
+		    (sp->source_kind == DEID_SOURCE_GAZETTEER ||
+		     sp->source_kind == DEID_SOURCE_NER) &&
+		    deid_gaz_vetoed(g, &det->toks, sp->start, sp->end))
+			continue;
+		det->cands.v[w++] = det->cands.v[i];
+	}
+	det->cands.n = w;
+}
+
+static int cmp_span_start(const void *pa, const void *pb)
+{
+	const struct deid_cand *a = pa, *b = pb;
+
+	if (a->span.start != b->span.start)
+		return a->span.start < b->span.start ? -1 : 1;
+	if (a->span.end != b->span.end)
+		return a->span.end < b->span.end ? -1 : 1;
+	return (a->span.label > b->span.label) - (a->span.label < b->span.label);
+}
+
+int deid_detector_run(struct deid_detector *det, const struct deid_doc *doc, struct deid_spans *out,
+                      struct ms_error *err)
+{
+	const struct detect_shared *sh = det->sh;
+	const char *text = doc->text;
+	size_t len = doc->len, bad, i;
+	bool keep = !(sh->flags & DEID_DETECT_NO_KEEP);
+	bool dict = !(sh->flags & DEID_DETECT_NO_DICT) && doc->n_fields;
+	int rc;
+
+	deid_spans_reset(out);
+	det->cands.n = 0;
+	det->keep.n = 0;
+	det->toks.n = 0;
+	ms_arena_reset(&det->arena);
+	if (!ms_utf8_valid(text, len, &bad)) {
+		ms_error_set_off(err, bad);
+		return ms_error_set(err, MS_EUNICODE, "text is not valid UTF-8 at byte %zu", bad);
+	}
+	if (dict || sh->gaz || deid_rules_use_tokens(sh->rules)) {
+		rc = deid_tokenize(&det->toks, text, len, err);
+		if (rc)
+			return rc;
+	}
+	rc = deid_rules_run(sh->rules, det->ws, sh->gaz, &det->toks, text, len, keep, &det->cands,
+	                    &det->keep, err);
+	if (!rc && dict)
+		rc = deid_dict_run(doc, &det->toks, sh->gaz, &det->arena, &det->scratch,
+		                   &det->cands, err);
+	if (!rc && sh->gaz)
+		rc = deid_gaz_run(sh->gaz, &det->toks, text, len, keep, &det->cands, &det->keep,
+		                  err);
+	if (!rc && sh->has_ner)
+		rc = run_ner(det, text, len, err);
+	if (rc)
+		return rc;
+	filter(det);
+	if (sh->flags & DEID_DETECT_NO_MERGE) {
+		if (det->cands.n)
+			qsort(det->cands.v, det->cands.n, sizeof(*det->cands.v), cmp_span_start);
+		for (i = 0; i < det->cands.n; i++) {
+			if (deid_spans_add(out, &det->cands.v[i].span))
+				return ms_error_set(err, MS_ENOMEM, "out of memory");
+		}
+		return 0;
+	}
+	return deid_cands_merge(det->cands.v, det->cands.n, text, len, out, err);
+}

@@ -1,0 +1,1085 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-record dictionary: the values of a document's structured fields
+ * (names, birth date, ids, address, phone, e-mail) searched in its own
+ * text. This is the strongest evidence the detector has: a name that the
+ * export itself calls the patient's is the patient's wherever it appears.
+ *
+ * Variants found, per kind of value:
+ *   names    each word of a name field on its own (compound and hyphenated
+ *            names word by word, particles and initials skipped), compared
+ *            on folded keys: any case ("MÜLLER"), umlauts and ß either way
+ *            ("Müller" = "Mueller" = "Muller", "Weiß" = "Weiss"); words of
+ *            five letters or more also with one edit (insertion, deletion,
+ *            substitution or transposition) when capitalised; a genitive
+ *            "s" ("Müllers": the span leaves the "s" out); an initial before
+ *            ("M. Müller", if it is a given name's) or after ("Müller, M.")
+ *            joins the span. A word on the everyday-word list ("Klein",
+ *            "Weiß") matches only when capitalised; other names in any case.
+ *   phrases  facility, street and city: the words in order, separated by
+ *            anything but a line break; a street also without its number.
+ *   ids      patient, case, accession, order, report, staff ids and the
+ *            postcode: letters and digits in order, any of - / . _ or a
+ *            blank between them ("123-456" = "123456"), leading zeros of
+ *            all-digit ids optional; at least 4 letters or digits.
+ *   birth    parsed from ISO 8601, HL7 (YYYYMMDD...), D.M.YYYY, D/M/YYYY;
+ *   date     found as D.M.YY(YY) (blanks allowed after the dots), D/M/Y,
+ *            YYYY-MM-DD, YYYYMMDD, DDMMYYYY and "1. März 1960".
+ *   phone    digits compared after dropping the trunk 0 or a country code
+ *            (+49, 0049, +43, +41); a run of at least 6 digits that ends
+ *            the number also counts (the local part without area code).
+ *   e-mail   case-insensitively, at address boundaries.
+ * Word boundaries are the token edges of token.c (UCP \b). Everything
+ * built per record comes from the caller's arena.
+ */
+#include "deid/detect_int.h"
+
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/arena.h"
+#include "common/hash.h"
+#include "common/utf8.h"
+
+#define DICT_MAX_WORDS 16
+#define DICT_MIN_ID    4
+
+static const char *const dict_sources[DEID_FIELD_COUNT] = {
+	[DEID_FIELD_PATIENT_ID] = "dict:patient.id",
+	[DEID_FIELD_PATIENT_NAME] = "dict:patient.name",
+	[DEID_FIELD_PATIENT_FAMILY] = "dict:patient.family",
+	[DEID_FIELD_PATIENT_GIVEN] = "dict:patient.given",
+	[DEID_FIELD_PATIENT_BIRTHDATE] = "dict:patient.birthdate",
+	[DEID_FIELD_PATIENT_STREET] = "dict:patient.street",
+	[DEID_FIELD_PATIENT_CITY] = "dict:patient.city",
+	[DEID_FIELD_PATIENT_ZIP] = "dict:patient.zip",
+	[DEID_FIELD_PATIENT_PHONE] = "dict:patient.phone",
+	[DEID_FIELD_PATIENT_EMAIL] = "dict:patient.email",
+	[DEID_FIELD_CASE_ID] = "dict:case.id",
+	[DEID_FIELD_ACCESSION] = "dict:accession",
+	[DEID_FIELD_ORDER_PLACER] = "dict:order.placer",
+	[DEID_FIELD_REPORT_ID] = "dict:report.id",
+	[DEID_FIELD_REFERRER_ID] = "dict:referrer.id",
+	[DEID_FIELD_REFERRER_NAME] = "dict:referrer.name",
+	[DEID_FIELD_REFERRER_FAMILY] = "dict:referrer.family",
+	[DEID_FIELD_REFERRER_GIVEN] = "dict:referrer.given",
+	[DEID_FIELD_PERFORMER_ID] = "dict:performer.id",
+	[DEID_FIELD_PERFORMER_NAME] = "dict:performer.name",
+	[DEID_FIELD_PERFORMER_FAMILY] = "dict:performer.family",
+	[DEID_FIELD_PERFORMER_GIVEN] = "dict:performer.given",
+	[DEID_FIELD_FACILITY] = "dict:facility",
+};
+
+enum dent_kind { DENT_NAME, DENT_PHRASE, DENT_ID, DENT_DATE, DENT_PHONE, DENT_EMAIL };
+
+/* The people a record names; their name words share a gender. */
+enum dict_person {
+	PERSON_NONE = -1,
+	PERSON_PATIENT = 0,
+	PERSON_REFERRER,
+	PERSON_PERFORMER,
+	N_PERSONS
+};
+
+struct dword {
+	const char *key;
+	uint32_t len;
+	uint64_t hash;
+};
+
+struct dent {
+	enum dent_kind kind;
+	int field;
+	enum phi_label label;
+	int person;
+	bool need_cap;     /* an everyday word: only capitalised */
+	struct dword w[2]; /* NAME: expanded and stripped fold */
+	/* PHRASE: words (expanded fold) */
+	struct dword *words;
+	size_t n_words;
+	/* ID, PHONE, EMAIL: normalised string */
+	const char *s;
+	size_t s_len;
+	bool all_digits;
+	size_t at; /* EMAIL: offset of '@' in s */
+	/* DATE */
+	int y, m, d;
+	bool yy; /* only the year's last two digits are known */
+};
+
+struct dict {
+	struct dent *v;
+	size_t n, cap;
+	uint64_t bloom;                /* bit (hash & 63) of every name key */
+	uint64_t phrase_bloom;         /* the same for the first words of phrases */
+	uint64_t id_first[4];          /* first characters of ids (bit set of bytes) */
+	uint32_t fuzzy_min, fuzzy_max; /* key lengths that one edit can reach */
+	unsigned kinds;                /* bit (1 << enum dent_kind) of the kinds present */
+	char gender[N_PERSONS];
+	char given_initials[N_PERSONS][8]; /* first letters of given names, folded */
+};
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static char ascii_upper(char c)
+{
+	return c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
+}
+
+static bool is_alnum_ascii(char c)
+{
+	return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+static int field_person(enum deid_field_kind k)
+{
+	switch (k) {
+	case DEID_FIELD_PATIENT_NAME:
+	case DEID_FIELD_PATIENT_FAMILY:
+	case DEID_FIELD_PATIENT_GIVEN:
+		return PERSON_PATIENT;
+	case DEID_FIELD_REFERRER_NAME:
+	case DEID_FIELD_REFERRER_FAMILY:
+	case DEID_FIELD_REFERRER_GIVEN:
+		return PERSON_REFERRER;
+	case DEID_FIELD_PERFORMER_NAME:
+	case DEID_FIELD_PERFORMER_FAMILY:
+	case DEID_FIELD_PERFORMER_GIVEN:
+		return PERSON_PERFORMER;
+	default:
+		return PERSON_NONE;
+	}
+}
+
+static bool field_is_given(enum deid_field_kind k)
+{
+	return k == DEID_FIELD_PATIENT_GIVEN || k == DEID_FIELD_REFERRER_GIVEN ||
+	       k == DEID_FIELD_PERFORMER_GIVEN;
+}
+
+static struct dent *dict_new(struct dict *d, struct ms_arena *a, enum dent_kind kind, int field,
+                             enum phi_label label)
+{
+	struct dent *e;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 32;
+		struct dent *v = ms_arena_alloc(a, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		if (d->n)
+			memcpy(v, d->v, d->n * sizeof(*v));
+		d->v = v;
+		d->cap = cap;
+	}
+	e = &d->v[d->n++];
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->field = field;
+	e->label = label;
+	e->person = PERSON_NONE;
+	return e;
+}
+
+/* Next word [*ws, *we) of s at or after *off (token.c's word characters). */
+static bool next_word(const char *s, size_t len, size_t *off, size_t *ws, size_t *we)
+{
+	size_t o = *off, at;
+	bool in = false;
+
+	while (o < len) {
+		at = o;
+		if (deid_cp_is_word(ms_utf8_next(s, len, &o))) {
+			if (!in)
+				*ws = at;
+			in = true;
+			*we = o;
+		} else if (in) {
+			break;
+		}
+	}
+	*off = o;
+	return in;
+}
+
+static int fold_into(struct dword *w, struct ms_arena *a, struct ms_buf *scratch, const char *s,
+                     size_t len, enum deid_fold_mode mode)
+{
+	ms_buf_reset(scratch);
+	if (deid_fold_word(scratch, s, len, mode))
+		return MS_ENOMEM;
+	w->key = ms_arena_strndup(a, scratch->buf, scratch->len);
+	if (!w->key)
+		return MS_ENOMEM;
+	w->len = (uint32_t)scratch->len;
+	w->hash = ms_fnv1a(w->key, w->len);
+	return 0;
+}
+
+static const char *const particles[] = { "von", "van", "de",  "der", "den", "zu", "zur",
+	                                 "vom", "dos", "da",  "di",  "del", "du", "le",
+	                                 "la",  "ten", "ter", "und", NULL };
+
+/* Titles and salutations that exports write into name fields ("Dr. Eva Muster"). */
+static const char *const name_stopwords[] = { "dr",   "prof", "med",  "pd",    "priv",  "doz",
+	                                      "dipl", "mag",  "univ", "herr",  "herrn", "frau",
+	                                      "hr",   "fr",   "phd",  "md",    "msc",   "dres",
+	                                      "drs",  "rer",  "nat",  "habil", NULL };
+
+static bool in_list(const char *const *list, const char *key, size_t len)
+{
+	const char *const *p;
+
+	for (p = list; *p; p++) {
+		if (strlen(*p) == len && memcmp(*p, key, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool is_particle(const char *key, size_t len)
+{
+	return in_list(particles, key, len) || in_list(name_stopwords, key, len);
+}
+
+static int add_names(struct dict *d, struct ms_arena *a, struct ms_buf *scratch,
+                     const struct deid_gaz *g, const struct deid_field *f)
+{
+	size_t off = 0, ws, we;
+	int person = field_person(f->kind);
+
+	while (next_word(f->value, f->len, &off, &ws, &we)) {
+		struct dent *e;
+		size_t k, n_chars = 0;
+		unsigned gf = 0;
+
+		for (k = ws; k < we; k++)
+			n_chars += ((unsigned char)f->value[k] & 0xC0) != 0x80;
+		if (n_chars < 2 || is_digit(f->value[ws]))
+			continue;
+		e = dict_new(d, a, DENT_NAME, (int)f->kind,
+		             person == PERSON_PATIENT ? PHI_PATIENT : PHI_STAFF);
+		if (!e)
+			return MS_ENOMEM;
+		e->person = person;
+		if (fold_into(&e->w[0], a, scratch, f->value + ws, we - ws, DEID_FOLD_EXPAND) ||
+		    fold_into(&e->w[1], a, scratch, f->value + ws, we - ws, DEID_FOLD_STRIP))
+			return MS_ENOMEM;
+		if (is_particle(e->w[0].key, e->w[0].len)) {
+			d->n--;
+			continue;
+		}
+		d->bloom |= 1ull << (e->w[0].hash & 63);
+		d->bloom |= 1ull << (e->w[1].hash & 63);
+		if (g)
+			gf = deid_gaz_lookup(g, e->w[0].key, e->w[0].len, e->w[0].hash);
+		/* without gazetteers every name is treated as a possible word */
+		e->need_cap = !g || (gf & DEID_GAZ_COMMON) || e->w[0].len < 4;
+		if (field_is_given(f->kind) || f->kind == DEID_FIELD_PATIENT_NAME ||
+		    f->kind == DEID_FIELD_REFERRER_NAME || f->kind == DEID_FIELD_PERFORMER_NAME) {
+			char *ini = d->given_initials[person];
+			size_t n = strlen(ini);
+
+			if (field_is_given(f->kind) || (gf & DEID_GAZ_FIRST)) {
+				if (n + 1 < sizeof(d->given_initials[0]) &&
+				    !memchr(ini, e->w[0].key[0], n))
+					ini[n] = e->w[0].key[0];
+				if (!d->gender[person])
+					d->gender[person] = deid_gaz_gender(gf);
+			}
+		}
+	}
+	return 0;
+}
+
+static int add_phrase(struct dict *d, struct ms_arena *a, struct ms_buf *scratch,
+                      const struct deid_field *f, enum phi_label label, size_t len)
+{
+	struct dent *e;
+	size_t off = 0, ws, we, n = 0;
+	struct dword w[DICT_MAX_WORDS];
+
+	while (n < DICT_MAX_WORDS && off < len && next_word(f->value, len, &off, &ws, &we)) {
+		if (fold_into(&w[n], a, scratch, f->value + ws, we - ws, DEID_FOLD_EXPAND))
+			return MS_ENOMEM;
+		n++;
+	}
+	if (!n || (n == 1 && w[0].len < 3))
+		return 0;
+	e = dict_new(d, a, DENT_PHRASE, (int)f->kind, label);
+	if (!e)
+		return MS_ENOMEM;
+	e->words = ms_arena_alloc(a, n * sizeof(*e->words));
+	if (!e->words)
+		return MS_ENOMEM;
+	memcpy(e->words, w, n * sizeof(*w));
+	e->n_words = n;
+	return 0;
+}
+
+/* Normalised id: ASCII letters upper-cased, separators dropped. */
+static int add_id(struct dict *d, struct ms_arena *a, const struct deid_field *f,
+                  enum phi_label label)
+{
+	struct dent *e;
+	char *s;
+	size_t i, n = 0;
+	bool digits = true;
+
+	s = ms_arena_alloc(a, f->len + 1);
+	if (!s)
+		return MS_ENOMEM;
+	for (i = 0; i < f->len; i++) {
+		char c = f->value[i];
+
+		if (c == '-' || c == '/' || c == '.' || c == '_' || c == ' ')
+			continue;
+		if (!is_alnum_ascii(c) && (unsigned char)c < 0x80)
+			continue;
+		digits = digits && is_digit(c);
+		s[n++] = ascii_upper(c);
+	}
+	s[n] = '\0';
+	if (digits) {
+		while (n > 1 && s[0] == '0') {
+			s++;
+			n--;
+		}
+	}
+	if (n < DICT_MIN_ID)
+		return 0;
+	e = dict_new(d, a, DENT_ID, (int)f->kind, label);
+	if (!e)
+		return MS_ENOMEM;
+	e->s = s;
+	e->s_len = n;
+	e->all_digits = digits;
+	return 0;
+}
+
+/* Reads up to max digits at s[*i]; returns the count. */
+static int read_num(const char *s, size_t len, size_t *i, int max, int *out)
+{
+	int n = 0, v = 0;
+
+	while (*i < len && n < max && is_digit(s[*i])) {
+		v = v * 10 + (s[*i] - '0');
+		(*i)++;
+		n++;
+	}
+	*out = v;
+	return n;
+}
+
+static bool parse_birthdate(const char *s, size_t len, int *y, int *m, int *d, bool *yy)
+{
+	size_t i = 0;
+	int a, b, c, na, nb, nc;
+
+	*yy = false;
+	na = read_num(s, len, &i, 8, &a);
+	if (na == 8) { /* YYYYMMDD (HL7), time may follow */
+		*y = a / 10000;
+		*m = a / 100 % 100;
+		*d = a % 100;
+	} else if (na == 4 && i < len && s[i] == '-') { /* ISO 8601 */
+		i++;
+		nb = read_num(s, len, &i, 2, &b);
+		if (!nb || i >= len || s[i] != '-')
+			return false;
+		i++;
+		if (!read_num(s, len, &i, 2, &c))
+			return false;
+		*y = a;
+		*m = b;
+		*d = c;
+	} else if ((na == 1 || na == 2) && i < len && (s[i] == '.' || s[i] == '/')) {
+		char sep = s[i++];
+
+		while (i < len && s[i] == ' ')
+			i++;
+		nb = read_num(s, len, &i, 2, &b);
+		if (!nb || i >= len || s[i] != sep)
+			return false;
+		i++;
+		while (i < len && s[i] == ' ')
+			i++;
+		nc = read_num(s, len, &i, 4, &c);
+		if (nc != 2 && nc != 4)
+			return false;
+		*d = a;
+		*m = b;
+		*y = c;
+		*yy = nc == 2;
+	} else {
+		return false;
+	}
+	return *m >= 1 && *m <= 12 && *d >= 1 && *d <= 31;
+}
+
+static int add_date(struct dict *d, struct ms_arena *a, const struct deid_field *f)
+{
+	struct dent *e;
+	int y, m, day;
+	bool yy;
+
+	if (!parse_birthdate(f->value, f->len, &y, &m, &day, &yy))
+		return 0;
+	e = dict_new(d, a, DENT_DATE, (int)f->kind, PHI_BIRTHDATE);
+	if (!e)
+		return MS_ENOMEM;
+	e->y = y;
+	e->m = m;
+	e->d = day;
+	e->yy = yy;
+	return 0;
+}
+
+/* National significant number: digits without trunk 0 or country code. */
+static size_t phone_norm(char *out, const char *s, size_t len)
+{
+	size_t i, n = 0, k = 0;
+	bool intl = false;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '+' && n == 0)
+			intl = true;
+		if (is_digit(s[i]))
+			out[n++] = s[i];
+	}
+	out[n] = '\0';
+	if (n >= 2 && out[0] == '0' && out[1] == '0') {
+		intl = true;
+		k = 2;
+	}
+	if (intl && n - k >= 2) {
+		if ((out[k] == '4' &&
+		     (out[k + 1] == '9' || out[k + 1] == '3' || out[k + 1] == '1')))
+			k += 2;
+	}
+	while (k < n && out[k] == '0')
+		k++;
+	memmove(out, out + k, n - k + 1);
+	return n - k;
+}
+
+static int add_phone(struct dict *d, struct ms_arena *a, const struct deid_field *f)
+{
+	struct dent *e;
+	char *s = ms_arena_alloc(a, f->len + 1);
+	size_t n;
+
+	if (!s)
+		return MS_ENOMEM;
+	n = phone_norm(s, f->value, f->len);
+	if (n < 6)
+		return 0;
+	e = dict_new(d, a, DENT_PHONE, (int)f->kind, PHI_PHONE);
+	if (!e)
+		return MS_ENOMEM;
+	e->s = s;
+	e->s_len = n;
+	return 0;
+}
+
+static int add_email(struct dict *d, struct ms_arena *a, const struct deid_field *f)
+{
+	struct dent *e;
+	const char *at = memchr(f->value, '@', f->len);
+
+	if (!at || at == f->value || at + 1 == f->value + f->len)
+		return 0;
+	e = dict_new(d, a, DENT_EMAIL, (int)f->kind, PHI_EMAIL);
+	if (!e)
+		return MS_ENOMEM;
+	e->s = f->value;
+	e->s_len = f->len;
+	e->at = (size_t)(at - f->value);
+	return 0;
+}
+
+static int build(struct dict *d, const struct deid_doc *doc, const struct deid_gaz *g,
+                 struct ms_arena *a, struct ms_buf *scratch)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < doc->n_fields; i++) {
+		const struct deid_field *f = &doc->fields[i];
+
+		switch (f->kind) {
+		case DEID_FIELD_PATIENT_NAME:
+		case DEID_FIELD_PATIENT_FAMILY:
+		case DEID_FIELD_PATIENT_GIVEN:
+		case DEID_FIELD_REFERRER_NAME:
+		case DEID_FIELD_REFERRER_FAMILY:
+		case DEID_FIELD_REFERRER_GIVEN:
+		case DEID_FIELD_PERFORMER_NAME:
+		case DEID_FIELD_PERFORMER_FAMILY:
+		case DEID_FIELD_PERFORMER_GIVEN:
+			rc = add_names(d, a, scratch, g, f);
+			break;
+		case DEID_FIELD_FACILITY:
+			rc = add_phrase(d, a, scratch, f, PHI_HOSPITAL, f->len);
+			break;
+		case DEID_FIELD_PATIENT_CITY:
+			rc = add_phrase(d, a, scratch, f, PHI_CITY, f->len);
+			break;
+		case DEID_FIELD_PATIENT_STREET: {
+			size_t n = f->len;
+
+			rc = add_phrase(d, a, scratch, f, PHI_STREET, n);
+			/* the street name alone: cut at the first digit */
+			while (!rc && n && !is_digit(f->value[n - 1]))
+				n--;
+			if (!rc && n) {
+				while (n && (is_digit(f->value[n - 1]) || f->value[n - 1] == ' '))
+					n--;
+				while (n && (is_digit(f->value[n - 1]) || f->value[n - 1] == ' '))
+					n--;
+				if (n)
+					rc = add_phrase(d, a, scratch, f, PHI_STREET, n);
+			}
+			break;
+		}
+		case DEID_FIELD_PATIENT_BIRTHDATE:
+			rc = add_date(d, a, f);
+			break;
+		case DEID_FIELD_PATIENT_PHONE:
+			rc = add_phone(d, a, f);
+			break;
+		case DEID_FIELD_PATIENT_EMAIL:
+			rc = add_email(d, a, f);
+			break;
+		case DEID_FIELD_PATIENT_ZIP:
+			rc = add_id(d, a, f, PHI_ZIP);
+			break;
+		default:
+			rc = add_id(d, a, f, PHI_ID);
+			break;
+		}
+	}
+	return rc;
+}
+
+/* ---- matching ----------------------------------------------------------- */
+
+/* Bit sets and bounds that let most tokens skip the entry loops. */
+static void summarise(struct dict *d)
+{
+	size_t j;
+
+	d->fuzzy_min = UINT32_MAX;
+	for (j = 0; j < d->n; j++) {
+		const struct dent *e = &d->v[j];
+
+		d->kinds |= 1u << e->kind;
+		if (e->kind == DENT_PHRASE)
+			d->phrase_bloom |= 1ull << (e->words[0].hash & 63);
+		if (e->kind == DENT_ID) {
+			unsigned char c = (unsigned char)e->s[0];
+
+			d->id_first[c >> 6] |= 1ull << (c & 63);
+			if (e->all_digits)
+				d->id_first['0' >> 6] |= 1ull << ('0' & 63);
+		}
+		if (e->kind == DENT_NAME && e->w[0].len >= 5) {
+			uint32_t lo = e->w[1].len < e->w[0].len ? e->w[1].len : e->w[0].len;
+
+			if (lo - 1 < d->fuzzy_min)
+				d->fuzzy_min = lo - 1;
+			if (e->w[0].len + 1 > d->fuzzy_max)
+				d->fuzzy_max = e->w[0].len + 1;
+		}
+	}
+}
+
+static int add_span(struct deid_cands *cands, const struct dict *d, const struct dent *e,
+                    size_t start, size_t end, float score)
+{
+	struct deid_cand c;
+
+	memset(&c, 0, sizeof(c));
+	c.span.start = start;
+	c.span.end = end;
+	c.span.label = e->label;
+	c.span.source_kind = DEID_SOURCE_DICT;
+	c.span.source = dict_sources[e->field];
+	c.span.score = score;
+	c.span.field = e->field;
+	c.span.gender = e->person >= 0 ? d->gender[e->person] : 0;
+	c.rank = DEID_RANK_STRONG;
+	c.priority = DEID_PRIORITY_DICT;
+	return deid_cands_add(cands, &c);
+}
+
+static bool word_eq(const struct dword *w, const char *key, size_t len, uint64_t hash)
+{
+	return w->hash == hash && w->len == len && memcmp(w->key, key, len) == 0;
+}
+
+/* At most one edit (Damerau) between a and b; both at least 4 long. */
+static bool one_edit(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t i = 0;
+
+	if (la > lb + 1 || lb > la + 1)
+		return false;
+	while (i < la && i < lb && a[i] == b[i])
+		i++;
+	if (i == la && i == lb)
+		return true;
+	if (la == lb) {
+		if (memcmp(a + i + 1, b + i + 1, la - i - 1) == 0)
+			return true; /* substitution */
+		return i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+		       memcmp(a + i + 2, b + i + 2, la - i - 2) == 0; /* transposition */
+	}
+	if (la > lb)
+		return memcmp(a + i + 1, b + i, lb - i) == 0;
+	return memcmp(a + i, b + i + 1, la - i) == 0;
+}
+
+/* "M." or "Ch.", but not a title such as "Dr." */
+static bool is_initial_tok(const struct deid_toks *t, const struct deid_tok *k)
+{
+	return (k->flags & DEID_TOK_UPPER) && (k->flags & DEID_TOK_ALPHA) && k->n_chars <= 2 &&
+	       (k->flags & DEID_TOK_DOT_AFTER) &&
+	       !in_list(name_stopwords, deid_tok_key(t, k), k->key_len);
+}
+
+/* "M. Müller" / "Müller, M.": widens [*s, *e) over a matching initial. */
+static void widen_initials(const struct dict *d, const struct dent *e, const struct deid_toks *t,
+                           const char *text, size_t i, size_t *s, size_t *end)
+{
+	const char *ini = e->person >= 0 ? d->given_initials[e->person] : "";
+
+	if (i > 0) {
+		const struct deid_tok *p = &t->v[i - 1];
+		const char *pk = deid_tok_key(t, p);
+
+		if (is_initial_tok(t, p) && p->end + 2 == t->v[i].start &&
+		    text[p->end + 1] == ' ' && (!*ini || strchr(ini, pk[0])))
+			*s = p->start;
+	}
+	if (i + 1 < t->n) {
+		const struct deid_tok *n = &t->v[i + 1];
+		const char *nk = deid_tok_key(t, n);
+
+		if (is_initial_tok(t, n) && n->start == t->v[i].end + 2 &&
+		    text[t->v[i].end] == ',' && text[t->v[i].end + 1] == ' ' &&
+		    (!*ini || strchr(ini, nk[0])))
+			*end = n->end + 1;
+	}
+}
+
+static int match_name(const struct dict *d, const struct deid_toks *t, const char *text, size_t i,
+                      struct deid_cands *cands)
+{
+	const struct deid_tok *k = &t->v[i];
+	const char *key = deid_tok_key(t, k);
+	size_t j, s = k->start, end = k->end;
+	uint64_t gen_hash = 0;
+	bool cap = (k->flags & DEID_TOK_UPPER) != 0;
+	bool gen = cap && k->key_len >= 4 && key[k->key_len - 1] == 's';
+
+	if (!(k->flags & DEID_TOK_ALPHA))
+		return 0;
+	if (gen)
+		gen_hash = ms_fnv1a(key, k->key_len - 1);
+	/* exact (either fold), then genitive, then one edit */
+	if (d->bloom & ((1ull << (k->hash & 63)) | (gen ? 1ull << (gen_hash & 63) : 0))) {
+		for (j = 0; j < d->n; j++) {
+			const struct dent *e = &d->v[j];
+
+			if (e->kind != DENT_NAME || (e->need_cap && !cap))
+				continue;
+			if (word_eq(&e->w[0], key, k->key_len, k->hash) ||
+			    word_eq(&e->w[1], key, k->key_len, k->hash)) {
+				widen_initials(d, e, t, text, i, &s, &end);
+				return add_span(cands, d, e, s, end, 1.0f);
+			}
+		}
+		for (j = 0; gen && j < d->n; j++) {
+			const struct dent *e = &d->v[j];
+
+			if (e->kind == DENT_NAME &&
+			    (word_eq(&e->w[0], key, k->key_len - 1, gen_hash) ||
+			     word_eq(&e->w[1], key, k->key_len - 1, gen_hash)))
+				return add_span(cands, d, e, s, end - 1, 1.0f);
+		}
+	}
+	if (!cap || k->key_len < 4 || k->key_len < d->fuzzy_min || k->key_len > d->fuzzy_max)
+		return 0;
+	for (j = 0; j < d->n; j++) {
+		const struct dent *e = &d->v[j];
+
+		if (e->kind != DENT_NAME || e->w[0].len < 5)
+			continue;
+		if (one_edit(key, k->key_len, e->w[0].key, e->w[0].len) ||
+		    one_edit(key, k->key_len, e->w[1].key, e->w[1].len)) {
+			widen_initials(d, e, t, text, i, &s, &end);
+			return add_span(cands, d, e, s, end, 0.9f);
+		}
+	}
+	return 0;
+}
+
+/* Text between tokens i and i + 1 holds no line break and is short. */
+static bool phrase_gap(const struct deid_toks *t, const char *text, size_t i)
+{
+	size_t a = t->v[i].end, b = t->v[i + 1].start, k;
+
+	if (b - a > 3)
+		return false;
+	for (k = a; k < b; k++) {
+		if (text[k] == '\n')
+			return false;
+	}
+	return true;
+}
+
+static int match_phrase(const struct dict *d, const struct dent *e, const struct deid_toks *t,
+                        const char *text, size_t i, struct deid_cands *cands)
+{
+	size_t n;
+
+	for (n = 0; n < e->n_words; n++) {
+		const struct deid_tok *k;
+
+		if (i + n >= t->n || (n && !phrase_gap(t, text, i + n - 1)))
+			return 0;
+		k = &t->v[i + n];
+		if (!word_eq(&e->words[n], deid_tok_key(t, k), k->key_len, k->hash))
+			return 0;
+	}
+	return add_span(cands, d, e, t->v[i].start, t->v[i + n - 1].end, 1.0f);
+}
+
+static bool id_sep(char c)
+{
+	return c == '-' || c == '/' || c == '.' || c == '_' || c == ' ';
+}
+
+/* Matches id e over tokens from i on; returns the end offset or 0. */
+static size_t match_id_at(const struct dent *e, const struct deid_toks *t, const char *text,
+                          size_t i)
+{
+	size_t pos = 0, j, k;
+
+	for (j = i; j < t->n && pos < e->s_len; j++) {
+		const struct deid_tok *tk = &t->v[j];
+
+		k = tk->start;
+		if (j > i) {
+			size_t gap = tk->start - t->v[j - 1].end;
+
+			if (gap > 1 || (gap == 1 && !id_sep(text[t->v[j - 1].end])))
+				return 0;
+		} else if (e->all_digits) {
+			while (k < tk->end && text[k] == '0')
+				k++;
+		}
+		for (; k < tk->end; k++) {
+			if (pos >= e->s_len || ascii_upper(text[k]) != e->s[pos])
+				return 0;
+			pos++;
+		}
+		if (pos == e->s_len)
+			return tk->end;
+	}
+	return 0;
+}
+
+static int match_ids(const struct dict *d, const struct deid_toks *t, const char *text, size_t i,
+                     struct deid_cands *cands)
+{
+	const struct deid_tok *k = &t->v[i];
+	size_t j, end;
+	char c0 = ascii_upper(text[k->start]);
+
+	for (j = 0; j < d->n; j++) {
+		const struct dent *e = &d->v[j];
+
+		if (e->kind != DENT_ID)
+			continue;
+		if (c0 != e->s[0] && !(e->all_digits && c0 == '0'))
+			continue;
+		end = match_id_at(e, t, text, i);
+		if (end) {
+			int rc = add_span(cands, d, e, k->start, end, 1.0f);
+
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int month_of(const char *key, size_t len)
+{
+	static const char *const names[] = { "januar",  "jaenner",  "februar",  "feber",
+		                             "maerz",   "marz",     "april",    "mai",
+		                             "juni",    "juli",     "august",   "september",
+		                             "oktober", "november", "dezember", NULL };
+	static const int months[] = { 1, 1, 2, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	static const char *const abbr[] = { "jan", "feb", "mar", "apr", "mai", "jun", "jul",
+		                            "aug", "sep", "okt", "nov", "dez", NULL };
+	size_t i;
+
+	for (i = 0; names[i]; i++) {
+		if (strlen(names[i]) == len && memcmp(names[i], key, len) == 0)
+			return months[i];
+	}
+	for (i = 0; abbr[i]; i++) {
+		if (len >= 3 && memcmp(abbr[i], key, 3) == 0 &&
+		    (len == 3 || (len == 4 && key[3] == 't')))
+			return (int)i + 1;
+	}
+	return 0;
+}
+
+static int tok_num(const struct deid_tok *k, const char *text)
+{
+	size_t i;
+	int v = 0;
+
+	for (i = k->start; i < k->end; i++)
+		v = v * 10 + (text[i] - '0');
+	return v;
+}
+
+/* The separator between tokens i and i + 1: '.', '/', '-' with blanks after. */
+static char date_gap(const struct deid_toks *t, const char *text, size_t i)
+{
+	size_t a = t->v[i].end, b = t->v[i + 1].start, k;
+	char sep = 0;
+
+	if (b - a < 1 || b - a > 3)
+		return 0;
+	for (k = a; k < b; k++) {
+		if (text[k] == ' ' && sep)
+			continue;
+		if (sep || (text[k] != '.' && text[k] != '/' && text[k] != '-' && text[k] != ' '))
+			return 0;
+		sep = text[k];
+	}
+	return sep;
+}
+
+static bool date_eq(const struct dent *e, int y, int m, int d, int year_digits)
+{
+	if (e->m != m || e->d != d)
+		return false;
+	if (year_digits == 4 && !e->yy)
+		return e->y == y;
+	return e->y % 100 == y % 100;
+}
+
+/* Tries a date starting at token i; returns the end offset or 0. */
+static size_t match_date_at(const struct dent *e, const struct deid_toks *t, const char *text,
+                            size_t i)
+{
+	const struct deid_tok *a = &t->v[i], *b, *c;
+	char s1, s2;
+	int m;
+
+	if (!(a->flags & DEID_TOK_DIGITS))
+		return 0;
+	if (a->n_chars == 8) {
+		int v = tok_num(a, text);
+
+		if (date_eq(e, v / 10000, v / 100 % 100, v % 100, 4) ||
+		    date_eq(e, v % 10000, v / 10000 % 100, v / 1000000, 4))
+			return a->end;
+		return 0;
+	}
+	if (i + 1 >= t->n)
+		return 0;
+	b = &t->v[i + 1];
+	s1 = date_gap(t, text, i);
+	/* "1. März 1960" */
+	if (s1 == '.' && a->n_chars <= 2 && (b->flags & DEID_TOK_ALPHA) &&
+	    (m = month_of(deid_tok_key(t, b), b->key_len)) > 0) {
+		size_t end;
+
+		if (i + 2 >= t->n || !(t->v[i + 2].flags & DEID_TOK_DIGITS))
+			return 0;
+		c = &t->v[i + 2];
+		end = b->end + ((b->flags & DEID_TOK_DOT_AFTER) ? 1 : 0);
+		if (c->start > end + 1 || (c->n_chars != 4 && c->n_chars != 2))
+			return 0;
+		return date_eq(e, tok_num(c, text), m, tok_num(a, text), (int)c->n_chars) ? c->end
+		                                                                          : 0;
+	}
+	if (!s1 || !(b->flags & DEID_TOK_DIGITS) || i + 2 >= t->n)
+		return 0;
+	c = &t->v[i + 2];
+	s2 = date_gap(t, text, i + 1);
+	if (s2 != s1 || !(c->flags & DEID_TOK_DIGITS))
+		return 0;
+	if (s1 == '-' && a->n_chars == 4 && b->n_chars == 2 && c->n_chars == 2)
+		return date_eq(e, tok_num(a, text), tok_num(b, text), tok_num(c, text), 4) ? c->end
+		                                                                           : 0;
+	if (s1 == '-' || a->n_chars > 2 || b->n_chars > 2 || (c->n_chars != 2 && c->n_chars != 4))
+		return 0;
+	return date_eq(e, tok_num(c, text), tok_num(b, text), tok_num(a, text), (int)c->n_chars)
+	               ? c->end
+	               : 0;
+}
+
+static int match_phone(const struct dict *d, const struct deid_toks *t, const char *text, size_t i,
+                       struct ms_buf *scratch, struct deid_cands *cands)
+{
+	size_t j, k, first = t->v[i].start, best_end = 0;
+	const struct dent *best = NULL;
+
+	/* the run starts at a "+" or "(" right before the token, if any */
+	if (first > 0 && (text[first - 1] == '+' || text[first - 1] == '('))
+		first--;
+	if (first > 0 && text[first - 1] == '(' && text[first] == '+')
+		first--;
+	ms_buf_reset(scratch);
+	for (j = i; j < t->n && j < i + 8; j++) {
+		const struct deid_tok *tk = &t->v[j];
+		char norm[64];
+		size_t n, e;
+
+		if (!(tk->flags & DEID_TOK_DIGITS))
+			break;
+		if (j > i) {
+			size_t gap = tk->start - t->v[j - 1].end;
+
+			if (gap > 3)
+				break;
+			for (k = t->v[j - 1].end; k < tk->start; k++) {
+				if (!strchr(" -/()", text[k]))
+					break;
+			}
+			if (k < tk->start)
+				break;
+		}
+		if (tk->end - first >= sizeof(norm))
+			break;
+		n = phone_norm(norm, text + first, tk->end - first);
+		for (e = 0; e < d->n; e++) {
+			const struct dent *en = &d->v[e];
+
+			if (en->kind != DENT_PHONE)
+				continue;
+			if ((n == en->s_len && memcmp(norm, en->s, n) == 0) ||
+			    (n >= 6 && n < en->s_len &&
+			     memcmp(en->s + en->s_len - n, norm, n) == 0)) {
+				best = en;
+				best_end = tk->end;
+			}
+		}
+	}
+	if (!best)
+		return 0;
+	return add_span(cands, d, best, first, best_end, 1.0f);
+}
+
+static bool email_char(char c)
+{
+	return is_alnum_ascii(c) || c == '.' || c == '_' || c == '+' || c == '-' ||
+	       (unsigned char)c >= 0x80;
+}
+
+static int match_emails(const struct dict *d, const char *text, size_t len,
+                        struct deid_cands *cands)
+{
+	size_t j;
+
+	for (j = 0; j < d->n; j++) {
+		const struct dent *e = &d->v[j];
+		const char *p = text, *at;
+		size_t local = e->at, domain = e->s_len - local;
+
+		if (e->kind != DENT_EMAIL)
+			continue;
+		while ((at = memchr(p, '@', len - (size_t)(p - text))) != NULL) {
+			size_t off = (size_t)(at - text), k;
+			bool ok = off >= local && off + domain <= len;
+
+			for (k = 0; ok && k < e->s_len; k++) {
+				char a = text[off - local + k], b = e->s[k];
+
+				ok = ascii_upper(a) == ascii_upper(b);
+			}
+			if (ok && off > local && email_char(text[off - local - 1]))
+				ok = false;
+			if (ok && off + domain < len && is_alnum_ascii(text[off + domain]))
+				ok = false;
+			if (ok) {
+				int rc = add_span(cands, d, e, off - local, off + domain, 1.0f);
+
+				if (rc)
+					return rc;
+			}
+			p = at + 1;
+		}
+	}
+	return 0;
+}
+
+int deid_dict_run(const struct deid_doc *doc, const struct deid_toks *t, const struct deid_gaz *g,
+                  struct ms_arena *arena, struct ms_buf *scratch, struct deid_cands *cands,
+                  struct ms_error *err)
+{
+	struct dict d;
+	size_t i, j;
+	bool has_phrase = false, has_id = false, has_date = false, has_phone = false;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = build(&d, doc, g, arena, scratch);
+	if (rc)
+		goto out;
+	summarise(&d);
+	has_phrase = d.kinds & (1u << DENT_PHRASE);
+	has_id = d.kinds & (1u << DENT_ID);
+	has_date = d.kinds & (1u << DENT_DATE);
+	has_phone = d.kinds & (1u << DENT_PHONE);
+	for (i = 0; i < t->n && d.n; i++) {
+		const struct deid_tok *k = &t->v[i];
+		unsigned char c0 = (unsigned char)doc->text[k->start];
+
+		if (k->flags & DEID_TOK_ALPHA)
+			rc = match_name(&d, t, doc->text, i, cands);
+		for (j = 0; !rc && has_phrase && (d.phrase_bloom >> (k->hash & 63) & 1) && j < d.n;
+		     j++) {
+			if (d.v[j].kind == DENT_PHRASE &&
+			    word_eq(&d.v[j].words[0], deid_tok_key(t, k), k->key_len, k->hash))
+				rc = match_phrase(&d, &d.v[j], t, doc->text, i, cands);
+		}
+		if (c0 >= 'a' && c0 <= 'z')
+			c0 = (unsigned char)(c0 - 32);
+		if (!rc && has_id && (d.id_first[c0 >> 6] >> (c0 & 63) & 1))
+			rc = match_ids(&d, t, doc->text, i, cands);
+		if (!(k->flags & DEID_TOK_DIGITS))
+			continue;
+		for (j = 0; !rc && has_date && j < d.n; j++) {
+			size_t end;
+
+			if (d.v[j].kind != DENT_DATE)
+				continue;
+			end = match_date_at(&d.v[j], t, doc->text, i);
+			if (end)
+				rc = add_span(cands, &d, &d.v[j], k->start, end, 1.0f);
+		}
+		if (!rc && has_phone && (k->flags & DEID_TOK_DIGITS))
+			rc = match_phone(&d, t, doc->text, i, scratch, cands);
+		if (rc)
+			goto out;
+	}
+	rc = match_emails(&d, doc->text, doc->len, cands);
+out:
+	if (rc)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	return 0;
+}

@@ -1,0 +1,1432 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rule files: the reader of the format documented in deid.h (section 3),
+ * compilation of each pattern once with PCRE2 (8-bit, UTF + UCP, JIT), and
+ * the matcher that turns matches into candidate spans and KEEP regions.
+ *
+ * A rule set is immutable after loading and shared by every worker; what a
+ * match needs that changes (match data, JIT stack, a folding buffer) lives
+ * in a struct deid_rules_ws per worker. Rules run one after another over
+ * the whole text: a combined alternation would lose overlapping matches of
+ * different rules, which the merge needs to see.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "deid/deid.h"
+
+#include <errno.h>
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/fileio.h"
+#include "common/hash.h"
+#include "common/utf8.h"
+#include "deid/detect_int.h"
+
+#define RULES_TEXT_CAP    ((size_t)4 << 20)
+#define RULES_PATTERN_CAP ((size_t)64 << 10)
+#define RULES_MAX         4096
+#define RULES_MAX_DEFINES 1024
+#define RULES_NAME_MAX    64
+#define RULES_WINDOW_MAX  400
+#define RULES_WINDOW_DEF  40
+#define RULES_MATCH_LIMIT 10000000u
+
+#define LABEL_NONE (-1)
+#define LABEL_KEEP (-2)
+
+enum rule_require { REQ_NONE = 0, REQ_FIRSTNAME, REQ_NAME, REQ_CITY };
+
+struct rule_group {
+	uint32_t num;
+	enum phi_label label;
+};
+
+struct deid_rule {
+	char *name;
+	pcre2_code *code;
+	pcre2_code *ctx; /* context words, or NULL */
+	int label;       /* enum phi_label, LABEL_KEEP or LABEL_NONE */
+	uint32_t group;
+	unsigned window;
+	int check; /* enum deid_check, or -1 */
+	enum rule_require require;
+	bool trim_given;
+	char gender;
+	int priority;
+	float score;
+	struct rule_group *groups; /* capture groups named after labels */
+	size_t n_groups;
+	uint32_t n_captures;
+	bool jit;            /* JIT-compiled: matched with pcre2_jit_match (no argument checks) */
+	char *needs;         /* literals separated by NUL, ending in an empty one; or NULL */
+	char *triggers;      /* folded trigger words, the same way; or NULL */
+	char *trigger_upper; /* per trigger word: 1 if written capitalised */
+	bool trigger_digit;
+	bool trigger_mixed;
+};
+
+/* One trigger word of one rule; the set keeps them sorted by hash. */
+struct rule_trigger {
+	uint64_t hash;
+	const char *key; /* in the rule's triggers */
+	size_t len;
+	size_t rule;
+	bool upper; /* the word was written capitalised: only capitalised tokens */
+};
+
+#define TRIGGER_BLOOM_BITS 4096
+
+struct rule_define {
+	char *name;
+	char *value;
+	size_t len;
+};
+
+struct deid_rules {
+	pcre2_general_context *gctx; /* routes PCRE2's allocations through ms_malloc */
+	pcre2_compile_context *cctx;
+	struct deid_rule *v;
+	size_t n, cap;
+	struct rule_define *defs;
+	size_t n_defs, cap_defs;
+	struct rule_trigger *trig; /* sorted by hash */
+	size_t n_trig, cap_trig;
+	uint64_t trig_bloom[TRIGGER_BLOOM_BITS / 64]; /* bit (hash % bits) of each word */
+	bool has_triggered;                           /* some rule runs at trigger words */
+	bool has_digit_trigger;                       /* some rule runs at numbers */
+	bool has_mixed_trigger; /* some rule runs at letters-and-digits words */
+};
+
+struct deid_rules_ws {
+	pcre2_general_context *gctx;
+	pcre2_match_data *md;
+	pcre2_match_data *ctx_md;
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *stack;
+	uint32_t n_pairs;
+	struct ms_buf scratch;
+	size_t n_rules;
+	size_t *last_end; /* per rule: end of its last match in this text */
+	bool *active;     /* per rule: its `needs` are met in this text */
+};
+
+/* ---- the rule set ------------------------------------------------------- */
+
+/* PCRE2 allocates through these, so tests that fail allocations reach it too. */
+static void *pcre2_ms_malloc(PCRE2_SIZE size, void *payload)
+{
+	(void)payload;
+	return ms_malloc(size);
+}
+
+static void pcre2_ms_free(void *ptr, void *payload)
+{
+	(void)payload;
+	ms_free(ptr);
+}
+
+int deid_rules_new(struct deid_rules **out, struct ms_error *err)
+{
+	struct deid_rules *r = ms_calloc(1, sizeof(*r));
+
+	*out = NULL;
+	if (!r)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	r->gctx = pcre2_general_context_create(pcre2_ms_malloc, pcre2_ms_free, NULL);
+	r->cctx = r->gctx ? pcre2_compile_context_create(r->gctx) : NULL;
+	if (!r->cctx || pcre2_set_max_pattern_length(r->cctx, RULES_PATTERN_CAP)) {
+		deid_rules_free(r);
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	*out = r;
+	return 0;
+}
+
+static void rule_release(struct deid_rule *r)
+{
+	ms_free(r->name);
+	pcre2_code_free(r->code);
+	pcre2_code_free(r->ctx);
+	ms_free(r->groups);
+	ms_free(r->needs);
+	ms_free(r->triggers);
+	ms_free(r->trigger_upper);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Drops rules and defines added after the first n / n_defs (a failed add). */
+static void rules_truncate(struct deid_rules *rules, size_t n, size_t n_defs)
+{
+	while (rules->n > n)
+		rule_release(&rules->v[--rules->n]);
+	while (rules->n_defs > n_defs) {
+		struct rule_define *d = &rules->defs[--rules->n_defs];
+
+		ms_free(d->name);
+		ms_free(d->value);
+	}
+}
+
+void deid_rules_free(struct deid_rules *rules)
+{
+	if (!rules)
+		return;
+	rules_truncate(rules, 0, 0);
+	ms_free(rules->v);
+	ms_free(rules->defs);
+	ms_free(rules->trig);
+	pcre2_compile_context_free(rules->cctx);
+	pcre2_general_context_free(rules->gctx);
+	ms_free(rules);
+}
+
+size_t deid_rules_count(const struct deid_rules *rules)
+{
+	return rules ? rules->n : 0;
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+/* A rule being read: the raw values of its keys and where they were. */
+enum rule_key {
+	KEY_LABEL = 0,
+	KEY_PATTERN,
+	KEY_GROUP,
+	KEY_CONTEXT,
+	KEY_WINDOW,
+	KEY_CASELESS,
+	KEY_VALIDATE,
+	KEY_REQUIRE,
+	KEY_TRIM,
+	KEY_GENDER,
+	KEY_PRIORITY,
+	KEY_SCORE,
+	KEY_NEEDS,
+	KEY_TRIGGER,
+	KEY_COUNT
+};
+
+static const char *const key_names[KEY_COUNT] = {
+	"label",   "pattern", "group",  "context",  "window", "caseless", "validate",
+	"require", "trim",    "gender", "priority", "score",  "needs",    "trigger",
+};
+
+struct parser {
+	struct deid_rules *rules;
+	const char *file;
+	struct ms_error *err;
+	/* the rule in progress */
+	bool in_rule;
+	char name[RULES_NAME_MAX + 1];
+	size_t rule_line;
+	struct ms_buf val[KEY_COUNT];
+	size_t val_line[KEY_COUNT];
+	bool has[KEY_COUNT];
+	/* the value that continuation lines extend: a key or a define */
+	struct ms_buf *cont;
+	struct ms_buf def_name, def_val;
+	size_t def_line;
+	bool in_define;
+};
+
+static int perr(struct parser *p, size_t line, int code, const char *fmt, ...) MS_PRINTF(4, 5);
+
+static int perr(struct parser *p, size_t line, int code, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = ms_error_vset(p->err, code, fmt, ap);
+	va_end(ap);
+	ms_error_set_path(p->err, p->file);
+	if (line)
+		ms_error_set_line(p->err, line);
+	return rc;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static void trim(const char **s, size_t *len)
+{
+	while (*len && is_blank(**s)) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len && is_blank((*s)[*len - 1]))
+		(*len)--;
+}
+
+static bool valid_name(const char *s, size_t len, bool upper_ok)
+{
+	size_t i;
+
+	if (!len || len > RULES_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+		      (upper_ok && c >= 'A' && c <= 'Z')))
+			return false;
+	}
+	return true;
+}
+
+static const struct rule_define *find_define(const struct deid_rules *rules, const char *name,
+                                             size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < rules->n_defs; i++) {
+		if (strlen(rules->defs[i].name) == len &&
+		    memcmp(rules->defs[i].name, name, len) == 0)
+			return &rules->defs[i];
+	}
+	return NULL;
+}
+
+/* Replaces %{NAME} in s by the defines' values. */
+static int expand(struct parser *p, size_t line, struct ms_buf *out, const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const char *close;
+		const struct rule_define *d;
+
+		if (s[i] != '%' || i + 1 >= len || s[i + 1] != '{') {
+			ms_buf_addch(out, s[i++]);
+			continue;
+		}
+		close = memchr(s + i + 2, '}', len - i - 2);
+		if (!close)
+			return perr(p, line, MS_EINVAL, "'%%{' without '}'");
+		d = find_define(p->rules, s + i + 2, (size_t)(close - s - i - 2));
+		if (!d)
+			return perr(p, line, MS_EINVAL, "unknown define '%.*s'",
+			            (int)(close - s - i - 2 > RULES_NAME_MAX ? RULES_NAME_MAX
+			                                                     : close - s - i - 2),
+			            s + i + 2);
+		ms_buf_add(out, d->value, d->len);
+		i = (size_t)(close - s) + 1;
+		if (out->len > RULES_PATTERN_CAP)
+			return perr(p, line, MS_ETOOBIG, "expanded value exceeds %zu bytes",
+			            RULES_PATTERN_CAP);
+	}
+	if (ms_buf_status(out))
+		return perr(p, line, ms_buf_status(out), "out of memory");
+	if (out->len > RULES_PATTERN_CAP)
+		return perr(p, line, MS_ETOOBIG, "expanded value exceeds %zu bytes",
+		            RULES_PATTERN_CAP);
+	return 0;
+}
+
+static int finish_define(struct parser *p)
+{
+	struct ms_buf v = MS_BUF_INIT;
+	struct rule_define *d;
+	int rc;
+
+	if (!p->in_define)
+		return 0;
+	p->in_define = false;
+	p->cont = NULL;
+	if (p->rules->n_defs >= RULES_MAX_DEFINES)
+		return perr(p, p->def_line, MS_ETOOBIG, "more than %d defines", RULES_MAX_DEFINES);
+	if (find_define(p->rules, p->def_name.buf, p->def_name.len))
+		return perr(p, p->def_line, MS_EINVAL, "define '%s' is defined twice",
+		            p->def_name.buf);
+	rc = expand(p, p->def_line, &v, p->def_val.buf, p->def_val.len);
+	if (rc)
+		goto out;
+	if (MS_GROW(p->rules->defs, p->rules->cap_defs, p->rules->n_defs + 1)) {
+		rc = perr(p, p->def_line, MS_ENOMEM, "out of memory");
+		goto out;
+	}
+	d = &p->rules->defs[p->rules->n_defs];
+	d->name = ms_strndup(p->def_name.buf, p->def_name.len);
+	d->len = v.len;
+	d->value = ms_buf_detach(&v, NULL);
+	if (!d->name || !d->value) {
+		ms_free(d->name);
+		ms_free(d->value);
+		rc = perr(p, p->def_line, MS_ENOMEM, "out of memory");
+		goto out;
+	}
+	p->rules->n_defs++;
+out:
+	ms_buf_release(&v);
+	return rc;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s < '0' || *s > '9')
+		return MS_EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return MS_EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Builds the context regex: literal words, case-insensitive, word-start anchored. */
+static int compile_context(struct parser *p, struct deid_rule *r)
+{
+	const char *s = p->val[KEY_CONTEXT].buf, *end = s + p->val[KEY_CONTEXT].len;
+	struct ms_buf re = MS_BUF_INIT;
+	size_t line = p->val_line[KEY_CONTEXT];
+	PCRE2_SIZE eo;
+	int ec, rc = 0;
+	bool first = true;
+
+	ms_buf_adds(&re, "(?:");
+	while (s <= end) {
+		const char *bar = memchr(s, '|', (size_t)(end - s));
+		const char *w = s;
+		size_t wl = (size_t)((bar ? bar : end) - s), i;
+		unsigned char c0;
+
+		trim(&w, &wl);
+		if (!wl) {
+			rc = perr(p, line, MS_EINVAL, "empty word in 'context' of rule '%s'",
+			          r->name);
+			goto out;
+		}
+		if (!first)
+			ms_buf_addch(&re, '|');
+		first = false;
+		c0 = (unsigned char)w[0];
+		if (c0 >= 0x80 || (c0 >= '0' && c0 <= '9') ||
+		    ((c0 | 0x20) >= 'a' && (c0 | 0x20) <= 'z'))
+			ms_buf_adds(&re, "(?<![\\p{L}\\p{N}])");
+		for (i = 0; i < wl; i++) {
+			unsigned char c = (unsigned char)w[i];
+
+			if (c < 0x80 &&
+			    !((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+				ms_buf_addch(&re, '\\');
+			ms_buf_addch(&re, c);
+		}
+		if (!bar)
+			break;
+		s = bar + 1;
+	}
+	ms_buf_addch(&re, ')');
+	if (ms_buf_status(&re)) {
+		rc = perr(p, line, MS_ENOMEM, "out of memory");
+		goto out;
+	}
+	r->ctx = pcre2_compile((PCRE2_SPTR)re.buf, re.len,
+	                       PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_NO_UTF_CHECK, &ec,
+	                       &eo, p->rules->cctx);
+	if (!r->ctx) {
+		rc = perr(p, line, ec == PCRE2_ERROR_HEAP_FAILED ? MS_ENOMEM : MS_EREGEX,
+		          "cannot compile 'context' of rule '%s'", r->name);
+		goto out;
+	}
+	(void)pcre2_jit_compile(r->ctx, PCRE2_JIT_COMPLETE);
+out:
+	ms_buf_release(&re);
+	return rc;
+}
+
+/* Collects capture groups named after labels; other upper-case names are errors. */
+static int collect_groups(struct parser *p, struct deid_rule *r)
+{
+	uint32_t count = 0, entry = 0, i;
+	PCRE2_SPTR table = NULL;
+	size_t line = p->val_line[KEY_PATTERN];
+
+	pcre2_pattern_info(r->code, PCRE2_INFO_NAMECOUNT, &count);
+	pcre2_pattern_info(r->code, PCRE2_INFO_NAMEENTRYSIZE, &entry);
+	pcre2_pattern_info(r->code, PCRE2_INFO_NAMETABLE, &table);
+	if (!count)
+		return 0;
+	r->groups = ms_calloc(count, sizeof(*r->groups));
+	if (!r->groups)
+		return perr(p, line, MS_ENOMEM, "out of memory");
+	for (i = 0; i < count; i++) {
+		PCRE2_SPTR e = table + (size_t)i * entry;
+		const char *name = (const char *)e + 2;
+		enum phi_label label;
+		size_t k;
+		bool upper = true;
+
+		for (k = 0; name[k]; k++) {
+			if (!((name[k] >= 'A' && name[k] <= 'Z') || name[k] == '_'))
+				upper = false;
+		}
+		if (!upper)
+			continue;
+		if (phi_label_parse(&label, name))
+			return perr(p, line, MS_EINVAL,
+			            "capture group '%s' of rule '%s' is not named after a label",
+			            name, r->name);
+		r->groups[r->n_groups].num = ((uint32_t)e[0] << 8) | e[1];
+		r->groups[r->n_groups].label = label;
+		r->n_groups++;
+	}
+	return 0;
+}
+
+/* needs = a|b|c: stored as "a\0b\0c\0\0" */
+static int parse_needs(struct parser *p, struct deid_rule *r)
+{
+	const char *s = p->val[KEY_NEEDS].buf, *end = s + p->val[KEY_NEEDS].len;
+	size_t n = 0;
+
+	r->needs = ms_malloc(p->val[KEY_NEEDS].len + 2);
+	if (!r->needs)
+		return perr(p, p->val_line[KEY_NEEDS], MS_ENOMEM, "out of memory");
+	while (s <= end) {
+		const char *bar = memchr(s, '|', (size_t)(end - s));
+		const char *w = s;
+		size_t wl = (size_t)((bar ? bar : end) - s);
+
+		trim(&w, &wl);
+		if (!wl)
+			return perr(p, p->val_line[KEY_NEEDS], MS_EINVAL,
+			            "empty word in 'needs' of rule '%s'", r->name);
+		memcpy(r->needs + n, w, wl);
+		n += wl;
+		r->needs[n++] = '\0';
+		if (!bar)
+			break;
+		s = bar + 1;
+	}
+	r->needs[n] = '\0';
+	return 0;
+}
+
+/* trigger = Frau|Fr|#digit: folded single words, stored like needs */
+static int parse_triggers(struct parser *p, struct deid_rule *r)
+{
+	const char *s = p->val[KEY_TRIGGER].buf, *end = s + p->val[KEY_TRIGGER].len;
+	size_t line = p->val_line[KEY_TRIGGER];
+	struct ms_buf keys = MS_BUF_INIT, w1 = MS_BUF_INIT, upper = MS_BUF_INIT;
+	int rc = 0;
+
+	while (s <= end) {
+		const char *bar = memchr(s, '|', (size_t)(end - s));
+		const char *w = s;
+		size_t wl = (size_t)((bar ? bar : end) - s), n_words = 0;
+
+		trim(&w, &wl);
+		if (wl == 6 && memcmp(w, "#digit", 6) == 0) {
+			r->trigger_digit = true;
+		} else if (wl == 6 && memcmp(w, "#mixed", 6) == 0) {
+			r->trigger_mixed = true;
+		} else {
+			size_t o = 0;
+
+			ms_buf_addch(&upper, wl && deid_cp_is_upper(ms_utf8_next(w, wl, &o)));
+			ms_buf_reset(&w1);
+			if (deid_fold_phrase(&w1, w, wl, DEID_FOLD_EXPAND, &n_words)) {
+				rc = perr(p, line, MS_ENOMEM, "out of memory");
+				goto out;
+			}
+			if (n_words != 1) {
+				rc = perr(
+				        p, line, MS_EINVAL,
+				        "'trigger' of rule '%s' needs single words, #digit or #mixed",
+				        r->name);
+				goto out;
+			}
+			ms_buf_add(&keys, w1.buf, w1.len);
+			ms_buf_addch(&keys, '\0');
+		}
+		if (!bar)
+			break;
+		s = bar + 1;
+	}
+	ms_buf_addch(&keys, '\0');
+	ms_buf_addch(&upper, 0);
+	if (ms_buf_status(&keys) || ms_buf_status(&upper)) {
+		rc = perr(p, line, MS_ENOMEM, "out of memory");
+		goto out;
+	}
+	r->triggers = ms_buf_detach(&keys, NULL);
+	r->trigger_upper = ms_buf_detach(&upper, NULL);
+	if (!r->triggers || !r->trigger_upper)
+		rc = perr(p, line, MS_ENOMEM, "out of memory");
+out:
+	ms_buf_release(&keys);
+	ms_buf_release(&w1);
+	ms_buf_release(&upper);
+	return rc;
+}
+
+static int parse_keys(struct parser *p, struct deid_rule *r)
+{
+	unsigned long v;
+	enum deid_check check;
+	const char *s;
+	size_t line;
+
+	r->label = LABEL_NONE;
+	r->check = -1;
+	r->window = RULES_WINDOW_DEF;
+	r->priority = DEID_PRIORITY_DEFAULT;
+	r->score = 1.0f;
+	if (p->has[KEY_LABEL]) {
+		enum phi_label label;
+
+		s = p->val[KEY_LABEL].buf;
+		line = p->val_line[KEY_LABEL];
+		if (strcmp(s, "KEEP") == 0)
+			r->label = LABEL_KEEP;
+		else if (phi_label_parse(&label, s) == 0)
+			r->label = (int)label;
+		else
+			return perr(p, line, MS_EINVAL, "unknown label '%.32s' in rule '%s'", s,
+			            r->name);
+	}
+	if (p->has[KEY_WINDOW]) {
+		line = p->val_line[KEY_WINDOW];
+		if (parse_uint(p->val[KEY_WINDOW].buf, RULES_WINDOW_MAX, &v) || v == 0)
+			return perr(p, line, MS_EINVAL, "'window' of rule '%s' must be 1..%d",
+			            r->name, RULES_WINDOW_MAX);
+		r->window = (unsigned)v;
+	}
+	if (p->has[KEY_VALIDATE]) {
+		line = p->val_line[KEY_VALIDATE];
+		if (deid_check_parse(&check, p->val[KEY_VALIDATE].buf))
+			return perr(p, line, MS_EINVAL, "unknown validator '%.32s' in rule '%s'",
+			            p->val[KEY_VALIDATE].buf, r->name);
+		r->check = (int)check;
+	}
+	if (p->has[KEY_REQUIRE]) {
+		s = p->val[KEY_REQUIRE].buf;
+		line = p->val_line[KEY_REQUIRE];
+		if (strcmp(s, "firstname") == 0)
+			r->require = REQ_FIRSTNAME;
+		else if (strcmp(s, "name") == 0)
+			r->require = REQ_NAME;
+		else if (strcmp(s, "city") == 0)
+			r->require = REQ_CITY;
+		else
+			return perr(p, line, MS_EINVAL,
+			            "'require' of rule '%s' must be firstname, name or city",
+			            r->name);
+	}
+	if (p->has[KEY_TRIM]) {
+		if (strcmp(p->val[KEY_TRIM].buf, "given") != 0)
+			return perr(p, p->val_line[KEY_TRIM], MS_EINVAL,
+			            "'trim' of rule '%s' must be given", r->name);
+		r->trim_given = true;
+	}
+	if (p->has[KEY_GENDER]) {
+		s = p->val[KEY_GENDER].buf;
+		if (strcmp(s, "f") != 0 && strcmp(s, "m") != 0)
+			return perr(p, p->val_line[KEY_GENDER], MS_EINVAL,
+			            "'gender' of rule '%s' must be f or m", r->name);
+		r->gender = s[0];
+	}
+	if (p->has[KEY_PRIORITY]) {
+		if (parse_uint(p->val[KEY_PRIORITY].buf, 100, &v))
+			return perr(p, p->val_line[KEY_PRIORITY], MS_EINVAL,
+			            "'priority' of rule '%s' must be 0..100", r->name);
+		r->priority = (int)v;
+	}
+	if (p->has[KEY_SCORE]) {
+		char *end;
+		double d;
+
+		errno = 0;
+		d = strtod(p->val[KEY_SCORE].buf, &end);
+		if (errno || *end || end == p->val[KEY_SCORE].buf || !(d >= 0.0 && d <= 1.0))
+			return perr(p, p->val_line[KEY_SCORE], MS_EINVAL,
+			            "'score' of rule '%s' must be 0..1", r->name);
+		r->score = (float)d;
+	}
+	if (p->has[KEY_NEEDS]) {
+		int rc = parse_needs(p, r);
+
+		if (rc)
+			return rc;
+	}
+	if (p->has[KEY_TRIGGER])
+		return parse_triggers(p, r);
+	return 0;
+}
+
+static int resolve_group(struct parser *p, struct deid_rule *r)
+{
+	const char *s = p->val[KEY_GROUP].buf;
+	size_t line = p->val_line[KEY_GROUP];
+	unsigned long v;
+	int n;
+
+	if (!p->has[KEY_GROUP])
+		return 0;
+	if (parse_uint(s, 65535, &v) == 0) {
+		if (v > r->n_captures)
+			return perr(p, line, MS_EINVAL, "rule '%s' has no capture group %lu",
+			            r->name, v);
+		r->group = (uint32_t)v;
+		return 0;
+	}
+	n = pcre2_substring_number_from_name(r->code, (PCRE2_SPTR)s);
+	if (n == PCRE2_ERROR_NOUNIQUESUBSTRING)
+		return perr(p, line, MS_EINVAL, "capture group '%.64s' of rule '%s' is not unique",
+		            s, r->name);
+	if (n < 0)
+		return perr(p, line, MS_EINVAL, "rule '%s' has no capture group '%.64s'", r->name,
+		            s);
+	r->group = (uint32_t)n;
+	return 0;
+}
+
+static int finish_rule(struct parser *p)
+{
+	struct deid_rule r;
+	struct ms_buf pat = MS_BUF_INIT;
+	PCRE2_SIZE eo;
+	PCRE2_UCHAR msg[160];
+	uint32_t opts = PCRE2_UTF | PCRE2_UCP | PCRE2_DUPNAMES | PCRE2_NO_UTF_CHECK;
+	size_t i;
+	int ec, rc = 0;
+
+	if (!p->in_rule)
+		return 0;
+	p->in_rule = false;
+	p->cont = NULL;
+	memset(&r, 0, sizeof(r));
+	r.name = ms_strdup(p->name);
+	if (!r.name) {
+		rc = perr(p, p->rule_line, MS_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!p->has[KEY_PATTERN]) {
+		rc = perr(p, p->rule_line, MS_EINVAL, "rule '%s' has no 'pattern'", r.name);
+		goto out;
+	}
+	rc = parse_keys(p, &r);
+	if (rc)
+		goto out;
+	if (p->has[KEY_CASELESS]) {
+		const char *c = p->val[KEY_CASELESS].buf;
+
+		if (strcmp(c, "yes") != 0 && strcmp(c, "no") != 0) {
+			rc = perr(p, p->val_line[KEY_CASELESS], MS_EINVAL,
+			          "'caseless' of rule '%s' must be yes or no", r.name);
+			goto out;
+		}
+		if (c[0] == 'y')
+			opts |= PCRE2_CASELESS;
+	}
+	/* triggered rules only ever match at a trigger word: anchored at compile
+	 * time, because the JIT does not support a match-time PCRE2_ANCHORED */
+	if (r.triggers || r.trigger_digit || r.trigger_mixed)
+		opts |= PCRE2_ANCHORED;
+	rc = expand(p, p->val_line[KEY_PATTERN], &pat, p->val[KEY_PATTERN].buf,
+	            p->val[KEY_PATTERN].len);
+	if (rc)
+		goto out;
+	if (!pat.len) {
+		rc = perr(p, p->val_line[KEY_PATTERN], MS_EINVAL, "empty 'pattern' in rule '%s'",
+		          r.name);
+		goto out;
+	}
+	r.code = pcre2_compile((PCRE2_SPTR)pat.buf, pat.len, opts, &ec, &eo, p->rules->cctx);
+	if (!r.code) {
+		if (ec == PCRE2_ERROR_HEAP_FAILED) {
+			rc = perr(p, p->val_line[KEY_PATTERN], MS_ENOMEM, "out of memory");
+			goto out;
+		}
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		rc = perr(p, p->val_line[KEY_PATTERN], MS_EREGEX,
+		          "pattern of rule '%s' does not compile at offset %zu: %s", r.name,
+		          (size_t)eo, (const char *)msg);
+		goto out;
+	}
+	/* JIT is an optimisation: without it (unsupported CPU) the interpreter runs */
+	r.jit = pcre2_jit_compile(r.code, PCRE2_JIT_COMPLETE) == 0;
+	pcre2_pattern_info(r.code, PCRE2_INFO_CAPTURECOUNT, &r.n_captures);
+	rc = collect_groups(p, &r);
+	if (!rc)
+		rc = resolve_group(p, &r);
+	if (rc)
+		goto out;
+	if (r.label == LABEL_NONE && !r.n_groups) {
+		rc = perr(p, p->rule_line, MS_EINVAL,
+		          "rule '%s' has no 'label' and no capture group named after a label",
+		          r.name);
+		goto out;
+	}
+	if (p->has[KEY_CONTEXT]) {
+		rc = compile_context(p, &r);
+		if (rc)
+			goto out;
+	}
+	for (i = 0; i < p->rules->n; i++) {
+		if (strcmp(p->rules->v[i].name, r.name) == 0) {
+			rc = perr(p, p->rule_line, MS_EINVAL, "rule '%s' is defined twice", r.name);
+			goto out;
+		}
+	}
+	if (p->rules->n >= RULES_MAX) {
+		rc = perr(p, p->rule_line, MS_ETOOBIG, "more than %d rules", RULES_MAX);
+		goto out;
+	}
+	if (MS_GROW(p->rules->v, p->rules->cap, p->rules->n + 1)) {
+		rc = perr(p, p->rule_line, MS_ENOMEM, "out of memory");
+		goto out;
+	}
+	p->rules->v[p->rules->n++] = r;
+	memset(&r, 0, sizeof(r));
+out:
+	rule_release(&r);
+	ms_buf_release(&pat);
+	return rc;
+}
+
+static int start_rule(struct parser *p, const char *line, size_t len, size_t line_no)
+{
+	const char *name;
+	size_t i, n;
+
+	/* "[rule NAME]" */
+	if (len < 8 || memcmp(line, "[rule", 5) != 0 || !is_blank(line[5]) || line[len - 1] != ']')
+		return perr(p, line_no, MS_EINVAL, "expected '[rule NAME]'");
+	name = line + 6;
+	n = len - 7;
+	trim(&name, &n);
+	if (!valid_name(name, n, false))
+		return perr(p, line_no, MS_EINVAL, "rule names are 1-%d characters of [a-z0-9_]",
+		            RULES_NAME_MAX);
+	p->in_rule = true;
+	memcpy(p->name, name, n);
+	p->name[n] = '\0';
+	p->rule_line = line_no;
+	for (i = 0; i < KEY_COUNT; i++) {
+		ms_buf_reset(&p->val[i]);
+		p->has[i] = false;
+		p->val_line[i] = 0;
+	}
+	return 0;
+}
+
+static int start_define(struct parser *p, const char *line, size_t len, size_t line_no)
+{
+	const char *eq = memchr(line, '=', len), *name = line + 7, *val;
+	size_t n, vl;
+
+	if (!eq)
+		return perr(p, line_no, MS_EINVAL, "expected 'define NAME = VALUE'");
+	n = (size_t)(eq - name);
+	trim(&name, &n);
+	if (!valid_name(name, n, true))
+		return perr(p, line_no, MS_EINVAL,
+		            "define names are 1-%d characters of [A-Za-z0-9_]", RULES_NAME_MAX);
+	val = eq + 1;
+	vl = (size_t)(line + len - val);
+	trim(&val, &vl);
+	ms_buf_reset(&p->def_name);
+	ms_buf_reset(&p->def_val);
+	ms_buf_add(&p->def_name, name, n);
+	ms_buf_add(&p->def_val, val, vl);
+	if (ms_buf_status(&p->def_name) || ms_buf_status(&p->def_val))
+		return perr(p, line_no, MS_ENOMEM, "out of memory");
+	p->in_define = true;
+	p->def_line = line_no;
+	p->cont = &p->def_val;
+	return 0;
+}
+
+static int set_key(struct parser *p, const char *line, size_t len, size_t line_no)
+{
+	const char *eq = memchr(line, '=', len), *key = line, *val;
+	size_t kl, vl;
+	int k;
+
+	if (!eq)
+		return perr(p, line_no, MS_EINVAL, "expected 'key = value'");
+	if (!p->in_rule)
+		return perr(p, line_no, MS_EINVAL, "'key = value' outside a rule");
+	kl = (size_t)(eq - line);
+	trim(&key, &kl);
+	for (k = 0; k < KEY_COUNT; k++) {
+		if (strlen(key_names[k]) == kl && memcmp(key_names[k], key, kl) == 0)
+			break;
+	}
+	if (k == KEY_COUNT)
+		return perr(p, line_no, MS_EINVAL, "unknown key '%.*s' in rule '%s'",
+		            (int)(kl > 32 ? 32 : kl), key, p->name);
+	if (p->has[k])
+		return perr(p, line_no, MS_EINVAL, "key '%s' given twice in rule '%s'",
+		            key_names[k], p->name);
+	val = eq + 1;
+	vl = (size_t)(line + len - val);
+	trim(&val, &vl);
+	p->has[k] = true;
+	p->val_line[k] = line_no;
+	if (ms_buf_add(&p->val[k], val, vl))
+		return perr(p, line_no, MS_ENOMEM, "out of memory");
+	p->cont = &p->val[k];
+	return 0;
+}
+
+static int parse_line(struct parser *p, const char *line, size_t len, size_t line_no)
+{
+	const char *s = line;
+	size_t n = len;
+	int rc;
+
+	trim(&s, &n);
+	if (!n || s[0] == '#')
+		return 0;
+	if (is_blank(line[0])) {
+		if (!p->cont)
+			return perr(p, line_no, MS_EINVAL,
+			            "continuation line without a value above it");
+		if (ms_buf_add(p->cont, s, n))
+			return perr(p, line_no, MS_ENOMEM, "out of memory");
+		return 0;
+	}
+	/* a new statement completes the define or key before it */
+	rc = finish_define(p);
+	if (rc)
+		return rc;
+	p->cont = NULL;
+	if (s[0] == '[') {
+		rc = finish_rule(p);
+		if (!rc)
+			rc = start_rule(p, s, n, line_no);
+		return rc;
+	}
+	if (n > 7 && memcmp(s, "define", 6) == 0 && is_blank(s[6])) {
+		rc = finish_rule(p);
+		if (!rc)
+			rc = start_define(p, s, n, line_no);
+		return rc;
+	}
+	return set_key(p, s, n, line_no);
+}
+
+static size_t line_of(const char *s, size_t off)
+{
+	size_t i, line = 1;
+
+	for (i = 0; i < off; i++)
+		line += s[i] == '\n';
+	return line;
+}
+
+static int cmp_trigger(const void *pa, const void *pb)
+{
+	const struct rule_trigger *a = pa, *b = pb;
+
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	return (a->rule > b->rule) - (a->rule < b->rule);
+}
+
+/* Rebuilds the sorted trigger index from every rule. */
+static int index_triggers(struct deid_rules *rules, struct ms_error *err)
+{
+	size_t i, n = 0;
+
+	rules->has_triggered = false;
+	rules->has_digit_trigger = false;
+	rules->has_mixed_trigger = false;
+	for (i = 0; i < rules->n; i++) {
+		const struct deid_rule *r = &rules->v[i];
+		const char *w;
+		size_t k = 0;
+
+		if (r->triggers || r->trigger_digit || r->trigger_mixed)
+			rules->has_triggered = true;
+		rules->has_digit_trigger |= r->trigger_digit;
+		rules->has_mixed_trigger |= r->trigger_mixed;
+		for (w = r->triggers; w && *w; w += strlen(w) + 1, k++) {
+			if (MS_GROW(rules->trig, rules->cap_trig, n + 1))
+				return ms_error_set(err, MS_ENOMEM, "out of memory");
+			rules->trig[n].key = w;
+			rules->trig[n].len = strlen(w);
+			rules->trig[n].hash = ms_fnv1a(w, rules->trig[n].len);
+			rules->trig[n].rule = i;
+			rules->trig[n].upper = r->trigger_upper[k] != 0;
+			n++;
+		}
+	}
+	rules->n_trig = n;
+	memset(rules->trig_bloom, 0, sizeof(rules->trig_bloom));
+	for (i = 0; i < n; i++) {
+		size_t bit = rules->trig[i].hash % TRIGGER_BLOOM_BITS;
+
+		rules->trig_bloom[bit / 64] |= 1ull << (bit % 64);
+	}
+	if (n)
+		qsort(rules->trig, n, sizeof(*rules->trig), cmp_trigger);
+	return 0;
+}
+
+bool deid_rules_use_tokens(const struct deid_rules *rules)
+{
+	return rules && rules->has_triggered;
+}
+
+int deid_rules_add(struct deid_rules *rules, const char *text, size_t len, const char *name,
+                   struct ms_error *err)
+{
+	struct parser p;
+	struct ms_lines it;
+	const char *line;
+	size_t n0 = rules->n, d0 = rules->n_defs, ll, bad, i;
+	int rc = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.rules = rules;
+	p.file = name ? name : "-";
+	p.err = err;
+	for (i = 0; i < KEY_COUNT; i++)
+		ms_buf_init(&p.val[i], RULES_PATTERN_CAP);
+	ms_buf_init(&p.def_name, 0);
+	ms_buf_init(&p.def_val, RULES_PATTERN_CAP);
+	if (len > RULES_TEXT_CAP) {
+		rc = perr(&p, 0, MS_ETOOBIG, "rule file larger than %zu bytes", RULES_TEXT_CAP);
+		goto out;
+	}
+	if (!ms_utf8_valid(text, len, &bad)) {
+		rc = perr(&p, line_of(text, bad), MS_EINVAL, "invalid UTF-8 at byte %zu", bad);
+		goto out;
+	}
+	if (memchr(text, '\0', len)) {
+		rc = perr(&p, line_of(text, (size_t)((const char *)memchr(text, '\0', len) - text)),
+		          MS_EINVAL, "NUL byte in rule file");
+		goto out;
+	}
+	ms_lines_init(&it, text, len);
+	while (!rc && ms_lines_next(&it, &line, &ll))
+		rc = parse_line(&p, line, ll, it.line_no);
+	if (!rc)
+		rc = finish_define(&p);
+	if (!rc)
+		rc = finish_rule(&p);
+out:
+	for (i = 0; i < KEY_COUNT; i++)
+		ms_buf_release(&p.val[i]);
+	ms_buf_release(&p.def_name);
+	ms_buf_release(&p.def_val);
+	if (!rc)
+		rc = index_triggers(rules, err);
+	if (rc)
+		rules_truncate(rules, n0, d0);
+	return rc;
+}
+
+int deid_rules_add_file(struct deid_rules *rules, const char *path, struct ms_error *err)
+{
+	struct ms_buf data = MS_BUF_INIT;
+	int rc;
+
+	rc = ms_file_read(&data, path, RULES_TEXT_CAP, err);
+	if (!rc)
+		rc = deid_rules_add(rules, data.buf, data.len, path, err);
+	ms_buf_release(&data);
+	return rc;
+}
+
+/* ---- matching ----------------------------------------------------------- */
+
+int deid_rules_ws_new(struct deid_rules_ws **out, const struct deid_rules *rules,
+                      struct ms_error *err)
+{
+	struct deid_rules_ws *ws;
+	uint32_t max = 0;
+	size_t i;
+
+	*out = NULL;
+	for (i = 0; rules && i < rules->n; i++) {
+		if (rules->v[i].n_captures > max)
+			max = rules->v[i].n_captures;
+	}
+	ws = ms_calloc(1, sizeof(*ws));
+	if (!ws)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	ms_buf_init(&ws->scratch, 0);
+	ws->n_rules = rules ? rules->n : 0;
+	ws->last_end = ms_calloc(ws->n_rules + 1, sizeof(*ws->last_end));
+	ws->active = ms_calloc(ws->n_rules + 1, sizeof(*ws->active));
+	ws->n_pairs = max + 1;
+	ws->gctx = pcre2_general_context_create(pcre2_ms_malloc, pcre2_ms_free, NULL);
+	if (ws->gctx) {
+		ws->md = pcre2_match_data_create(ws->n_pairs, ws->gctx);
+		ws->ctx_md = pcre2_match_data_create(1, ws->gctx);
+		ws->mctx = pcre2_match_context_create(ws->gctx);
+		ws->stack = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, ws->gctx);
+	}
+	if (!ws->md || !ws->ctx_md || !ws->mctx || !ws->stack || !ws->last_end || !ws->active) {
+		deid_rules_ws_free(ws);
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	pcre2_jit_stack_assign(ws->mctx, NULL, ws->stack);
+	pcre2_set_match_limit(ws->mctx, RULES_MATCH_LIMIT);
+	*out = ws;
+	return 0;
+}
+
+void deid_rules_ws_free(struct deid_rules_ws *ws)
+{
+	if (!ws)
+		return;
+	pcre2_match_data_free(ws->md);
+	pcre2_match_data_free(ws->ctx_md);
+	pcre2_match_context_free(ws->mctx);
+	pcre2_jit_stack_free(ws->stack);
+	pcre2_general_context_free(ws->gctx);
+	ms_buf_release(&ws->scratch);
+	ms_free(ws->last_end);
+	ms_free(ws->active);
+	ms_free(ws);
+}
+
+/* Is one of the context words within the window before off? */
+static int context_ok(const struct deid_rule *r, struct deid_rules_ws *ws, const char *text,
+                      size_t off)
+{
+	size_t from = off;
+	unsigned n = 0;
+	int rc;
+
+	while (from > 0 && n < r->window) {
+		from--;
+		if (((unsigned char)text[from] & 0xC0) != 0x80)
+			n++;
+	}
+	rc = pcre2_match(r->ctx, (PCRE2_SPTR)text, off, from, PCRE2_NO_UTF_CHECK, ws->ctx_md,
+	                 ws->mctx);
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	return rc < 0 ? rc : 1;
+}
+
+/*
+ * trim = given: the words of a name are kept while they are first names,
+ * initials or particles, plus one more word (the surname); a name whose
+ * first word is not a first name or initial is cut to that word. Words are
+ * separated by blanks (a hyphenated name is one word).
+ */
+static size_t trim_given(const struct deid_gaz *g, struct ms_buf *scratch, const char *text,
+                         size_t s, size_t e)
+{
+	size_t pos = s;
+
+	while (pos < e) {
+		size_t ws = pos, we = pos, wl;
+		unsigned f;
+		bool initial, particle;
+
+		while (we < e && text[we] != ' ' && text[we] != '\n')
+			we++;
+		wl = we - ws;
+		initial = wl >= 2 && wl <= 3 && text[we - 1] == '.';
+		particle = (unsigned char)text[ws] >= 'a' && (unsigned char)text[ws] <= 'z';
+		f = initial || particle ? 0 : deid_gaz_first_word(g, scratch, text + ws, wl, &wl);
+		if (!initial && !particle && !(f & DEID_GAZ_FIRST))
+			return we;
+		pos = we;
+		while (pos < e && (text[pos] == ' ' || text[pos] == '\n'))
+			pos++;
+	}
+	return e;
+}
+
+/* Applies require and trim to [*s, *e); false if the match must be dropped. */
+static bool refine(const struct deid_rule *r, struct deid_rules_ws *ws, const struct deid_gaz *g,
+                   const char *text, size_t *s, size_t *e, char *gender)
+{
+	unsigned f = 0;
+	size_t wl = 0;
+
+	if (g)
+		f = deid_gaz_first_word(g, &ws->scratch, text + *s, *e - *s, &wl);
+	switch (r->require) {
+	case REQ_NONE:
+		break;
+	case REQ_FIRSTNAME:
+		if (!(f & DEID_GAZ_FIRST))
+			return false;
+		break;
+	case REQ_NAME:
+		if (!(f & (DEID_GAZ_FIRST | DEID_GAZ_SURNAME)))
+			return false;
+		break;
+	case REQ_CITY: {
+		size_t n;
+
+		if (!g)
+			return false;
+		n = deid_gaz_longest(g, &ws->scratch, text + *s, *e - *s, DEID_GAZ_CITY);
+		if (!n)
+			return false;
+		*e = *s + n;
+		break;
+	}
+	}
+	if (r->trim_given && g)
+		*e = trim_given(g, &ws->scratch, text, *s, *e);
+	if (!*gender)
+		*gender = deid_gaz_gender(f);
+	return true;
+}
+
+static int emit(struct deid_cands *cands, struct deid_regions *keep, const struct deid_rule *r,
+                int label, size_t s, size_t e, char gender, bool keep_enabled)
+{
+	struct deid_cand c;
+
+	if (s >= e)
+		return 0;
+	if (label == LABEL_KEEP)
+		return keep_enabled ? deid_regions_add(keep, s, e) : 0;
+	memset(&c, 0, sizeof(c));
+	c.span.start = s;
+	c.span.end = e;
+	c.span.label = (enum phi_label)label;
+	c.span.source_kind = DEID_SOURCE_RULE;
+	c.span.source = r->name;
+	c.span.score = r->score;
+	c.span.field = -1;
+	c.span.gender = label <= PHI_PERSON_OTHER ? gender : 0;
+	c.rank = r->check >= 0 ? DEID_RANK_STRONG : DEID_RANK_RULE;
+	c.priority = r->priority;
+	return deid_cands_add(cands, &c);
+}
+
+static int on_match(const struct deid_rule *r, struct deid_rules_ws *ws, const struct deid_gaz *g,
+                    const char *text, bool keep_enabled, struct deid_cands *cands,
+                    struct deid_regions *keep)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ws->md);
+	PCRE2_SPTR mark = pcre2_get_mark(ws->md);
+	size_t s = ov[2 * r->group], e = ov[2 * r->group + 1], i;
+	char gender = r->gender;
+	int label = r->label, rc = 0;
+
+	if (s == PCRE2_UNSET || s > e)
+		return 0;
+	/* (*MARK:LABEL) on the matching path sets the label of the match */
+	if (mark) {
+		enum phi_label ml;
+
+		if (strcmp((const char *)mark, "KEEP") == 0)
+			label = LABEL_KEEP;
+		else if (phi_label_parse(&ml, (const char *)mark) == 0)
+			label = (int)ml;
+	}
+	if (r->check >= 0 && !deid_check_valid((enum deid_check)r->check, text + s, e - s))
+		return 0;
+	if ((r->require || r->trim_given || (!gender && label >= 0 && label <= PHI_PERSON_OTHER)) &&
+	    !refine(r, ws, g, text, &s, &e, &gender))
+		return 0;
+	if (label != LABEL_NONE)
+		rc = emit(cands, keep, r, label, s, e, gender, keep_enabled);
+	for (i = 0; !rc && i < r->n_groups; i++) {
+		uint32_t n = r->groups[i].num;
+		size_t gs = ov[2 * n], ge = ov[2 * n + 1];
+
+		if (gs == PCRE2_UNSET || gs > ge)
+			continue;
+		if (n == r->group) {
+			gs = s;
+			ge = e;
+		}
+		rc = emit(cands, keep, r, (int)r->groups[i].label, gs, ge, gender, keep_enabled);
+	}
+	return rc;
+}
+
+/* Does w (wl > 0 bytes) occur in text? (memmem is not POSIX) */
+static bool contains(const char *text, size_t len, const char *w, size_t wl)
+{
+	const char *p = text, *end = text + len;
+
+	while ((size_t)(end - p) >= wl) {
+		p = memchr(p, w[0], (size_t)(end - p) - wl + 1);
+		if (!p)
+			return false;
+		if (memcmp(p, w, wl) == 0)
+			return true;
+		p++;
+	}
+	return false;
+}
+
+/* Does one of the rule's `needs` literals occur in the text? */
+static bool needs_met(const struct deid_rule *r, const char *text, size_t len)
+{
+	const char *w;
+
+	if (!r->needs)
+		return true;
+	for (w = r->needs; *w; w += strlen(w) + 1) {
+		if (contains(text, len, w, strlen(w)))
+			return true;
+	}
+	return false;
+}
+
+/* Translates a PCRE2 match error (match limit, JIT stack) for rule r at off. */
+static int match_error(const struct deid_rule *r, int code, size_t off, struct ms_error *err)
+{
+	PCRE2_UCHAR msg[160];
+
+	if (code == PCRE2_ERROR_NOMEMORY)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	pcre2_get_error_message(code, msg, sizeof(msg));
+	ms_error_set_off(err, off);
+	return ms_error_set(err, MS_EREGEX, "rule '%s' failed at offset %zu: %s", r->name, off,
+	                    (const char *)msg);
+}
+
+/* Handles a match of r in ws->md; next_out gets where scanning goes on. */
+static int after_match(const struct deid_rule *r, struct deid_rules_ws *ws,
+                       const struct deid_gaz *g, const char *text, size_t len, size_t off,
+                       bool keep_enabled, struct deid_cands *cands, struct deid_regions *keep,
+                       size_t *next_out, struct ms_error *err)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ws->md);
+	size_t ms = ov[0], me = ov[1], next;
+	int rc;
+
+	next = me > off ? me : off + 1;
+	while (next < len && ((unsigned char)text[next] & 0xC0) == 0x80)
+		next++;
+	*next_out = next;
+	rc = r->ctx ? context_ok(r, ws, text, ms < me ? ms : me) : 1;
+	if (rc < 0)
+		return match_error(r, rc, ms, err);
+	if (rc > 0 && on_match(r, ws, g, text, keep_enabled, cands, keep))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Runs rule ri anchored at a trigger word starting at off. */
+static int run_at(const struct deid_rules *rules, struct deid_rules_ws *ws, size_t ri,
+                  const struct deid_gaz *g, const char *text, size_t len, size_t off,
+                  bool keep_enabled, struct deid_cands *cands, struct deid_regions *keep,
+                  struct ms_error *err)
+{
+	const struct deid_rule *r = &rules->v[ri];
+	int rc;
+
+	if (!ws->active[ri] || off < ws->last_end[ri])
+		return 0;
+	if (r->jit)
+		rc = pcre2_jit_match(r->code, (PCRE2_SPTR)text, len, off, 0, ws->md, ws->mctx);
+	else
+		rc = pcre2_match(r->code, (PCRE2_SPTR)text, len, off, PCRE2_NO_UTF_CHECK, ws->md,
+		                 ws->mctx);
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc < 0)
+		return match_error(r, rc, off, err);
+	return after_match(r, ws, g, text, len, off, keep_enabled, cands, keep, &ws->last_end[ri],
+	                   err);
+}
+
+/* Rules with triggers: one walk over the tokens, anchored matches only. */
+static int run_triggered(const struct deid_rules *rules, struct deid_rules_ws *ws,
+                         const struct deid_gaz *g, const struct deid_toks *t, const char *text,
+                         size_t len, bool keep_enabled, struct deid_cands *cands,
+                         struct deid_regions *keep, struct ms_error *err)
+{
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < t->n && !rc; i++) {
+		const struct deid_tok *k = &t->v[i];
+		size_t lo = 0, hi = rules->n_trig, bit = k->hash % TRIGGER_BLOOM_BITS;
+		char c = text[k->start];
+		bool digit = c >= '0' && c <= '9';
+		bool mixed = !(k->flags & (DEID_TOK_ALPHA | DEID_TOK_DIGITS));
+
+		if ((digit && rules->has_digit_trigger) || (mixed && rules->has_mixed_trigger)) {
+			/* a rule that has both runs once */
+			for (j = 0; j < rules->n && !rc; j++) {
+				if ((digit && rules->v[j].trigger_digit) ||
+				    (mixed && rules->v[j].trigger_mixed))
+					rc = run_at(rules, ws, j, g, text, len, k->start,
+					            keep_enabled, cands, keep, err);
+			}
+		}
+		if (!(rules->trig_bloom[bit / 64] >> (bit % 64) & 1))
+			continue;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (rules->trig[mid].hash < k->hash)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (j = lo; j < rules->n_trig && rules->trig[j].hash == k->hash && !rc; j++) {
+			const struct rule_trigger *tr = &rules->trig[j];
+
+			if (tr->len == k->key_len && (!tr->upper || (k->flags & DEID_TOK_UPPER)) &&
+			    memcmp(tr->key, deid_tok_key(t, k), tr->len) == 0)
+				rc = run_at(rules, ws, tr->rule, g, text, len, k->start,
+				            keep_enabled, cands, keep, err);
+		}
+	}
+	return rc;
+}
+
+int deid_rules_run(const struct deid_rules *rules, struct deid_rules_ws *ws,
+                   const struct deid_gaz *g, const struct deid_toks *t, const char *text,
+                   size_t len, bool keep_enabled, struct deid_cands *cands,
+                   struct deid_regions *keep, struct ms_error *err)
+{
+	size_t i;
+	int rc;
+
+	if (!rules)
+		return 0;
+	if (rules->n > ws->n_rules)
+		return ms_error_set(err, MS_EUSAGE, "rule workspace older than its rule set");
+	for (i = 0; i < rules->n; i++) {
+		const struct deid_rule *r = &rules->v[i];
+		size_t off = 0;
+
+		ws->active[i] =
+		        !(r->label == LABEL_KEEP && !keep_enabled) && needs_met(r, text, len);
+		ws->last_end[i] = 0;
+		if (!ws->active[i] || r->triggers || r->trigger_digit || r->trigger_mixed)
+			continue;
+		if (r->n_captures + 1 > ws->n_pairs)
+			return ms_error_set(err, MS_EUSAGE, "rule workspace older than rule '%s'",
+			                    r->name);
+		while (off <= len) {
+			if (r->jit)
+				rc = pcre2_jit_match(r->code, (PCRE2_SPTR)text, len, off, 0, ws->md,
+				                     ws->mctx);
+			else
+				rc = pcre2_match(r->code, (PCRE2_SPTR)text, len, off,
+				                 PCRE2_NO_UTF_CHECK, ws->md, ws->mctx);
+			if (rc == PCRE2_ERROR_NOMATCH)
+				break;
+			if (rc < 0)
+				return match_error(r, rc, off, err);
+			rc = after_match(r, ws, g, text, len, off, keep_enabled, cands, keep, &off,
+			                 err);
+			if (rc)
+				return rc;
+		}
+	}
+	if (rules->has_triggered && t)
+		return run_triggered(rules, ws, g, t, text, len, keep_enabled, cands, keep, err);
+	return 0;
+}

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PHI labels, span lists and the merging of overlapping candidates into the
+ * sorted, non-overlapping spans that replacement needs (priority documented
+ * in deid.h, section 3). Not for finding anything: the detector's parts
+ * produce candidates, this file only decides between them.
+ */
+#include "deid/deid.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "deid/detect_int.h"
+
+static const char *const label_names[PHI_LABEL_COUNT] = {
+	[PHI_PATIENT] = "PATIENT",
+	[PHI_STAFF] = "STAFF",
+	[PHI_PERSON_OTHER] = "PERSON_OTHER",
+	[PHI_TITLE] = "TITLE",
+	[PHI_DATE] = "DATE",
+	[PHI_BIRTHDATE] = "BIRTHDATE",
+	[PHI_AGE] = "AGE",
+	[PHI_ID] = "ID",
+	[PHI_PHONE] = "PHONE",
+	[PHI_EMAIL] = "EMAIL",
+	[PHI_URL] = "URL",
+	[PHI_STREET] = "STREET",
+	[PHI_ZIP] = "ZIP",
+	[PHI_CITY] = "CITY",
+	[PHI_COUNTRY] = "COUNTRY",
+	[PHI_HOSPITAL] = "HOSPITAL",
+	[PHI_ORGANIZATION] = "ORGANIZATION",
+	[PHI_PROFESSION] = "PROFESSION",
+	[PHI_OTHER] = "OTHER",
+};
+
+/* Merge order of the labels (deid.h): index = label, value = rank. */
+static const unsigned char label_rank[PHI_LABEL_COUNT] = {
+	[PHI_PATIENT] = 0,   [PHI_STAFF] = 1,       [PHI_PERSON_OTHER] = 2,
+	[PHI_BIRTHDATE] = 3, [PHI_DATE] = 4,        [PHI_AGE] = 5,
+	[PHI_ID] = 6,        [PHI_PHONE] = 7,       [PHI_EMAIL] = 8,
+	[PHI_URL] = 9,       [PHI_STREET] = 10,     [PHI_ZIP] = 11,
+	[PHI_CITY] = 12,     [PHI_HOSPITAL] = 13,   [PHI_ORGANIZATION] = 14,
+	[PHI_COUNTRY] = 15,  [PHI_PROFESSION] = 16, [PHI_TITLE] = 17,
+	[PHI_OTHER] = 18,
+};
+
+const char *phi_label_name(enum phi_label label)
+{
+	if ((unsigned)label >= PHI_LABEL_COUNT)
+		return NULL;
+	return label_names[label];
+}
+
+int phi_label_parse(enum phi_label *out, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < PHI_LABEL_COUNT; i++) {
+		if (strcmp(label_names[i], name) == 0) {
+			*out = (enum phi_label)i;
+			return 0;
+		}
+	}
+	return MS_EINVAL;
+}
+
+int deid_label_rank(enum phi_label label)
+{
+	if ((unsigned)label >= PHI_LABEL_COUNT)
+		return PHI_LABEL_COUNT;
+	return label_rank[label];
+}
+
+/* ---- span and candidate lists ----------------------------------------- */
+
+int deid_spans_add(struct deid_spans *spans, const struct deid_span *span)
+{
+	if (MS_GROW(spans->v, spans->cap, spans->n + 1))
+		return MS_ENOMEM;
+	spans->v[spans->n++] = *span;
+	return 0;
+}
+
+void deid_spans_reset(struct deid_spans *spans)
+{
+	spans->n = 0;
+}
+
+void deid_spans_release(struct deid_spans *spans)
+{
+	if (!spans)
+		return;
+	ms_free(spans->v);
+	spans->v = NULL;
+	spans->n = 0;
+	spans->cap = 0;
+}
+
+int deid_cands_add(struct deid_cands *c, const struct deid_cand *cand)
+{
+	if (MS_GROW(c->v, c->cap, c->n + 1))
+		return MS_ENOMEM;
+	c->v[c->n++] = *cand;
+	return 0;
+}
+
+void deid_cands_release(struct deid_cands *c)
+{
+	if (!c)
+		return;
+	ms_free(c->v);
+	c->v = NULL;
+	c->n = 0;
+	c->cap = 0;
+}
+
+int deid_regions_add(struct deid_regions *r, size_t start, size_t end)
+{
+	if (MS_GROW(r->v, r->cap, r->n + 1))
+		return MS_ENOMEM;
+	r->v[r->n].start = start;
+	r->v[r->n].end = end;
+	r->n++;
+	return 0;
+}
+
+/* ---- merging ------------------------------------------------------------ */
+
+static int cmp_str(const char *a, const char *b)
+{
+	if (a == b)
+		return 0;
+	if (!a)
+		return -1;
+	if (!b)
+		return 1;
+	return strcmp(a, b);
+}
+
+/* Strongest first (deid.h, "Merge priority"); a total order for determinism. */
+static int cmp_strength(const void *pa, const void *pb)
+{
+	const struct deid_cand *a = pa, *b = pb;
+	size_t la = a->span.end - a->span.start, lb = b->span.end - b->span.start;
+	int c;
+
+	if (a->rank != b->rank)
+		return a->rank > b->rank ? -1 : 1;
+	if (la != lb)
+		return la > lb ? -1 : 1;
+	if (a->priority != b->priority)
+		return a->priority > b->priority ? -1 : 1;
+	if (a->span.label != b->span.label)
+		return deid_label_rank(a->span.label) < deid_label_rank(b->span.label) ? -1 : 1;
+	if (a->span.start != b->span.start)
+		return a->span.start < b->span.start ? -1 : 1;
+	c = cmp_str(a->span.source, b->span.source);
+	if (c)
+		return c;
+	if (a->span.field != b->span.field)
+		return a->span.field < b->span.field ? -1 : 1;
+	if (a->span.score != b->span.score)
+		return a->span.score > b->span.score ? -1 : 1;
+	return (a->span.gender > b->span.gender) - (a->span.gender < b->span.gender);
+}
+
+/* Blanks and ASCII punctuation are trimmed from the ends of leftover pieces. */
+static bool is_trim_byte(unsigned char c)
+{
+	return c < 0x80 && !((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'));
+}
+
+/*
+ * Adds the piece [s, e) of a candidate to the accepted spans (sorted,
+ * non-overlapping) at index at, trimmed; drops it if nothing is left.
+ */
+static int accept_piece(struct deid_spans *acc, size_t at, const struct deid_span *tpl, size_t s,
+                        size_t e, bool whole, const char *text)
+{
+	struct deid_span sp = *tpl;
+
+	if (!whole) {
+		while (s < e && is_trim_byte((unsigned char)text[s]))
+			s++;
+		while (e > s && is_trim_byte((unsigned char)text[e - 1]))
+			e--;
+	}
+	if (s >= e)
+		return 0;
+	if (MS_GROW(acc->v, acc->cap, acc->n + 1))
+		return MS_ENOMEM;
+	memmove(acc->v + at + 1, acc->v + at, (acc->n - at) * sizeof(*acc->v));
+	sp.start = s;
+	sp.end = e;
+	acc->v[at] = sp;
+	acc->n++;
+	return 1;
+}
+
+/* First accepted span whose end lies after off (binary search). */
+static size_t first_after(const struct deid_spans *acc, size_t off)
+{
+	size_t lo = 0, hi = acc->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (acc->v[mid].end <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int deid_cands_merge(struct deid_cand *cands, size_t n, const char *text, size_t len,
+                     struct deid_spans *out, struct ms_error *err)
+{
+	struct deid_spans acc = DEID_SPANS_INIT;
+	size_t i;
+	int rc = 0;
+
+	if (n)
+		qsort(cands, n, sizeof(*cands), cmp_strength);
+	for (i = 0; i < n; i++) {
+		const struct deid_span *sp = &cands[i].span;
+		size_t pos = sp->start, j;
+
+		if (sp->start >= sp->end || sp->end > len)
+			continue;
+		j = first_after(&acc, pos);
+		/* walk the accepted spans that overlap [pos, end), keeping the gaps */
+		while (pos < sp->end) {
+			size_t gap_end =
+			        j < acc.n && acc.v[j].start < sp->end ? acc.v[j].start : sp->end;
+			bool whole = pos == sp->start && gap_end == sp->end;
+
+			if (gap_end > pos) {
+				rc = accept_piece(&acc, j, sp, pos, gap_end, whole, text);
+				if (rc < 0)
+					goto out;
+				j += (size_t)rc;
+			}
+			if (j >= acc.n || acc.v[j].start >= sp->end)
+				break;
+			pos = acc.v[j].end;
+			j++;
+		}
+	}
+	rc = 0;
+	for (i = 0; i < acc.n; i++) {
+		rc = deid_spans_add(out, &acc.v[i]);
+		if (rc)
+			goto out;
+	}
+out:
+	deid_spans_release(&acc);
+	if (rc < 0)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	return 0;
+}
+
+int deid_spans_merge(struct deid_spans *spans, const char *text, size_t len, struct ms_error *err)
+{
+	struct deid_cands c = { NULL, 0, 0 };
+	struct deid_spans merged = DEID_SPANS_INIT;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < spans->n; i++) {
+		struct deid_cand cand;
+
+		cand.span = spans->v[i];
+		switch (cand.span.source_kind) {
+		case DEID_SOURCE_DICT:
+			cand.rank = DEID_RANK_STRONG;
+			break;
+		case DEID_SOURCE_GAZETTEER:
+			cand.rank = DEID_RANK_GAZ;
+			break;
+		default:
+			cand.rank = DEID_RANK_RULE;
+			break;
+		}
+		cand.priority = (int)(cand.span.score * 100.0f + 0.5f);
+		rc = deid_cands_add(&c, &cand);
+		if (rc) {
+			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	rc = deid_cands_merge(c.v, c.n, text, len, &merged, err);
+	if (rc)
+		goto out;
+	/* hand the merged (sorted) array over; the caller's old array is freed */
+	ms_free(spans->v);
+	*spans = merged;
+	merged.v = NULL;
+out:
+	deid_spans_release(&merged);
+	deid_cands_release(&c);
+	return rc;
+}

@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for deid/rules.c and the shipped rule files (data/rules/):
+ * the rule-file reader (every key, defines, continuation lines, errors with
+ * file and line, PCRE2 errors with the pattern offset, all-or-nothing adds),
+ * the matcher (context, window, validate, require, trim, triggers, needs,
+ * marks, named groups, KEEP, the match limit), positive and negative cases
+ * for every rule family, and an allocation-failure walk.
+ */
+#include "ms_test.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/fileio.h"
+#include "deid/deid.h"
+
+static struct deid_detector *shipped; /* data/rules + data/gazetteers */
+
+static int setup(void **state)
+{
+	struct deid_detector_opts o = DEID_DETECTOR_OPTS_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	char rules[4096], gaz[4096], msg[512];
+
+	(void)state;
+	snprintf(rules, sizeof(rules), "%s", ms_test_src_path("data/rules"));
+	snprintf(gaz, sizeof(gaz), "%s", ms_test_src_path("data/gazetteers"));
+	o.rules_dir = rules;
+	o.gazetteer_dir = gaz;
+	if (deid_detector_new(&shipped, &o, &err)) {
+		printf("cannot load the shipped data: %s\n",
+		       ms_error_format(&err, msg, sizeof(msg)));
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	deid_detector_free(shipped);
+	return 0;
+}
+
+static void run(struct deid_detector *det, const char *text, struct deid_spans *out)
+{
+	struct deid_doc doc;
+	struct ms_error err = MS_ERROR_INIT;
+	char msg[512];
+
+	memset(&doc, 0, sizeof(doc));
+	doc.id = "t";
+	doc.text = text;
+	doc.len = strlen(text);
+	if (deid_detector_run(det, &doc, out, &err))
+		fail_msg("%s", ms_error_format(&err, msg, sizeof(msg)));
+}
+
+static void dump(const char *text, const struct deid_spans *sp)
+{
+	size_t i;
+
+	for (i = 0; i < sp->n; i++)
+		printf("  %s %s '%.*s'\n", phi_label_name(sp->v[i].label), sp->v[i].source,
+		       (int)(sp->v[i].end - sp->v[i].start), text + sp->v[i].start);
+}
+
+/* Is there a span with this label and exactly this text? */
+static bool has(const char *text, const struct deid_spans *sp, enum phi_label label,
+                const char *what)
+{
+	size_t i, n = strlen(what);
+
+	for (i = 0; i < sp->n; i++) {
+		if (sp->v[i].label == label && sp->v[i].end - sp->v[i].start == n &&
+		    memcmp(text + sp->v[i].start, what, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+struct pos {
+	const char *text;
+	enum phi_label label;
+	const char *span;
+};
+
+static void check_positives(const struct pos *cases, size_t n)
+{
+	struct deid_spans sp = DEID_SPANS_INIT;
+	size_t i, bad = 0;
+
+	for (i = 0; i < n; i++) {
+		run(shipped, cases[i].text, &sp);
+		if (!has(cases[i].text, &sp, cases[i].label, cases[i].span)) {
+			printf("missing %s '%s' in '%s'; found:\n", phi_label_name(cases[i].label),
+			       cases[i].span, cases[i].text);
+			dump(cases[i].text, &sp);
+			bad++;
+		}
+	}
+	deid_spans_release(&sp);
+	assert_int_equal(bad, 0);
+}
+
+/* ---- rule families: positives ------------------------------------------ */
+
+static void test_dates(void **state)
+{
+	static const struct pos cases[] = {
+		{ "Kontrolle am 3. März 2021 empfohlen.", PHI_DATE, "3. März 2021" },
+		{ "CT vom 03.03.2021: kein Befund.", PHI_DATE, "03.03.2021" },
+		{ "Aufnahme 3.3.21, Entlassung 5.3.21.", PHI_DATE, "3.3.21" },
+		{ "Erstdiagnose 03/21, Progress 11/2022.", PHI_DATE, "03/21" },
+		{ "Erstdiagnose 03/21, Progress 11/2022.", PHI_DATE, "11/2022" },
+		{ "Beschwerden seit März 2021.", PHI_DATE, "März 2021" },
+		{ "Beschwerden seit Mitte März.", PHI_DATE, "März" },
+		{ "Wiedervorstellung am 3.3. geplant.", PHI_DATE, "3.3." },
+		{ "Befund vom 2023-04-26.", PHI_DATE, "2023-04-26" },
+		{ "Verlauf 15. 03. 2043 stabil.", PHI_DATE, "15. 03. 2043" },
+		{ "Zuletzt 16/12/1929.", PHI_DATE, "16/12/1929" },
+		{ "Z. n. Appendektomie 1995.", PHI_DATE, "1995" },
+		{ "Kontrolle im 1. Quartal 2024.", PHI_DATE, "1. Quartal 2024" },
+		{ "Labor vom 29.09.: unauffällig.", PHI_DATE, "29.09." },
+		{ "stationär vom 13.-21.10.2021", PHI_DATE, "13." },
+	};
+
+	(void)state;
+	check_positives(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_birthdates_ages(void **state)
+{
+	static const struct pos cases[] = {
+		{ "Anna Muster, geb. 01.03.1960, wohnhaft", PHI_BIRTHDATE, "01.03.1960" },
+		{ "Geburtsdatum: 1960-03-01", PHI_BIRTHDATE, "1960-03-01" },
+		{ "Herr X, * 3.3.60, kam", PHI_BIRTHDATE, "3.3.60" },
+		{ "geboren am 3. März 1960 in", PHI_BIRTHDATE, "3. März 1960" },
+		{ "die 92-jährige Patientin", PHI_AGE, "92" },
+		{ "Patient, 92 Jahre alt, kam", PHI_AGE, "92" },
+		{ "Alter: 93", PHI_AGE, "93" },
+		{ "im 95. Lebensjahr", PHI_AGE, "95" },
+		{ "Patientin, 91 Jahre, mit", PHI_AGE, "91" },
+	};
+
+	(void)state;
+	check_positives(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_contact(void **state)
+{
+	static const struct pos cases[] = {
+		{ "Tel. 030 1234567", PHI_PHONE, "030 1234567" },
+		{ "Fax (0461) 708 - 223", PHI_PHONE, "(0461) 708 - 223" },
+		{ "erreichbar unter +49 30 12345678.", PHI_PHONE, "+49 30 12345678" },
+		{ "Rückruf 0049 (0)89 123-456", PHI_PHONE, "0049 (0)89 123-456" },
+		{ "Zentrale +43 316 385-0, Station", PHI_PHONE, "+43 316 385-0" },
+		{ "Sekretariat: 012/332-4454", PHI_PHONE, "012/332-4454" },
+		{ "Tel.: 2522", PHI_PHONE, "2522" },
+		{ "Befund an radiologie@klinikum-muster.de senden", PHI_EMAIL,
+		  "radiologie@klinikum-muster.de" },
+		{ "siehe www.klinikum-muster.de/radiologie.", PHI_URL,
+		  "www.klinikum-muster.de/radiologie" },
+		{ "Portal https://befunde.example.org/x?id=1 abrufbar", PHI_URL,
+		  "https://befunde.example.org/x?id=1" },
+	};
+
+	(void)state;
+	check_positives(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_ids(void **state)
+{
+	static const struct pos cases[] = {
+		{ "Pat.-Nr.: 12345678", PHI_ID, "12345678" },
+		{ "Fall-Nr. 6733340001", PHI_ID, "6733340001" },
+		{ "Auftragsnummer A-123/45 vom", PHI_ID, "A-123/45" },
+		{ "Accession: RAD2021000123", PHI_ID, "RAD2021000123" },
+		{ "PIZ 1822544", PHI_ID, "1822544" },
+		{ "Versicherter A123456780 der AOK", PHI_ID, "A123456780" },
+		{ "IBAN DE89 3704 0044 0532 0130 00", PHI_ID, "DE89 3704 0044 0532 0130 00" },
+		{ "RV-Nr. 15 070649 C 103", PHI_ID, "15 070649 C 103" },
+		{ "Nummer 15070649C103.", PHI_ID, "15070649C103" },
+		{ "LANR 123456601", PHI_ID, "123456601" },
+		{ "Steuer-ID: 86095742719", PHI_ID, "86095742719" },
+		{ "Studie 1.2.840.113619.2.55.3 angehängt", PHI_ID, "1.2.840.113619.2.55.3" },
+		{ "auf Station A23 verlegt", PHI_ID, "A23" },
+	};
+
+	(void)state;
+	check_positives(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_addresses(void **state)
+{
+	static const struct pos cases[] = {
+		{ "wohnhaft 12345 Berlin, Hauptstraße 12a", PHI_ZIP, "12345" },
+		{ "wohnhaft 12345 Berlin, Hauptstraße 12a", PHI_CITY, "Berlin" },
+		{ "wohnhaft 12345 Berlin, Hauptstraße 12a", PHI_STREET, "Hauptstraße 12a" },
+		{ "Robert-Koch-Str. 17, 01334 Irgendwo", PHI_STREET, "Robert-Koch-Str. 17" },
+		{ "Robert-Koch-Str. 17, 01334 Irgendwo", PHI_ZIP, "01334" },
+		{ "Robert-Koch-Str. 17, 01334 Irgendwo", PHI_CITY, "Irgendwo" },
+		{ "Am Markt 3\n33455 Wiesental", PHI_STREET, "Am Markt 3" },
+		{ "Am Markt 3\n33455 Wiesental", PHI_CITY, "Wiesental" },
+		{ "Kärntner Straße 33, A-9011 Neustadt", PHI_STREET, "Kärntner Straße 33" },
+		{ "Kärntner Straße 33, A-9011 Neustadt", PHI_ZIP, "A-9011" },
+		{ "wohnhaft in 9020 Klagenfurt.", PHI_CITY, "Klagenfurt" },
+		{ "Sie lebt in Heidelberg.", PHI_CITY, "Heidelberg" },
+		{ "Pettenkoferstraße, 10247 Berlin", PHI_STREET, "Pettenkoferstraße" },
+	};
+
+	(void)state;
+	check_positives(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_people(void **state)
+{
+	static const struct pos cases[] = {
+		{ "Befundet von Dr. med. Anna Beispiel.", PHI_TITLE, "Dr. med." },
+		{ "Befundet von Dr. med. Anna Beispiel.", PHI_STAFF, "Anna Beispiel" },
+		{ "Prof. Dr. K. O. von Hausen", PHI_STAFF, "K. O. von Hausen" },
+		{ "Prof. Dr. K. O. von Hausen", PHI_TITLE, "Prof. Dr." },
+		{ "Frau Muster kam zur Kontrolle.", PHI_PATIENT, "Muster" },
+		{ "Herrn Beate Albers Schmerzen", PHI_PATIENT, "Beate Albers" },
+		{ "Bei Frau Albers Schmerzen im Knie.", PHI_PATIENT, "Albers" },
+		{ "Herr W. stellte sich vor.", PHI_PATIENT, "W." },
+		{ "OA Meierhofer, Chefarzt Prof. Dr. Zeller", PHI_STAFF, "Meierhofer" },
+		{ "Sehr geehrter Herr Kollege Knoblauch,", PHI_STAFF, "Knoblauch" },
+		{ "Patientin: Muster, Anna", PHI_PATIENT, "Muster, Anna" },
+		{ "Information an Sohn Alois Muster.", PHI_PERSON_OTHER, "Alois Muster" },
+		{ "Janina Parkinson MD MSc", PHI_TITLE, "MD MSc" },
+		{ "Gebauer, Gerlinde geb. am", PHI_PATIENT, "Gebauer, Gerlinde" },
+		{ "Beate Albers wurde aufgenommen.", PHI_PATIENT, "Beate Albers" },
+	};
+
+	(void)state;
+	check_positives(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_hospitals(void **state)
+{
+	static const struct pos cases[] = {
+		{ "Verlegung ins Klinikum Musterstadt.", PHI_HOSPITAL, "Klinikum Musterstadt" },
+		{ "Universitätsklinikum Wilhelmsburg, Radiologie", PHI_HOSPITAL,
+		  "Universitätsklinikum Wilhelmsburg" },
+		{ "Vorbefunde aus der Praxis Dr. Kropka.", PHI_HOSPITAL, "Praxis Dr. Kropka" },
+		{ "Zuweisung: Radiologie am Markt", PHI_HOSPITAL, "Radiologie am Markt" },
+		{ "in der Christian-Drosten-Klinik", PHI_HOSPITAL, "Christian-Drosten-Klinik" },
+		{ "Städt. Klinikum Neustadt", PHI_HOSPITAL, "Städt. Klinikum Neustadt" },
+		{ "im Krankenhaus der Samariter Holzhausen", PHI_HOSPITAL,
+		  "Krankenhaus der Samariter Holzhausen" },
+	};
+
+	(void)state;
+	check_positives(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* ---- negatives: what must survive ----------------------------------------- */
+
+static void test_negatives(void **state)
+{
+	static const char *const texts[] = {
+		"Raumforderung 12 mm, vormals 5,3 cm.",
+		"Gabe von 120 mg Prednisolon, 2 x 500 mg.",
+		"Zyste 3 x 4 cm im Segment 7.",
+		"BI-RADS 4, ACR C.",
+		"T2-gewichtete Sequenzen, T1 nativ.",
+		"Höhenminderung LWK 3 und BWK 12, Protrusion L4/5 und C5/6, Th11/12.",
+		"pT2 pN1 (2/14) M0 G2 R0, 2/24 LK befallen.",
+		"Hb 12,3 g/dl, CRP 45 mg/l, Leukozyten 12.000/µl, Quick 85 %.",
+		"DLP 1950 mGycm, CTDI 12,5 mGy, 2000 ml Volumen.",
+		"Medikation 1-0-1, 5-jährige Überlebensrate 80 %.",
+		"Gleason 3+4=7, ECOG 1, NYHA II, Child-Pugh A.",
+		"Morbus Crohn, Baker-Zyste links, Weber-B-Fraktur rechts.",
+		"Hashimoto-Thyreoiditis, Morbus Parkinson, Alzheimer-Demenz.",
+		"Horner-Syndrom, Hill-Sachs-Läsion, Virchowsche Trias.",
+		"Verdacht auf M. Bechterew, Osgood-Schlatter.",
+		"Kontrolle in 3 Monaten, Schicht 12/40, Serie 5/12.",
+		"Kein Nachweis in Höhe LWK 2, in Lage regelrecht.",
+		"Essen und Trinken unauffällig.",
+		"Flüssigkeit 1,5 l, Dosis 0,5 mg/kg KG.",
+		"Klinik für Innere Medizin, Klinik und Poliklinik für Radiologie.",
+	};
+	struct deid_spans sp = DEID_SPANS_INIT;
+	size_t i, bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		run(shipped, texts[i], &sp);
+		if (sp.n) {
+			printf("negative case '%s' gave:\n", texts[i]);
+			dump(texts[i], &sp);
+			bad++;
+		}
+	}
+	deid_spans_release(&sp);
+	assert_int_equal(bad, 0);
+}
+
+/* Eponyms on the allowlist survive; the same word with "Frau" does not. */
+static void test_allowlist(void **state)
+{
+	const char *text = "Morbus Parkinson bei Frau Parkinson, Sudeck-Syndrom.";
+	struct deid_spans sp = DEID_SPANS_INIT;
+
+	(void)state;
+	run(shipped, text, &sp);
+	assert_int_equal(sp.n, 1);
+	assert_true(has(text, &sp, PHI_PATIENT, "Parkinson"));
+	assert_int_equal(sp.v[0].start, strstr(text, "Frau Parkinson") - text + 5);
+	deid_spans_release(&sp);
+}
+
+/* ---- the reader ---------------------------------------------------------- */
+
+static int add(struct deid_rules *r, const char *text, struct ms_error *err)
+{
+	ms_error_clear(err);
+	return deid_rules_add(r, text, strlen(text), "t.rules", err);
+}
+
+static void expect_error(const char *text, int code, size_t line, const char *msg)
+{
+	struct deid_rules *r;
+	struct ms_error err = MS_ERROR_INIT;
+
+	assert_int_equal(deid_rules_new(&r, &err), 0);
+	assert_int_equal(add(r, text, &err), code);
+	if (strcmp(err.msg, msg) != 0)
+		printf("got message '%s'\n", err.msg);
+	assert_string_equal(err.msg, msg);
+	assert_string_equal(err.path, "t.rules");
+	assert_int_equal(err.line, line);
+	assert_int_equal(deid_rules_count(r), 0);
+	deid_rules_free(r);
+}
+
+static void test_reader_errors(void **state)
+{
+	(void)state;
+	expect_error("[rule a]\nlabel = DATE\npattern = x\nfoo = 1\n", MS_EINVAL, 4,
+	             "unknown key 'foo' in rule 'a'");
+	expect_error("label = DATE\n", MS_EINVAL, 1, "'key = value' outside a rule");
+	expect_error("[rule a]\nlabel DATE\n", MS_EINVAL, 2, "expected 'key = value'");
+	expect_error("[rule a]\nlabel = DATE\n", MS_EINVAL, 1, "rule 'a' has no 'pattern'");
+	expect_error("# c\n[rule a]\nlabel = PATIENTT\npattern = x\n", MS_EINVAL, 3,
+	             "unknown label 'PATIENTT' in rule 'a'");
+	expect_error("[rule a]\nlabel = DATE\npattern = x\n[rule a]\nlabel = DATE\npattern = y\n",
+	             MS_EINVAL, 4, "rule 'a' is defined twice");
+	expect_error("[rule A-b]\n", MS_EINVAL, 1, "rule names are 1-64 characters of [a-z0-9_]");
+	expect_error("[rule a]\nlabel = ID\nvalidate = luhn\npattern = x\n", MS_EINVAL, 3,
+	             "unknown validator 'luhn' in rule 'a'");
+	expect_error("[rule a]\nlabel = ID\nwindow = 0\npattern = x\n", MS_EINVAL, 3,
+	             "'window' of rule 'a' must be 1..400");
+	expect_error("[rule a]\nlabel = ID\npriority = 101\npattern = x\n", MS_EINVAL, 3,
+	             "'priority' of rule 'a' must be 0..100");
+	expect_error("[rule a]\nlabel = ID\ngroup = 2\npattern = (x)\n", MS_EINVAL, 3,
+	             "rule 'a' has no capture group 2");
+	expect_error("[rule a]\nlabel = ID\ngroup = num\npattern = (x)\n", MS_EINVAL, 3,
+	             "rule 'a' has no capture group 'num'");
+	expect_error("[rule a]\npattern = (?<CITTY>x)\n", MS_EINVAL, 2,
+	             "capture group 'CITTY' of rule 'a' is not named after a label");
+	expect_error("[rule a]\npattern = (?<num>x)\n", MS_EINVAL, 1,
+	             "rule 'a' has no 'label' and no capture group named after a label");
+	expect_error("[rule a]\nlabel = ID\npattern = %{NOPE}x\n", MS_EINVAL, 3,
+	             "unknown define 'NOPE'");
+	expect_error("define X = a\ndefine X = b\n", MS_EINVAL, 2, "define 'X' is defined twice");
+	expect_error("  continued\n", MS_EINVAL, 1, "continuation line without a value above it");
+	expect_error("[rule a]\nlabel = ID\ncontext = Tel||Fax\npattern = x\n", MS_EINVAL, 3,
+	             "empty word in 'context' of rule 'a'");
+	expect_error("[rule a]\nlabel = ID\ntrigger = Pat Nr\npattern = x\n", MS_EINVAL, 3,
+	             "'trigger' of rule 'a' needs single words, #digit or #mixed");
+	expect_error("[rule a]\nlabel = ID\npattern = x\nlabel = DATE\n", MS_EINVAL, 4,
+	             "key 'label' given twice in rule 'a'");
+	expect_error("[rule a]\nlabel = ID\npattern = x\n\xc3\x28\n", MS_EINVAL, 4,
+	             "invalid UTF-8 at byte 32");
+}
+
+/* A PCRE2 compile error names file, line, rule and the pattern offset. */
+static void test_pcre2_error(void **state)
+{
+	(void)state;
+	expect_error("[rule dates]\nlabel = DATE\npattern = [0-9]+(ab\n", MS_EREGEX, 3,
+	             "pattern of rule 'dates' does not compile at offset 9: missing closing "
+	             "parenthesis");
+	/* the offset is into the expanded pattern */
+	expect_error("define D = [0-9]\n[rule d]\nlabel = DATE\npattern = %{D}{2}(\n", MS_EREGEX, 4,
+	             "pattern of rule 'd' does not compile at offset 9: missing closing "
+	             "parenthesis");
+}
+
+/* A failed add leaves the set as it was; defines carry over between adds. */
+static void test_reader_atomic(void **state)
+{
+	struct deid_rules *r;
+	struct ms_error err = MS_ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(deid_rules_new(&r, &err), 0);
+	assert_int_equal(add(r, "define N = [0-9]\n[rule a]\nlabel = ID\npattern = %{N}+\n", &err),
+	                 0);
+	assert_int_equal(deid_rules_count(r), 1);
+	assert_int_equal(add(r, "define M = x\n[rule b]\nlabel = ID\npattern = (\n", &err),
+	                 MS_EREGEX);
+	assert_int_equal(deid_rules_count(r), 1);
+	/* M was rolled back, N stays */
+	assert_int_equal(add(r, "[rule c]\nlabel = ID\npattern = %{M}\n", &err), MS_EINVAL);
+	assert_int_equal(add(r, "[rule c]\nlabel = ID\n# comment\npattern = a\n  %{N}\n", &err), 0);
+	assert_int_equal(deid_rules_count(r), 2);
+	assert_int_equal(add(r, "[rule c]\nlabel = ID\npattern = x\n", &err), MS_EINVAL);
+	deid_rules_free(r);
+	deid_rules_free(NULL);
+}
+
+/* ---- the matcher, with rule files written for the test -------------------- */
+
+static struct deid_detector *detector_with(const char *rules, unsigned flags)
+{
+	struct deid_detector_opts o = DEID_DETECTOR_OPTS_INIT;
+	struct deid_detector *det = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	const char *dir = ms_test_tmpdir();
+	static char path[4096], gaz[4096];
+	const char *files[1];
+	char msg[512];
+
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/t.rules", dir);
+	assert_int_equal(ms_file_write_atomic(path, rules, strlen(rules), 0644, &err), 0);
+	snprintf(gaz, sizeof(gaz), "%s", ms_test_src_path("data/gazetteers"));
+	files[0] = path;
+	o.rule_files = files;
+	o.n_rule_files = 1;
+	o.gazetteer_dir = gaz;
+	o.flags = flags | DEID_DETECT_NO_MERGE;
+	if (deid_detector_new(&det, &o, &err))
+		fail_msg("%s", ms_error_format(&err, msg, sizeof(msg)));
+	remove(path);
+	return det;
+}
+
+/* Keeps the rule hits only (the gazetteers add their own candidates). */
+static void only_rules(struct deid_spans *sp)
+{
+	size_t i, w = 0;
+
+	for (i = 0; i < sp->n; i++) {
+		if (sp->v[i].source_kind == DEID_SOURCE_RULE)
+			sp->v[w++] = sp->v[i];
+	}
+	sp->n = w;
+}
+
+static void test_matcher(void **state)
+{
+	static const char rules[] =
+	        "define N = [0-9]\n"
+	        "[rule ctx]\nlabel = ID\ncontext = Fall-Nr|PID\nwindow = 12\n"
+	        "pattern = (?<![0-9])%{N}{6}(?![0-9])\n"
+	        "[rule val]\nlabel = ID\nvalidate = kvnr\npattern = [A-Z]%{N}{9}\n"
+	        "[rule city]\ngroup = CITY\nrequire = city\n"
+	        "pattern = (?<ZIP>%{N}{5}) (?<CITY>\\p{Lu}\\p{Ll}+(?: \\p{Lu}\\p{Ll}+)?)\n"
+	        "[rule who]\nlabel = PATIENT\ntrigger = Frau\ntrim = given\ngender = f\n"
+	        "pattern = Frau (?<n>\\p{Lu}\\p{Ll}+(?: \\p{Lu}\\p{Ll}+)*)\ngroup = n\n"
+	        "[rule at]\nneeds = @\nlabel = EMAIL\npattern = \\w+@\\w+\\.de\n"
+	        "[rule marks]\nlabel = OTHER\n"
+	        "pattern = Zimmer (*MARK:ID)%{N}+|Ort (*MARK:KEEP)\\p{L}+\n";
+	struct deid_detector *det = detector_with(rules, 0);
+	struct deid_spans sp = DEID_SPANS_INIT;
+	const char *t1 = "Fall-Nr. 123456, 654321 und 123457.";
+	const char *t2 = "A123456780 A123456781";
+	const char *t3 = "10117 Berlin Mitte, 10000 Einheiten";
+	const char *t4 = "Frau Beate Albers Schmerzen, Frau Albers Schmerzen";
+	const char *t5 = "Zimmer 12, Ort Mulde, mail x@y.de";
+
+	(void)state;
+	run(det, t1, &sp); /* context within 12 characters only */
+	only_rules(&sp);
+	assert_int_equal(sp.n, 1);
+	assert_true(has(t1, &sp, PHI_ID, "123456"));
+	run(det, t2, &sp);
+	only_rules(&sp);
+	assert_int_equal(sp.n, 1);
+	assert_true(has(t2, &sp, PHI_ID, "A123456780"));
+	assert_int_equal(sp.v[0].score, 1.0f);
+	run(det, t3, &sp); /* "Berlin Mitte" cut to the known place */
+	only_rules(&sp);
+	assert_int_equal(sp.n, 2);
+	assert_true(has(t3, &sp, PHI_ZIP, "10117"));
+	assert_true(has(t3, &sp, PHI_CITY, "Berlin"));
+	run(det, t4, &sp);
+	only_rules(&sp);
+	assert_int_equal(sp.n, 2);
+	assert_true(has(t4, &sp, PHI_PATIENT, "Beate Albers"));
+	assert_true(has(t4, &sp, PHI_PATIENT, "Albers"));
+	assert_int_equal(sp.v[0].gender, 'f');
+	run(det, t5, &sp); /* marks; KEEP regions are not spans */
+	only_rules(&sp);
+	assert_int_equal(sp.n, 2);
+	assert_true(has(t5, &sp, PHI_ID, "Zimmer 12"));
+	assert_true(has(t5, &sp, PHI_EMAIL, "x@y.de"));
+	run(det, "no at sign here x at y.de", &sp);
+	only_rules(&sp);
+	assert_int_equal(sp.n, 0);
+	assert_int_equal(deid_detector_rule_count(det), 6);
+	deid_spans_release(&sp);
+	deid_detector_free(det);
+}
+
+/* A catastrophic pattern hits the match limit: an error naming the rule. */
+static void test_match_limit(void **state)
+{
+	struct deid_detector *det = detector_with("[rule slow]\nlabel = ID\npattern = (a+)+$\n",
+	                                          DEID_DETECT_NO_GAZETTEER);
+	struct deid_spans sp = DEID_SPANS_INIT;
+	struct deid_doc doc;
+	struct ms_error err = MS_ERROR_INIT;
+	char text[64];
+
+	(void)state;
+	memset(text, 'a', 40);
+	strcpy(text + 40, "b");
+	memset(&doc, 0, sizeof(doc));
+	doc.id = "t";
+	doc.text = text;
+	doc.len = strlen(text);
+	assert_int_equal(deid_detector_run(det, &doc, &sp, &err), MS_EREGEX);
+	assert_non_null(strstr(err.msg, "rule 'slow' failed at offset 0"));
+	assert_null(strstr(err.msg, "aaaa"));
+	deid_spans_release(&sp);
+	deid_detector_free(det);
+}
+
+/* ---- allocation failures ---------------------------------------------------- */
+
+static void test_alloc_failures(void **state)
+{
+	static const char rules[] =
+	        "define N = [0-9]\n"
+	        "[rule a]\nlabel = DATE\ncontext = am\npattern = %{N}+\\.%{N}+\\.\n"
+	        "[rule b]\ntrigger = Frau\npattern = Frau (?<PATIENT>\\p{Lu}\\p{Ll}+)\n"
+	        "[rule c]\nlabel = ID\nneeds = Nr\nvalidate = kvnr\npattern = [A-Z]%{N}{9}\n";
+	const char *text = "am 3.4. Frau Muster, Nr A123456780";
+	struct ms_error err = MS_ERROR_INIT;
+	const char *dir = ms_test_tmpdir();
+	char path[4096];
+	long n;
+
+	(void)state;
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/a.rules", dir);
+	assert_int_equal(ms_file_write_atomic(path, rules, strlen(rules), 0644, &err), 0);
+	for (n = 0; n < 10000; n++) {
+		struct deid_detector_opts o = DEID_DETECTOR_OPTS_INIT;
+		struct deid_detector *det = NULL;
+		struct deid_spans sp = DEID_SPANS_INIT;
+		struct deid_doc doc;
+		const char *files[1] = { path };
+		int rc;
+
+		o.rule_files = files;
+		o.n_rule_files = 1;
+		memset(&doc, 0, sizeof(doc));
+		doc.id = "t";
+		doc.text = text;
+		doc.len = strlen(text);
+		ms_error_clear(&err);
+		ms_alloc_fail_after(n);
+		rc = deid_detector_new(&det, &o, &err);
+		if (!rc)
+			rc = deid_detector_run(det, &doc, &sp, &err);
+		ms_alloc_fail_after(-1);
+		deid_detector_free(det);
+		if (rc == 0) {
+			assert_int_equal(sp.n, 3);
+			deid_spans_release(&sp);
+			remove(path);
+			return;
+		}
+		deid_spans_release(&sp);
+		assert_int_equal(rc, MS_ENOMEM);
+		assert_int_equal(err.code, MS_ENOMEM);
+	}
+	fail_msg("never succeeded");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dates),          cmocka_unit_test(test_birthdates_ages),
+		cmocka_unit_test(test_contact),        cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_addresses),      cmocka_unit_test(test_people),
+		cmocka_unit_test(test_hospitals),      cmocka_unit_test(test_negatives),
+		cmocka_unit_test(test_allowlist),      cmocka_unit_test(test_reader_errors),
+		cmocka_unit_test(test_pcre2_error),    cmocka_unit_test(test_reader_atomic),
+		cmocka_unit_test(test_matcher),        cmocka_unit_test(test_match_limit),
+		cmocka_unit_test(test_alloc_failures),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
