@@ -224,14 +224,17 @@ static size_t list_corpus(const char *dir, char ***out)
 
 		if (l < 10 || strcmp(de->d_name + l - 9, "_phi.json") != 0)
 			continue;
-		v = realloc(v, (n + 1) * sizeof(*v));
+		char **nv = realloc(v, (n + 1) * sizeof(*v));
+
+		assert_non_null(nv);
+		v = nv;
 		p = malloc(strlen(dir) + l + 2);
-		assert_non_null(v);
 		assert_non_null(p);
 		sprintf(p, "%s/%s", dir, de->d_name);
 		v[n++] = p;
 	}
 	closedir(d);
+	assert_non_null(v);
 	qsort(v, n, sizeof(*v), cmp_str);
 	*out = v;
 	return n;
