@@ -785,6 +785,14 @@ static size_t match_core(struct date_parse *p, size_t i)
 		t[i + 2].role = DR_YEAR;
 		return i + 3;
 	}
+	/* month first, as English-language interfaces write it: Nov 17 1994, Nov. 17, 1994 */
+	if (is_month_word(p, i) && sep_dot_or_blank(p, i + 1) && is_num(p, i + 2, 1, 2) &&
+	    (sep_is(p, i + 3, ",") || sep_is(p, i + 3, "")) && is_num(p, i + 4, 4, 4)) {
+		t[i].role = DR_MONTH_WORD;
+		t[i + 2].role = DR_DAY;
+		t[i + 4].role = DR_YEAR;
+		return i + 5;
+	}
 	/* März 2021, Mär. 21 */
 	if (is_month_word(p, i) && sep_dot_or_blank(p, i + 1) && is_year(p, i + 2)) {
 		t[i].role = DR_MONTH_WORD;

@@ -414,6 +414,9 @@ static void test_date_formats(void **state)
 	expect_date("03.03.2021 14:35", 1, "04.03.2021 14:35");
 	expect_date("03.03.2021, 14.35 Uhr", 1, "04.03.2021, 14.35 Uhr");
 	expect_date("29.02.2020", 365, "28.02.2021");
+	expect_date("Nov 17 1994", 30, "Dez 17 1994");
+	expect_date("Nov. 17, 1994", 1, "Nov. 18, 1994");
+	expect_date("Nov 17 1994 11:30", 45, "Jan 01 1995 11:30");
 	/* a year-less date moved by exactly a year would read the same */
 	expect_date("01.03.", 365, "28.02.");
 	/* not dates this parser knows */
