@@ -71,7 +71,7 @@ int ms_buf_grow(struct ms_buf *b, size_t extra)
 	return 0;
 }
 
-int ms_buf_add(struct ms_buf *b, const void *data, size_t len)
+int ms_buf_add_slow(struct ms_buf *b, const void *data, size_t len)
 {
 	int rc = ms_buf_grow(b, len);
 
@@ -89,7 +89,7 @@ int ms_buf_adds(struct ms_buf *b, const char *s)
 	return ms_buf_add(b, s, strlen(s));
 }
 
-int ms_buf_addch(struct ms_buf *b, int c)
+int ms_buf_addch_slow(struct ms_buf *b, int c)
 {
 	int rc = ms_buf_grow(b, 1);
 

@@ -12,7 +12,9 @@
 #ifndef MS_COMMON_BUF_H
 #define MS_COMMON_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "common/error.h"
 
@@ -37,9 +39,38 @@ void ms_buf_release(struct ms_buf *b);
 void ms_buf_reset(struct ms_buf *b);
 
 int ms_buf_grow(struct ms_buf *b, size_t extra);
-int ms_buf_add(struct ms_buf *b, const void *data, size_t len);
+/* The out-of-line halves of ms_buf_add and ms_buf_addch (growth, errors). */
+int ms_buf_add_slow(struct ms_buf *b, const void *data, size_t len);
+int ms_buf_addch_slow(struct ms_buf *b, int c);
+
+/* True if extra more bytes fit without growing, within the cap, no error. */
+static inline bool ms_buf_fits(const struct ms_buf *b, size_t extra)
+{
+	return b->alloc - b->len > extra && !b->status && (!b->cap || extra <= b->cap - b->len);
+}
+
+/* Appends len bytes (inline when they fit: the hot path of every writer). */
+static inline int ms_buf_add(struct ms_buf *b, const void *data, size_t len)
+{
+	if (!ms_buf_fits(b, len))
+		return ms_buf_add_slow(b, data, len);
+	if (len)
+		memcpy(b->buf + b->len, data, len);
+	b->len += len;
+	b->buf[b->len] = '\0';
+	return 0;
+}
+
+static inline int ms_buf_addch(struct ms_buf *b, int c)
+{
+	if (!ms_buf_fits(b, 1))
+		return ms_buf_addch_slow(b, c);
+	b->buf[b->len++] = (char)c;
+	b->buf[b->len] = '\0';
+	return 0;
+}
+
 int ms_buf_adds(struct ms_buf *b, const char *s);
-int ms_buf_addch(struct ms_buf *b, int c);
 int ms_buf_addf(struct ms_buf *b, const char *fmt, ...) MS_PRINTF(2, 3);
 void ms_buf_truncate(struct ms_buf *b, size_t len);
 
