@@ -145,13 +145,25 @@ int ms_decode_append(struct ms_buf *out, const char *s, size_t len, enum ms_enco
 	return ms_buf_add(out, s + start, len - start);
 }
 
-static bool is_ascii(const char *s, size_t len)
+/*
+ * True if s is well-formed UTF-8 with every code point below U+0300: such
+ * text is already NFC (all of them have NFC_Quick_Check=Yes and canonical
+ * combining class 0, and nothing before U+0300 composes with a following
+ * character of that range), which covers German text and spares ICU.
+ */
+static bool nfc_by_range(const char *s, size_t len)
 {
-	size_t i;
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)s[i] >= 0x80)
+	while (p < end) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		/* C2..CB lead U+0080..U+02FF */
+		if (*p < 0xC2 || *p > 0xCB || end - p < 2 || (p[1] & 0xC0) != 0x80)
 			return false;
+		p += 2;
 	}
 	return true;
 }
@@ -216,7 +228,7 @@ int ms_nfc_append(struct ms_buf *out, const char *s, size_t len, struct ms_error
 	int32_t n = 0, m;
 	int rc;
 
-	if (is_ascii(s, len)) {
+	if (nfc_by_range(s, len)) {
 		rc = ms_buf_add(out, s, len);
 		return rc ? ms_error_set(err, rc, "%s", ms_status_str(rc)) : 0;
 	}

@@ -50,6 +50,18 @@ static void test_nfc(void **state)
 	assert_int_equal(ms_nfc_append(&b, nfd, strlen(nfd), &err), 0);
 	assert_string_equal(b.buf, "Möller");
 	ms_buf_reset(&b);
+	/* below U+0300 (the copy path) and beyond it (ICU): Ångström sign
+	 * U+212B is NFC Å, Hangul jamo compose into one syllable */
+	assert_int_equal(ms_nfc_append(&b, "Straße ÆØÅ ǅ", strlen("Straße ÆØÅ ǅ"), &err), 0);
+	assert_string_equal(b.buf, "Straße ÆØÅ ǅ");
+	ms_buf_reset(&b);
+	assert_int_equal(ms_nfc_append(&b, "\xE2\x84\xAB \xE1\x84\x80\xE1\x85\xA1", 10, &err), 0);
+	assert_string_equal(b.buf, "\xC3\x85 \xEA\xB0\x80");
+	ms_buf_reset(&b);
+	/* a combining mark after a letter below U+0300 still composes */
+	assert_int_equal(ms_nfc_append(&b, "A\xCC\x8A", 3, &err), 0);
+	assert_string_equal(b.buf, "\xC3\x85");
+	ms_buf_reset(&b);
 	assert_int_equal(ms_text_import(&b, "plain", 5, &err), 0);
 	assert_string_equal(b.buf, "plain");
 	ms_buf_reset(&b);
