@@ -17,12 +17,29 @@
 #define MS_SHA256_LEN     32
 #define MS_SHA256_HEX_LEN 64
 
-/* Initialises libsodium; safe to call more than once. Returns 0 or MS_EIO. */
+/* Initialises libsodium and the SHA-256 implementation; safe to call more
+ * than once and from several threads. Returns 0 or MS_EIO. */
 int ms_hash_init(void) MS_MUST_CHECK;
 
 void ms_sha256(unsigned char out[MS_SHA256_LEN], const void *data, size_t len);
 void ms_hmac_sha256(unsigned char out[MS_SHA256_LEN], const void *key, size_t key_len,
                     const void *data, size_t len);
+
+/*
+ * SHA-256 over data given in pieces (a file as it is written, so it needs
+ * no second read). begin returns 0 or MS_ENOMEM; after a failed add, end
+ * returns MS_ENOMEM. end and abort release the state; bytes counts the input.
+ */
+struct ms_sha256_stream {
+	void *ctx; /* EVP_MD_CTX * */
+	uint64_t bytes;
+	int status;
+};
+
+int ms_sha256_stream_begin(struct ms_sha256_stream *s) MS_MUST_CHECK;
+void ms_sha256_stream_add(struct ms_sha256_stream *s, const void *data, size_t len);
+int ms_sha256_stream_end(struct ms_sha256_stream *s, char hex[MS_SHA256_HEX_LEN + 1]) MS_MUST_CHECK;
+void ms_sha256_stream_abort(struct ms_sha256_stream *s);
 
 /* Writes 2*len lowercase hex digits and a NUL into out. */
 void ms_hex(char *out, const unsigned char *data, size_t len);

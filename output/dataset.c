@@ -362,21 +362,11 @@ static void rollback(struct output_dataset *ds)
 	ds->state = OUTPUT_DS_ABORTED;
 }
 
-/* sha256 and size of a placed file. */
-static int fingerprint(struct output_part *p, struct ms_error *err)
+/* sha256 and size of a placed file, as its sink saw the bytes go out. */
+static void fingerprint(struct output_part *p)
 {
-	struct stat st;
-	int rc;
-
-	rc = ms_sha256_file(p->sha256, p->path, err);
-	if (rc < 0)
-		return rc;
-	if (stat(p->path, &st) != 0) {
-		ms_error_set_path(err, p->path);
-		return ms_error_set(err, MS_EIO, "cannot stat: %s", strerror(errno));
-	}
-	p->bytes = (uint64_t)st.st_size;
-	return 0;
+	memcpy(p->sha256, p->sink.sha256, sizeof(p->sha256));
+	p->bytes = p->sink.bytes;
 }
 
 typedef void (*meta_writer_fn)(struct ms_buf *out, struct output_dataset *ds);
@@ -438,9 +428,7 @@ int output_dataset_commit(struct output_dataset *ds, struct ms_error *err)
 			goto out;
 		p->placed = true;
 		any = true;
-		rc = fingerprint(p, err);
-		if (rc < 0)
-			goto out;
+		fingerprint(p);
 	}
 	if (!any && ds->created_data_dir) {
 		/* no example at all: leave no empty data/ behind */

@@ -41,7 +41,11 @@ struct output_sink {
 	enum output_compress compress;
 	void *z; /* struct z_stream_s * when compressing */
 	unsigned char *zbuf;
+	struct ms_sha256_stream hash; /* of the bytes written to the file */
 	int status;
+	/* set by a successful commit */
+	char sha256[MS_SHA256_HEX_LEN + 1];
+	uint64_t bytes;
 };
 
 int output_sink_open(struct output_sink *s, const char *path, enum output_compress compress,

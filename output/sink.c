@@ -59,6 +59,13 @@ bool output_compress_available(enum output_compress c)
 	return c == OUTPUT_COMPRESS_NONE || (c == OUTPUT_COMPRESS_GZIP && gzip);
 }
 
+/* Writes bytes to the file and into its running SHA-256. */
+static int put(struct output_sink *s, const void *data, size_t len)
+{
+	ms_sha256_stream_add(&s->hash, data, len);
+	return ms_atomic_write(&s->file, data, len);
+}
+
 #if defined(MS_HAVE_ZLIB)
 /* zlib allocates through ms_calloc so that failure injection reaches it. */
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
@@ -87,7 +94,7 @@ static int z_pump(struct output_sink *s, int flush)
 			return MS_EIO;
 		if (zr == Z_MEM_ERROR)
 			return MS_ENOMEM;
-		if (ms_atomic_write(&s->file, s->zbuf, ZBUF_SIZE - z->avail_out))
+		if (put(s, s->zbuf, ZBUF_SIZE - z->avail_out))
 			return MS_EIO;
 	} while (z->avail_out == 0 || (flush == Z_FINISH && zr != Z_STREAM_END));
 	return 0;
@@ -147,11 +154,16 @@ int output_sink_open(struct output_sink *s, const char *path, enum output_compre
 		}
 	}
 #endif
-	rc = ms_atomic_open(&s->file, path, 0644, err);
+	rc = ms_sha256_stream_begin(&s->hash);
+	if (rc)
+		rc = ms_error_set(err, rc, "cannot start SHA-256");
+	else
+		rc = ms_atomic_open(&s->file, path, 0644, err);
 	if (rc < 0) {
 #if defined(MS_HAVE_ZLIB)
 		z_release(s);
 #endif
+		ms_sha256_stream_abort(&s->hash);
 		return rc;
 	}
 	return 0;
@@ -178,7 +190,7 @@ int output_sink_write(struct output_sink *s, const void *data, size_t len)
 		return s->status;
 	}
 #endif
-	s->status = ms_atomic_write(&s->file, data, len);
+	s->status = put(s, data, len);
 	return s->status;
 }
 
@@ -193,7 +205,11 @@ int output_sink_commit(struct output_sink *s, struct ms_error *err)
 	}
 	z_release(s);
 #endif
+	s->bytes = s->hash.bytes;
+	if (!rc)
+		rc = ms_sha256_stream_end(&s->hash, s->sha256);
 	if (rc) {
+		ms_sha256_stream_abort(&s->hash);
 		ms_error_set_path(err, s->file.path);
 		ms_error_set(err, rc, "cannot write: %s", ms_status_str(rc));
 		ms_atomic_abort(&s->file);
@@ -209,5 +225,6 @@ void output_sink_abort(struct output_sink *s)
 #if defined(MS_HAVE_ZLIB)
 	z_release(s);
 #endif
+	ms_sha256_stream_abort(&s->hash);
 	ms_atomic_abort(&s->file);
 }

@@ -115,6 +115,22 @@ static void test_hash(void **state)
 	ms_hex(hex, d, sizeof(d));
 	assert_string_equal(hex,
 	                    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	/* RFC 4231 test case 6: a key longer than a block is hashed first */
+	{
+		unsigned char key[131];
+		const char *msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+
+		memset(key, 0xaa, sizeof(key));
+		ms_hmac_sha256(d, key, sizeof(key), msg, strlen(msg));
+		ms_hex(hex, d, sizeof(d));
+		assert_string_equal(
+		        hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+	}
+	/* SHA-256 of nothing */
+	ms_sha256(d, "", 0);
+	ms_hex(hex, d, sizeof(d));
+	assert_string_equal(hex,
+	                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 int main(void)
