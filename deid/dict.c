@@ -1051,6 +1051,8 @@ int deid_dict_run(const struct deid_doc *doc, const struct deid_toks *t, const s
 
 		if (k->flags & DEID_TOK_ALPHA)
 			rc = match_name(&d, t, doc->text, i, cands);
+		if (rc)
+			goto out;
 		for (j = 0; !rc && has_phrase && (d.phrase_bloom >> (k->hash & 63) & 1) && j < d.n;
 		     j++) {
 			if (d.v[j].kind == DENT_PHRASE &&
