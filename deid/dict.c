@@ -126,7 +126,9 @@ static bool is_digit(char c)
 
 static char ascii_upper(char c)
 {
-	return c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
+	if (c >= 'a' && c <= 'z')
+		return (char)(c - ('a' - 'A'));
+	return c;
 }
 
 static bool is_alnum_ascii(char c)
@@ -246,6 +248,74 @@ static bool is_particle(const char *key, size_t len)
 	return in_list(particles, key, len) || in_list(name_stopwords, key, len);
 }
 
+static bool field_is_full_name(enum deid_field_kind k)
+{
+	return k == DEID_FIELD_PATIENT_NAME || k == DEID_FIELD_REFERRER_NAME ||
+	       k == DEID_FIELD_PERFORMER_NAME;
+}
+
+static size_t count_chars(const char *s, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return n;
+}
+
+/*
+ * A given name, or a known first name in a full-name field, lends the
+ * person its initial (for "M. Müller") and, first come, its gender.
+ */
+static void note_given_name(struct dict *d, enum deid_field_kind kind, int person, char initial,
+                            unsigned gf)
+{
+	char *ini;
+	size_t n;
+
+	if (!field_is_given(kind) && !(field_is_full_name(kind) && (gf & DEID_GAZ_FIRST)))
+		return;
+	ini = d->given_initials[person];
+	n = strlen(ini);
+	/* initial is never NUL (a name word has two letters or more) */
+	if (n + 1 < sizeof(d->given_initials[0]) && !strchr(ini, initial))
+		ini[n] = initial;
+	if (!d->gender[person])
+		d->gender[person] = deid_gaz_gender(gf);
+}
+
+/* One word [w, w + wl) of a name field; particles and initials are skipped. */
+static int add_name_word(struct dict *d, struct ms_arena *a, struct ms_buf *scratch,
+                         const struct deid_gaz *g, const struct deid_field *f, int person,
+                         const char *w, size_t wl)
+{
+	struct dent *e;
+	unsigned gf = 0;
+
+	if (count_chars(w, wl) < 2 || is_digit(w[0]))
+		return 0;
+	e = dict_new(d, a, DENT_NAME, (int)f->kind,
+	             person == PERSON_PATIENT ? PHI_PATIENT : PHI_STAFF);
+	if (!e)
+		return MS_ENOMEM;
+	e->person = person;
+	if (fold_into(&e->w[0], a, scratch, w, wl, DEID_FOLD_EXPAND) ||
+	    fold_into(&e->w[1], a, scratch, w, wl, DEID_FOLD_STRIP))
+		return MS_ENOMEM;
+	if (is_particle(e->w[0].key, e->w[0].len)) {
+		d->n--;
+		return 0;
+	}
+	d->bloom |= 1ull << (e->w[0].hash & 63);
+	d->bloom |= 1ull << (e->w[1].hash & 63);
+	if (g)
+		gf = deid_gaz_lookup(g, e->w[0].key, e->w[0].len, e->w[0].hash);
+	/* without gazetteers every name is treated as a possible word */
+	e->need_cap = !g || (gf & DEID_GAZ_COMMON) || e->w[0].len < 4;
+	note_given_name(d, f->kind, person, e->w[0].key[0], gf);
+	return 0;
+}
+
 static int add_names(struct dict *d, struct ms_arena *a, struct ms_buf *scratch,
                      const struct deid_gaz *g, const struct deid_field *f)
 {
@@ -253,45 +323,10 @@ static int add_names(struct dict *d, struct ms_arena *a, struct ms_buf *scratch,
 	int person = field_person(f->kind);
 
 	while (next_word(f->value, f->len, &off, &ws, &we)) {
-		struct dent *e;
-		size_t k, n_chars = 0;
-		unsigned gf = 0;
+		int rc = add_name_word(d, a, scratch, g, f, person, f->value + ws, we - ws);
 
-		for (k = ws; k < we; k++)
-			n_chars += ((unsigned char)f->value[k] & 0xC0) != 0x80;
-		if (n_chars < 2 || is_digit(f->value[ws]))
-			continue;
-		e = dict_new(d, a, DENT_NAME, (int)f->kind,
-		             person == PERSON_PATIENT ? PHI_PATIENT : PHI_STAFF);
-		if (!e)
-			return MS_ENOMEM;
-		e->person = person;
-		if (fold_into(&e->w[0], a, scratch, f->value + ws, we - ws, DEID_FOLD_EXPAND) ||
-		    fold_into(&e->w[1], a, scratch, f->value + ws, we - ws, DEID_FOLD_STRIP))
-			return MS_ENOMEM;
-		if (is_particle(e->w[0].key, e->w[0].len)) {
-			d->n--;
-			continue;
-		}
-		d->bloom |= 1ull << (e->w[0].hash & 63);
-		d->bloom |= 1ull << (e->w[1].hash & 63);
-		if (g)
-			gf = deid_gaz_lookup(g, e->w[0].key, e->w[0].len, e->w[0].hash);
-		/* without gazetteers every name is treated as a possible word */
-		e->need_cap = !g || (gf & DEID_GAZ_COMMON) || e->w[0].len < 4;
-		if (field_is_given(f->kind) || f->kind == DEID_FIELD_PATIENT_NAME ||
-		    f->kind == DEID_FIELD_REFERRER_NAME || f->kind == DEID_FIELD_PERFORMER_NAME) {
-			char *ini = d->given_initials[person];
-			size_t n = strlen(ini);
-
-			if (field_is_given(f->kind) || (gf & DEID_GAZ_FIRST)) {
-				if (n + 1 < sizeof(d->given_initials[0]) &&
-				    !memchr(ini, e->w[0].key[0], n))
-					ini[n] = e->w[0].key[0];
-				if (!d->gender[person])
-					d->gender[person] = deid_gaz_gender(gf);
-			}
-		}
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -611,7 +646,8 @@ static int add_span(struct deid_cands *cands, const struct dict *d, const struct
 	c.span.source = dict_sources[e->field];
 	c.span.score = score;
 	c.span.field = e->field;
-	c.span.gender = e->person >= 0 ? d->gender[e->person] : 0;
+	if (e->person >= 0)
+		c.span.gender = d->gender[e->person];
 	c.rank = DEID_RANK_STRONG;
 	c.priority = DEID_PRIORITY_DICT;
 	return deid_cands_add(cands, &c);
@@ -677,12 +713,47 @@ static void widen_initials(const struct dict *d, const struct dent *e, const str
 	}
 }
 
+/* The name entry whose key (either fold) is key, or NULL. */
+static inline const struct dent *find_name(const struct dict *d, const char *key, size_t len,
+                                           uint64_t hash, bool cap)
+{
+	size_t j;
+
+	for (j = 0; j < d->n; j++) {
+		const struct dent *e = &d->v[j];
+
+		if (e->kind != DENT_NAME || (e->need_cap && !cap))
+			continue;
+		if (word_eq(&e->w[0], key, len, hash) || word_eq(&e->w[1], key, len, hash))
+			return e;
+	}
+	return NULL;
+}
+
+/* The first name entry of five letters or more one edit away from key, or NULL. */
+static const struct dent *find_near_name(const struct dict *d, const char *key, size_t len)
+{
+	size_t j;
+
+	for (j = 0; j < d->n; j++) {
+		const struct dent *e = &d->v[j];
+
+		if (e->kind != DENT_NAME || e->w[0].len < 5)
+			continue;
+		if (one_edit(key, len, e->w[0].key, e->w[0].len) ||
+		    one_edit(key, len, e->w[1].key, e->w[1].len))
+			return e;
+	}
+	return NULL;
+}
+
 static int match_name(const struct dict *d, const struct deid_toks *t, const char *text, size_t i,
                       struct deid_cands *cands)
 {
 	const struct deid_tok *k = &t->v[i];
 	const char *key = deid_tok_key(t, k);
-	size_t j, s = k->start, end = k->end;
+	const struct dent *e;
+	size_t s = k->start, end = k->end;
 	uint64_t gen_hash = 0;
 	bool cap = (k->flags & DEID_TOK_UPPER) != 0;
 	bool gen = cap && k->key_len >= 4 && key[k->key_len - 1] == 's';
@@ -693,40 +764,23 @@ static int match_name(const struct dict *d, const struct deid_toks *t, const cha
 		gen_hash = ms_fnv1a(key, k->key_len - 1);
 	/* exact (either fold), then genitive, then one edit */
 	if (d->bloom & ((1ull << (k->hash & 63)) | (gen ? 1ull << (gen_hash & 63) : 0))) {
-		for (j = 0; j < d->n; j++) {
-			const struct dent *e = &d->v[j];
-
-			if (e->kind != DENT_NAME || (e->need_cap && !cap))
-				continue;
-			if (word_eq(&e->w[0], key, k->key_len, k->hash) ||
-			    word_eq(&e->w[1], key, k->key_len, k->hash)) {
-				widen_initials(d, e, t, text, i, &s, &end);
-				return add_span(cands, d, e, s, end, 1.0f);
-			}
+		e = find_name(d, key, k->key_len, k->hash, cap);
+		if (e) {
+			widen_initials(d, e, t, text, i, &s, &end);
+			return add_span(cands, d, e, s, end, 1.0f);
 		}
-		for (j = 0; gen && j < d->n; j++) {
-			const struct dent *e = &d->v[j];
-
-			if (e->kind == DENT_NAME &&
-			    (word_eq(&e->w[0], key, k->key_len - 1, gen_hash) ||
-			     word_eq(&e->w[1], key, k->key_len - 1, gen_hash)))
-				return add_span(cands, d, e, s, end - 1, 1.0f);
-		}
+		/* a genitive is capitalised, so no entry needs more */
+		e = gen ? find_name(d, key, k->key_len - 1, gen_hash, true) : NULL;
+		if (e)
+			return add_span(cands, d, e, s, end - 1, 1.0f);
 	}
 	if (!cap || k->key_len < 4 || k->key_len < d->fuzzy_min || k->key_len > d->fuzzy_max)
 		return 0;
-	for (j = 0; j < d->n; j++) {
-		const struct dent *e = &d->v[j];
-
-		if (e->kind != DENT_NAME || e->w[0].len < 5)
-			continue;
-		if (one_edit(key, k->key_len, e->w[0].key, e->w[0].len) ||
-		    one_edit(key, k->key_len, e->w[1].key, e->w[1].len)) {
-			widen_initials(d, e, t, text, i, &s, &end);
-			return add_span(cands, d, e, s, end, 0.9f);
-		}
-	}
-	return 0;
+	e = find_near_name(d, key, k->key_len);
+	if (!e)
+		return 0;
+	widen_initials(d, e, t, text, i, &s, &end);
+	return add_span(cands, d, e, s, end, 0.9f);
 }
 
 /* Text between tokens i and i + 1 holds no line break and is short. */
@@ -880,41 +934,53 @@ static bool date_eq(const struct dent *e, int y, int m, int d, int year_digits)
 	return e->y % 100 == y % 100;
 }
 
+/* YYYYMMDD or DDMMYYYY in the 8-digit token a; returns its end offset or 0. */
+static size_t match_date_compact(const struct dent *e, const struct deid_tok *a, const char *text)
+{
+	int v = tok_num(a, text);
+
+	if (date_eq(e, v / 10000, v / 100 % 100, v % 100, 4) ||
+	    date_eq(e, v % 10000, v / 10000 % 100, v / 1000000, 4))
+		return a->end;
+	return 0;
+}
+
+/* "1. März 1960": the day at token i, month m at i + 1; returns the end offset or 0. */
+static size_t match_date_month(const struct dent *e, const struct deid_toks *t, const char *text,
+                               size_t i, int m)
+{
+	const struct deid_tok *a = &t->v[i], *b = &t->v[i + 1], *c;
+	size_t end;
+
+	if (i + 2 >= t->n || !(t->v[i + 2].flags & DEID_TOK_DIGITS))
+		return 0;
+	c = &t->v[i + 2];
+	end = b->end + ((b->flags & DEID_TOK_DOT_AFTER) ? 1 : 0);
+	if (c->start > end + 1 || (c->n_chars != 4 && c->n_chars != 2))
+		return 0;
+	return date_eq(e, tok_num(c, text), m, tok_num(a, text), (int)c->n_chars) ? c->end : 0;
+}
+
 /* Tries a date starting at token i; returns the end offset or 0. */
 static size_t match_date_at(const struct dent *e, const struct deid_toks *t, const char *text,
                             size_t i)
 {
 	const struct deid_tok *a = &t->v[i], *b, *c;
 	char s1, s2;
-	int m;
 
 	if (!(a->flags & DEID_TOK_DIGITS))
 		return 0;
-	if (a->n_chars == 8) {
-		int v = tok_num(a, text);
-
-		if (date_eq(e, v / 10000, v / 100 % 100, v % 100, 4) ||
-		    date_eq(e, v % 10000, v / 10000 % 100, v / 1000000, 4))
-			return a->end;
-		return 0;
-	}
+	if (a->n_chars == 8)
+		return match_date_compact(e, a, text);
 	if (i + 1 >= t->n)
 		return 0;
 	b = &t->v[i + 1];
 	s1 = date_gap(t, text, i);
-	/* "1. März 1960" */
-	if (s1 == '.' && a->n_chars <= 2 && (b->flags & DEID_TOK_ALPHA) &&
-	    (m = month_of(deid_tok_key(t, b), b->key_len)) > 0) {
-		size_t end;
+	if (s1 == '.' && a->n_chars <= 2 && (b->flags & DEID_TOK_ALPHA)) {
+		int m = month_of(deid_tok_key(t, b), b->key_len);
 
-		if (i + 2 >= t->n || !(t->v[i + 2].flags & DEID_TOK_DIGITS))
-			return 0;
-		c = &t->v[i + 2];
-		end = b->end + ((b->flags & DEID_TOK_DOT_AFTER) ? 1 : 0);
-		if (c->start > end + 1 || (c->n_chars != 4 && c->n_chars != 2))
-			return 0;
-		return date_eq(e, tok_num(c, text), m, tok_num(a, text), (int)c->n_chars) ? c->end
-		                                                                          : 0;
+		if (m > 0)
+			return match_date_month(e, t, text, i, m);
 	}
 	if (!s1 || !(b->flags & DEID_TOK_DIGITS) || i + 2 >= t->n)
 		return 0;
@@ -932,51 +998,72 @@ static size_t match_date_at(const struct dent *e, const struct deid_toks *t, con
 	               : 0;
 }
 
-static int match_phone(const struct dict *d, const struct deid_toks *t, const char *text, size_t i,
-                       struct ms_buf *scratch, struct deid_cands *cands)
+/* Where a phone number with its first digits at off starts: a "+", "(" or "(+" before. */
+static size_t phone_start(const char *text, size_t off)
 {
-	size_t j, k, first = t->v[i].start, best_end = 0;
+	if (off > 0 && (text[off - 1] == '+' || text[off - 1] == '('))
+		off--;
+	if (off > 0 && text[off - 1] == '(' && text[off] == '+')
+		off--;
+	return off;
+}
+
+/* Is token j (> 0) a further group of a phone number that token j - 1 is part of? */
+static bool phone_group_continues(const struct deid_toks *t, const char *text, size_t j)
+{
+	size_t k;
+
+	if (!(t->v[j].flags & DEID_TOK_DIGITS) || t->v[j].start - t->v[j - 1].end > 3)
+		return false;
+	for (k = t->v[j - 1].end; k < t->v[j].start; k++) {
+		if (!strchr(" -/()", text[k]))
+			return false;
+	}
+	return true;
+}
+
+/* The last phone entry that the normalised digits norm[0, n) equal or end. */
+static const struct dent *find_phone(const struct dict *d, const char *norm, size_t n)
+{
+	const struct dent *found = NULL;
+	size_t j;
+
+	for (j = 0; j < d->n; j++) {
+		const struct dent *e = &d->v[j];
+
+		if (e->kind != DENT_PHONE)
+			continue;
+		if ((n == e->s_len && memcmp(norm, e->s, n) == 0) ||
+		    (n >= 6 && n < e->s_len && memcmp(e->s + e->s_len - n, norm, n) == 0))
+			found = e;
+	}
+	return found;
+}
+
+/* The longest run of digit groups from token i on that is a phone number of the record. */
+static int match_phone(const struct dict *d, const struct deid_toks *t, const char *text, size_t i,
+                       struct deid_cands *cands)
+{
+	size_t j, first = phone_start(text, t->v[i].start), best_end = 0;
 	const struct dent *best = NULL;
 
-	/* the run starts at a "+" or "(" right before the token, if any */
-	if (first > 0 && (text[first - 1] == '+' || text[first - 1] == '('))
-		first--;
-	if (first > 0 && text[first - 1] == '(' && text[first] == '+')
-		first--;
-	ms_buf_reset(scratch);
+	if (!(t->v[i].flags & DEID_TOK_DIGITS))
+		return 0;
 	for (j = i; j < t->n && j < i + 8; j++) {
 		const struct deid_tok *tk = &t->v[j];
+		const struct dent *e;
 		char norm[64];
-		size_t n, e;
+		size_t n;
 
-		if (!(tk->flags & DEID_TOK_DIGITS))
+		if (j > i && !phone_group_continues(t, text, j))
 			break;
-		if (j > i) {
-			size_t gap = tk->start - t->v[j - 1].end;
-
-			if (gap > 3)
-				break;
-			for (k = t->v[j - 1].end; k < tk->start; k++) {
-				if (!strchr(" -/()", text[k]))
-					break;
-			}
-			if (k < tk->start)
-				break;
-		}
 		if (tk->end - first >= sizeof(norm))
 			break;
 		n = phone_norm(norm, text + first, tk->end - first);
-		for (e = 0; e < d->n; e++) {
-			const struct dent *en = &d->v[e];
-
-			if (en->kind != DENT_PHONE)
-				continue;
-			if ((n == en->s_len && memcmp(norm, en->s, n) == 0) ||
-			    (n >= 6 && n < en->s_len &&
-			     memcmp(en->s + en->s_len - n, norm, n) == 0)) {
-				best = en;
-				best_end = tk->end;
-			}
+		e = find_phone(d, norm, n);
+		if (e) {
+			best = e;
+			best_end = tk->end;
 		}
 	}
 	if (!best)
@@ -1027,13 +1114,82 @@ static int match_emails(const struct dict *d, const char *text, size_t len,
 	return 0;
 }
 
+/* Phrases (facility, street, city) that start at token i. */
+static inline int match_phrases(const struct dict *d, const struct deid_toks *t, const char *text,
+                                size_t i, struct deid_cands *cands)
+{
+	const struct deid_tok *k = &t->v[i];
+	size_t j;
+	int rc = 0;
+
+	if (!(d->kinds & (1u << DENT_PHRASE)) || !(d->phrase_bloom >> (k->hash & 63) & 1))
+		return 0;
+	for (j = 0; !rc && j < d->n; j++) {
+		if (d->v[j].kind == DENT_PHRASE &&
+		    word_eq(&d->v[j].words[0], deid_tok_key(t, k), k->key_len, k->hash))
+			rc = match_phrase(d, &d->v[j], t, text, i, cands);
+	}
+	return rc;
+}
+
+/* Ids whose first character is token i's (either case; "0" for all-digit ids). */
+static inline int match_ids_at(const struct dict *d, const struct deid_toks *t, const char *text,
+                               size_t i, struct deid_cands *cands)
+{
+	unsigned char c0 = (unsigned char)ascii_upper(text[t->v[i].start]);
+
+	if (!(d->kinds & (1u << DENT_ID)) || !(d->id_first[c0 >> 6] >> (c0 & 63) & 1))
+		return 0;
+	return match_ids(d, t, text, i, cands);
+}
+
+/* Birth dates that start at the digits of token i. */
+static inline int match_dates(const struct dict *d, const struct deid_toks *t, const char *text,
+                              size_t i, struct deid_cands *cands)
+{
+	size_t j;
+	int rc = 0;
+
+	for (j = 0; !rc && j < d->n; j++) {
+		size_t end;
+
+		if (d->v[j].kind != DENT_DATE)
+			continue;
+		end = match_date_at(&d->v[j], t, text, i);
+		if (end)
+			rc = add_span(cands, d, &d->v[j], t->v[i].start, end, 1.0f);
+	}
+	return rc;
+}
+
+/* Every kind of entry at token i. */
+static inline int match_token(const struct dict *d, const struct deid_toks *t, const char *text,
+                              size_t i, struct deid_cands *cands)
+{
+	const struct deid_tok *k = &t->v[i];
+	int rc = 0;
+
+	if (k->flags & DEID_TOK_ALPHA)
+		rc = match_name(d, t, text, i, cands);
+	if (!rc)
+		rc = match_phrases(d, t, text, i, cands);
+	if (!rc)
+		rc = match_ids_at(d, t, text, i, cands);
+	if (rc || !(k->flags & DEID_TOK_DIGITS))
+		return rc;
+	if (d->kinds & (1u << DENT_DATE))
+		rc = match_dates(d, t, text, i, cands);
+	if (!rc && (d->kinds & (1u << DENT_PHONE)))
+		rc = match_phone(d, t, text, i, cands);
+	return rc;
+}
+
 int deid_dict_run(const struct deid_doc *doc, const struct deid_toks *t, const struct deid_gaz *g,
                   struct ms_arena *arena, struct ms_buf *scratch, struct deid_cands *cands,
                   struct ms_error *err)
 {
 	struct dict d;
-	size_t i, j;
-	bool has_phrase = false, has_id = false, has_date = false, has_phone = false;
+	size_t i;
 	int rc;
 
 	memset(&d, 0, sizeof(d));
@@ -1041,39 +1197,8 @@ int deid_dict_run(const struct deid_doc *doc, const struct deid_toks *t, const s
 	if (rc)
 		goto out;
 	summarise(&d);
-	has_phrase = d.kinds & (1u << DENT_PHRASE);
-	has_id = d.kinds & (1u << DENT_ID);
-	has_date = d.kinds & (1u << DENT_DATE);
-	has_phone = d.kinds & (1u << DENT_PHONE);
 	for (i = 0; i < t->n && d.n; i++) {
-		const struct deid_tok *k = &t->v[i];
-		unsigned char c0 = (unsigned char)doc->text[k->start];
-
-		if (k->flags & DEID_TOK_ALPHA)
-			rc = match_name(&d, t, doc->text, i, cands);
-		for (j = 0; !rc && has_phrase && (d.phrase_bloom >> (k->hash & 63) & 1) && j < d.n;
-		     j++) {
-			if (d.v[j].kind == DENT_PHRASE &&
-			    word_eq(&d.v[j].words[0], deid_tok_key(t, k), k->key_len, k->hash))
-				rc = match_phrase(&d, &d.v[j], t, doc->text, i, cands);
-		}
-		if (c0 >= 'a' && c0 <= 'z')
-			c0 = (unsigned char)(c0 - 32);
-		if (!rc && has_id && (d.id_first[c0 >> 6] >> (c0 & 63) & 1))
-			rc = match_ids(&d, t, doc->text, i, cands);
-		if (!(k->flags & DEID_TOK_DIGITS))
-			continue;
-		for (j = 0; !rc && has_date && j < d.n; j++) {
-			size_t end;
-
-			if (d.v[j].kind != DENT_DATE)
-				continue;
-			end = match_date_at(&d.v[j], t, doc->text, i);
-			if (end)
-				rc = add_span(cands, &d, &d.v[j], k->start, end, 1.0f);
-		}
-		if (!rc && has_phone && (k->flags & DEID_TOK_DIGITS))
-			rc = match_phone(&d, t, doc->text, i, scratch, cands);
+		rc = match_token(&d, t, doc->text, i, cands);
 		if (rc)
 			goto out;
 	}

@@ -240,13 +240,66 @@ static size_t line_of(const char *s, size_t off)
 	return line;
 }
 
+/* "name<TAB>f|m|u" in the first-name list: *len_inout is cut to the name. */
+static bool parse_gender_column(const char *line, size_t *len_inout, unsigned *flags_out)
+{
+	const char *tab = memchr(line, '\t', *len_inout);
+
+	if (!tab || (size_t)(line + *len_inout - tab) != 2 ||
+	    (tab[1] != 'f' && tab[1] != 'm' && tab[1] != 'u'))
+		return false;
+	if (tab[1] == 'f')
+		*flags_out = DEID_GAZ_FIRST_F;
+	else if (tab[1] == 'm')
+		*flags_out = DEID_GAZ_FIRST_M;
+	else
+		*flags_out = DEID_GAZ_FIRST_U;
+	*len_inout = (size_t)(tab - line);
+	return true;
+}
+
+/*
+ * Adds every entry of a list file's data (valid UTF-8). A malformed line is
+ * reported in err; other failures are only returned.
+ */
+static int load_lines(struct deid_gaz *g, const struct ms_buf *data, const char *path,
+                      unsigned flags, bool tsv_gender, struct ms_error *err)
+{
+	struct ms_buf scratch = MS_BUF_INIT;
+	struct ms_lines it;
+	const char *line;
+	size_t len;
+	int rc = 0;
+
+	ms_lines_init(&it, data->buf, data->len);
+	while (!rc && ms_lines_next(&it, &line, &len)) {
+		unsigned f = flags;
+
+		while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+			len--;
+		if (!len || line[0] == '#')
+			continue;
+		if (tsv_gender && !parse_gender_column(line, &len, &f)) {
+			ms_error_set_path(err, path);
+			ms_error_set_line(err, it.line_no);
+			rc = ms_error_set(err, MS_EINVAL,
+			                  "expected 'name<TAB>f|m|u' in the first-name list");
+			goto out;
+		}
+		if ((flags & DEID_GAZ_ALLOW) && line[0] == '-') /* "-Syndrom" */
+			f = DEID_GAZ_ALLOW_TAIL;
+		rc = add_entry(g, &scratch, line, len, f);
+	}
+out:
+	ms_buf_release(&scratch);
+	return rc;
+}
+
 static int load_file(struct deid_gaz *g, const char *path, const char *kind, unsigned flags,
                      bool tsv_gender, struct ms_buf *manifest, struct ms_error *err)
 {
-	struct ms_buf data = MS_BUF_INIT, scratch = MS_BUF_INIT;
-	struct ms_lines it;
-	const char *line;
-	size_t len, bad;
+	struct ms_buf data = MS_BUF_INIT;
+	size_t bad;
 	unsigned char sum[MS_SHA256_LEN];
 	char hex[MS_SHA256_HEX_LEN + 1];
 	int rc;
@@ -263,42 +316,14 @@ static int load_file(struct deid_gaz *g, const char *path, const char *kind, uns
 	ms_sha256(sum, data.buf, data.len);
 	ms_hex(hex, sum, sizeof(sum));
 	rc = ms_buf_addf(manifest, "%s %s %s\n", kind, ms_basename(path), hex);
-	ms_lines_init(&it, data.buf, data.len);
-	while (!rc && ms_lines_next(&it, &line, &len)) {
-		unsigned f = flags;
-		const char *tab;
-
-		while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-			len--;
-		if (!len || line[0] == '#')
-			continue;
-		if (tsv_gender) {
-			tab = memchr(line, '\t', len);
-			if (!tab || (size_t)(line + len - tab) != 2 ||
-			    (tab[1] != 'f' && tab[1] != 'm' && tab[1] != 'u')) {
-				ms_error_set_path(err, path);
-				ms_error_set_line(err, it.line_no);
-				rc = ms_error_set(
-				        err, MS_EINVAL,
-				        "expected 'name<TAB>f|m|u' in the first-name list");
-				goto out;
-			}
-			f = tab[1] == 'f'   ? DEID_GAZ_FIRST_F
-			    : tab[1] == 'm' ? DEID_GAZ_FIRST_M
-			                    : DEID_GAZ_FIRST_U;
-			len = (size_t)(tab - line);
-		}
-		if ((flags & DEID_GAZ_ALLOW) && line[0] == '-') /* "-Syndrom" */
-			f = DEID_GAZ_ALLOW_TAIL;
-		rc = add_entry(g, &scratch, line, len, f);
-	}
+	if (!rc)
+		rc = load_lines(g, &data, path, flags, tsv_gender, err);
 	if (!rc)
 		rc = ms_buf_status(manifest);
-	if (rc)
+	if (rc) /* a no-op after a malformed line: the first error wins */
 		rc = ms_error_set(err, rc, "%s", ms_status_str(rc));
 out:
 	ms_buf_release(&data);
-	ms_buf_release(&scratch);
 	return rc;
 }
 
@@ -705,14 +730,11 @@ static int try_street(const struct deid_gaz *g, const struct deid_toks *t, const
 	return add_cand(cands, t->v[i].start, t->v[num].end, PHI_STREET, "gaz:street", 0);
 }
 
-int deid_gaz_run(const struct deid_gaz *g, struct deid_toks *t, const char *text, size_t len,
-                 bool keep_enabled, struct deid_cands *cands, struct deid_regions *keep,
-                 struct ms_error *err)
+/* Looks up every capitalised token once (entries are capitalised words). */
+static void lookup_tokens(const struct deid_gaz *g, struct deid_toks *t)
 {
-	size_t i, next;
-	int rc = 0;
+	size_t i;
 
-	/* entries are capitalised words: lower-case tokens are never looked up */
 	for (i = 0; i < t->n; i++) {
 		struct deid_tok *k = &t->v[i];
 
@@ -720,31 +742,58 @@ int deid_gaz_run(const struct deid_gaz *g, struct deid_toks *t, const char *text
 		                 ? deid_gaz_lookup(g, deid_tok_key(t, k), k->key_len, k->hash)
 		                 : 0;
 	}
-	for (i = 0; keep_enabled && i < t->n; i++) {
+}
+
+/* "Horner-Syndrom", "Weber-B-Fraktur": token i ends a compound with an allowlisted tail. */
+static int keep_compound(const struct deid_gaz *g, const struct deid_toks *t, size_t i,
+                         struct deid_regions *keep)
+{
+	size_t first = i;
+
+	if (!(t->v[i].flags & DEID_TOK_HYPHEN_BEFORE) ||
+	    !(tok_flags(g, t, i) & DEID_GAZ_ALLOW_TAIL))
+		return 0;
+	while (first > 0 && (t->v[first].flags & DEID_TOK_HYPHEN_BEFORE) &&
+	       t->v[first - 1].end + 1 == t->v[first].start)
+		first--;
+	if (first == i)
+		return 0;
+	return deid_regions_add(keep, t->v[first].start, t->v[i].end);
+}
+
+/* KEEP regions: allowlisted compounds and allowlist phrases of two or more words. */
+static int find_keep(const struct deid_gaz *g, const struct deid_toks *t, const char *text,
+                     struct deid_regions *keep)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
 		unsigned f;
-		size_t n, first = i;
+		size_t n;
+		int rc;
 
 		if (!(t->v[i].flags & DEID_TOK_UPPER))
 			continue;
-		/* "Horner-Syndrom", "Weber-B-Fraktur": the whole compound */
-		if ((t->v[i].flags & DEID_TOK_HYPHEN_BEFORE) &&
-		    (tok_flags(g, t, i) & DEID_GAZ_ALLOW_TAIL)) {
-			while (first > 0 && (t->v[first].flags & DEID_TOK_HYPHEN_BEFORE) &&
-			       t->v[first - 1].end + 1 == t->v[first].start)
-				first--;
-			if (first < i) {
-				rc = deid_regions_add(keep, t->v[first].start, t->v[i].end);
-				if (rc)
-					goto out;
-			}
-		}
+		rc = keep_compound(g, t, i, keep);
+		if (rc)
+			return rc;
 		n = phrase_at(g, t, text, i, DEID_GAZ_ALLOW, &f);
 		if (n >= 2) {
 			rc = deid_regions_add(keep, t->v[i].start, t->v[i + n - 1].end);
 			if (rc)
-				goto out;
+				return rc;
 		}
 	}
+	return 0;
+}
+
+/* Names, cities and streets in context; a match resumes after its last token. */
+static int find_cands(const struct deid_gaz *g, const struct deid_toks *t, const char *text,
+                      size_t len, struct deid_cands *cands)
+{
+	size_t i, next;
+	int rc = 0;
+
 	for (i = 0; i < t->n; i = next) {
 		next = i + 1;
 		if (!(t->v[i].flags & DEID_TOK_UPPER))
@@ -759,9 +808,22 @@ int deid_gaz_run(const struct deid_gaz *g, struct deid_toks *t, const char *text
 		if (!rc && next == i + 1)
 			rc = try_street(g, t, text, i, cands, &next);
 		if (rc)
-			goto out;
+			return rc;
 	}
-out:
+	return 0;
+}
+
+int deid_gaz_run(const struct deid_gaz *g, struct deid_toks *t, const char *text, size_t len,
+                 bool keep_enabled, struct deid_cands *cands, struct deid_regions *keep,
+                 struct ms_error *err)
+{
+	int rc = 0;
+
+	lookup_tokens(g, t);
+	if (keep_enabled)
+		rc = find_keep(g, t, text, keep);
+	if (!rc)
+		rc = find_cands(g, t, text, len, cands);
 	if (rc)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	return 0;

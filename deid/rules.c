@@ -24,14 +24,16 @@
 #include "common/utf8.h"
 #include "deid/detect_int.h"
 
-#define RULES_TEXT_CAP    ((size_t)4 << 20)
-#define RULES_PATTERN_CAP ((size_t)64 << 10)
-#define RULES_MAX         4096
-#define RULES_MAX_DEFINES 1024
-#define RULES_NAME_MAX    64
-#define RULES_WINDOW_MAX  400
-#define RULES_WINDOW_DEF  40
-#define RULES_MATCH_LIMIT 10000000u
+#define RULES_TEXT_CAP      ((size_t)4 << 20)
+#define RULES_PATTERN_CAP   ((size_t)64 << 10)
+#define RULES_MAX           4096
+#define RULES_MAX_DEFINES   1024
+#define RULES_NAME_MAX      64
+#define RULES_WINDOW_MAX    400
+#define RULES_WINDOW_DEF    40
+#define RULES_MATCH_LIMIT   10000000u
+#define RULES_JIT_STACK_MIN ((size_t)32 << 10)
+#define RULES_JIT_STACK_MAX ((size_t)1 << 20)
 
 #define LABEL_NONE (-1)
 #define LABEL_KEEP (-2)
@@ -567,98 +569,152 @@ out:
 	return rc;
 }
 
-static int parse_keys(struct parser *p, struct deid_rule *r)
+static int parse_label(struct parser *p, struct deid_rule *r)
+{
+	const char *s = p->val[KEY_LABEL].buf;
+	enum phi_label label;
+
+	if (!p->has[KEY_LABEL])
+		return 0;
+	if (strcmp(s, "KEEP") == 0)
+		r->label = LABEL_KEEP;
+	else if (phi_label_parse(&label, s) == 0)
+		r->label = (int)label;
+	else
+		return perr(p, p->val_line[KEY_LABEL], MS_EINVAL,
+		            "unknown label '%.32s' in rule '%s'", s, r->name);
+	return 0;
+}
+
+static int parse_window(struct parser *p, struct deid_rule *r)
 {
 	unsigned long v;
+
+	if (!p->has[KEY_WINDOW])
+		return 0;
+	if (parse_uint(p->val[KEY_WINDOW].buf, RULES_WINDOW_MAX, &v) || v == 0)
+		return perr(p, p->val_line[KEY_WINDOW], MS_EINVAL,
+		            "'window' of rule '%s' must be 1..%d", r->name, RULES_WINDOW_MAX);
+	r->window = (unsigned)v;
+	return 0;
+}
+
+static int parse_validate(struct parser *p, struct deid_rule *r)
+{
 	enum deid_check check;
-	const char *s;
-	size_t line;
+
+	if (!p->has[KEY_VALIDATE])
+		return 0;
+	if (deid_check_parse(&check, p->val[KEY_VALIDATE].buf))
+		return perr(p, p->val_line[KEY_VALIDATE], MS_EINVAL,
+		            "unknown validator '%.32s' in rule '%s'", p->val[KEY_VALIDATE].buf,
+		            r->name);
+	r->check = (int)check;
+	return 0;
+}
+
+static int parse_require(struct parser *p, struct deid_rule *r)
+{
+	const char *s = p->val[KEY_REQUIRE].buf;
+
+	if (!p->has[KEY_REQUIRE])
+		return 0;
+	if (strcmp(s, "firstname") == 0)
+		r->require = REQ_FIRSTNAME;
+	else if (strcmp(s, "name") == 0)
+		r->require = REQ_NAME;
+	else if (strcmp(s, "city") == 0)
+		r->require = REQ_CITY;
+	else
+		return perr(p, p->val_line[KEY_REQUIRE], MS_EINVAL,
+		            "'require' of rule '%s' must be firstname, name or city", r->name);
+	return 0;
+}
+
+static int parse_trim(struct parser *p, struct deid_rule *r)
+{
+	if (!p->has[KEY_TRIM])
+		return 0;
+	if (strcmp(p->val[KEY_TRIM].buf, "given") != 0)
+		return perr(p, p->val_line[KEY_TRIM], MS_EINVAL,
+		            "'trim' of rule '%s' must be given", r->name);
+	r->trim_given = true;
+	return 0;
+}
+
+static int parse_gender(struct parser *p, struct deid_rule *r)
+{
+	const char *s = p->val[KEY_GENDER].buf;
+
+	if (!p->has[KEY_GENDER])
+		return 0;
+	if (strcmp(s, "f") != 0 && strcmp(s, "m") != 0)
+		return perr(p, p->val_line[KEY_GENDER], MS_EINVAL,
+		            "'gender' of rule '%s' must be f or m", r->name);
+	r->gender = s[0];
+	return 0;
+}
+
+static int parse_priority(struct parser *p, struct deid_rule *r)
+{
+	unsigned long v;
+
+	if (!p->has[KEY_PRIORITY])
+		return 0;
+	if (parse_uint(p->val[KEY_PRIORITY].buf, 100, &v))
+		return perr(p, p->val_line[KEY_PRIORITY], MS_EINVAL,
+		            "'priority' of rule '%s' must be 0..100", r->name);
+	r->priority = (int)v;
+	return 0;
+}
+
+static int parse_score(struct parser *p, struct deid_rule *r)
+{
+	const char *s = p->val[KEY_SCORE].buf;
+	char *end;
+	double d;
+
+	if (!p->has[KEY_SCORE])
+		return 0;
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno || *end || end == s || !(d >= 0.0 && d <= 1.0))
+		return perr(p, p->val_line[KEY_SCORE], MS_EINVAL,
+		            "'score' of rule '%s' must be 0..1", r->name);
+	r->score = (float)d;
+	return 0;
+}
+
+/* The keys other than pattern, group, context and caseless, in a fixed order. */
+static int parse_keys(struct parser *p, struct deid_rule *r)
+{
+	int rc;
 
 	r->label = LABEL_NONE;
 	r->check = -1;
 	r->window = RULES_WINDOW_DEF;
 	r->priority = DEID_PRIORITY_DEFAULT;
 	r->score = 1.0f;
-	if (p->has[KEY_LABEL]) {
-		enum phi_label label;
-
-		s = p->val[KEY_LABEL].buf;
-		line = p->val_line[KEY_LABEL];
-		if (strcmp(s, "KEEP") == 0)
-			r->label = LABEL_KEEP;
-		else if (phi_label_parse(&label, s) == 0)
-			r->label = (int)label;
-		else
-			return perr(p, line, MS_EINVAL, "unknown label '%.32s' in rule '%s'", s,
-			            r->name);
-	}
-	if (p->has[KEY_WINDOW]) {
-		line = p->val_line[KEY_WINDOW];
-		if (parse_uint(p->val[KEY_WINDOW].buf, RULES_WINDOW_MAX, &v) || v == 0)
-			return perr(p, line, MS_EINVAL, "'window' of rule '%s' must be 1..%d",
-			            r->name, RULES_WINDOW_MAX);
-		r->window = (unsigned)v;
-	}
-	if (p->has[KEY_VALIDATE]) {
-		line = p->val_line[KEY_VALIDATE];
-		if (deid_check_parse(&check, p->val[KEY_VALIDATE].buf))
-			return perr(p, line, MS_EINVAL, "unknown validator '%.32s' in rule '%s'",
-			            p->val[KEY_VALIDATE].buf, r->name);
-		r->check = (int)check;
-	}
-	if (p->has[KEY_REQUIRE]) {
-		s = p->val[KEY_REQUIRE].buf;
-		line = p->val_line[KEY_REQUIRE];
-		if (strcmp(s, "firstname") == 0)
-			r->require = REQ_FIRSTNAME;
-		else if (strcmp(s, "name") == 0)
-			r->require = REQ_NAME;
-		else if (strcmp(s, "city") == 0)
-			r->require = REQ_CITY;
-		else
-			return perr(p, line, MS_EINVAL,
-			            "'require' of rule '%s' must be firstname, name or city",
-			            r->name);
-	}
-	if (p->has[KEY_TRIM]) {
-		if (strcmp(p->val[KEY_TRIM].buf, "given") != 0)
-			return perr(p, p->val_line[KEY_TRIM], MS_EINVAL,
-			            "'trim' of rule '%s' must be given", r->name);
-		r->trim_given = true;
-	}
-	if (p->has[KEY_GENDER]) {
-		s = p->val[KEY_GENDER].buf;
-		if (strcmp(s, "f") != 0 && strcmp(s, "m") != 0)
-			return perr(p, p->val_line[KEY_GENDER], MS_EINVAL,
-			            "'gender' of rule '%s' must be f or m", r->name);
-		r->gender = s[0];
-	}
-	if (p->has[KEY_PRIORITY]) {
-		if (parse_uint(p->val[KEY_PRIORITY].buf, 100, &v))
-			return perr(p, p->val_line[KEY_PRIORITY], MS_EINVAL,
-			            "'priority' of rule '%s' must be 0..100", r->name);
-		r->priority = (int)v;
-	}
-	if (p->has[KEY_SCORE]) {
-		char *end;
-		double d;
-
-		errno = 0;
-		d = strtod(p->val[KEY_SCORE].buf, &end);
-		if (errno || *end || end == p->val[KEY_SCORE].buf || !(d >= 0.0 && d <= 1.0))
-			return perr(p, p->val_line[KEY_SCORE], MS_EINVAL,
-			            "'score' of rule '%s' must be 0..1", r->name);
-		r->score = (float)d;
-	}
-	if (p->has[KEY_NEEDS]) {
-		int rc = parse_needs(p, r);
-
-		if (rc)
-			return rc;
-	}
-	if (p->has[KEY_TRIGGER])
-		return parse_triggers(p, r);
-	return 0;
+	rc = parse_label(p, r);
+	if (!rc)
+		rc = parse_window(p, r);
+	if (!rc)
+		rc = parse_validate(p, r);
+	if (!rc)
+		rc = parse_require(p, r);
+	if (!rc)
+		rc = parse_trim(p, r);
+	if (!rc)
+		rc = parse_gender(p, r);
+	if (!rc)
+		rc = parse_priority(p, r);
+	if (!rc)
+		rc = parse_score(p, r);
+	if (!rc && p->has[KEY_NEEDS])
+		rc = parse_needs(p, r);
+	if (!rc && p->has[KEY_TRIGGER])
+		rc = parse_triggers(p, r);
+	return rc;
 }
 
 static int resolve_group(struct parser *p, struct deid_rule *r)
@@ -688,15 +744,88 @@ static int resolve_group(struct parser *p, struct deid_rule *r)
 	return 0;
 }
 
+/* Compile options: caseless = yes|no; triggered rules are anchored. */
+static int pattern_options(struct parser *p, const struct deid_rule *r, uint32_t *opts_out)
+{
+	uint32_t opts = PCRE2_UTF | PCRE2_UCP | PCRE2_DUPNAMES | PCRE2_NO_UTF_CHECK;
+
+	if (p->has[KEY_CASELESS]) {
+		const char *c = p->val[KEY_CASELESS].buf;
+
+		if (strcmp(c, "yes") != 0 && strcmp(c, "no") != 0)
+			return perr(p, p->val_line[KEY_CASELESS], MS_EINVAL,
+			            "'caseless' of rule '%s' must be yes or no", r->name);
+		if (c[0] == 'y')
+			opts |= PCRE2_CASELESS;
+	}
+	/* triggered rules only ever match at a trigger word: anchored at compile
+	 * time, because the JIT does not support a match-time PCRE2_ANCHORED */
+	if (r->triggers || r->trigger_digit || r->trigger_mixed)
+		opts |= PCRE2_ANCHORED;
+	*opts_out = opts;
+	return 0;
+}
+
+/* Expands and compiles the pattern (JIT where the CPU allows). */
+static int compile_pattern(struct parser *p, struct deid_rule *r, uint32_t opts)
+{
+	struct ms_buf pat = MS_BUF_INIT;
+	size_t line = p->val_line[KEY_PATTERN];
+	PCRE2_SIZE eo;
+	PCRE2_UCHAR msg[160];
+	int ec, rc;
+
+	rc = expand(p, line, &pat, p->val[KEY_PATTERN].buf, p->val[KEY_PATTERN].len);
+	if (rc)
+		goto out;
+	if (!pat.len) {
+		rc = perr(p, line, MS_EINVAL, "empty 'pattern' in rule '%s'", r->name);
+		goto out;
+	}
+	r->code = pcre2_compile((PCRE2_SPTR)pat.buf, pat.len, opts, &ec, &eo, p->rules->cctx);
+	if (!r->code) {
+		if (ec == PCRE2_ERROR_HEAP_FAILED) {
+			rc = perr(p, line, MS_ENOMEM, "out of memory");
+			goto out;
+		}
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		rc = perr(p, line, MS_EREGEX,
+		          "pattern of rule '%s' does not compile at offset %zu: %s", r->name,
+		          (size_t)eo, (const char *)msg);
+		goto out;
+	}
+	/* JIT is an optimisation: without it (unsupported CPU) the interpreter runs */
+	r->jit = pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;
+	pcre2_pattern_info(r->code, PCRE2_INFO_CAPTURECOUNT, &r->n_captures);
+out:
+	ms_buf_release(&pat);
+	return rc;
+}
+
+/* Appends the finished rule *r to the set, which takes it over (*r is zeroed). */
+static int add_rule(struct parser *p, struct deid_rule *r)
+{
+	size_t i;
+
+	for (i = 0; i < p->rules->n; i++) {
+		if (strcmp(p->rules->v[i].name, r->name) == 0)
+			return perr(p, p->rule_line, MS_EINVAL, "rule '%s' is defined twice",
+			            r->name);
+	}
+	if (p->rules->n >= RULES_MAX)
+		return perr(p, p->rule_line, MS_ETOOBIG, "more than %d rules", RULES_MAX);
+	if (MS_GROW(p->rules->v, p->rules->cap, p->rules->n + 1))
+		return perr(p, p->rule_line, MS_ENOMEM, "out of memory");
+	p->rules->v[p->rules->n++] = *r;
+	memset(r, 0, sizeof(*r));
+	return 0;
+}
+
 static int finish_rule(struct parser *p)
 {
 	struct deid_rule r;
-	struct ms_buf pat = MS_BUF_INIT;
-	PCRE2_SIZE eo;
-	PCRE2_UCHAR msg[160];
-	uint32_t opts = PCRE2_UTF | PCRE2_UCP | PCRE2_DUPNAMES | PCRE2_NO_UTF_CHECK;
-	size_t i;
-	int ec, rc = 0;
+	uint32_t opts = 0;
+	int rc = 0;
 
 	if (!p->in_rule)
 		return 0;
@@ -713,48 +842,12 @@ static int finish_rule(struct parser *p)
 		goto out;
 	}
 	rc = parse_keys(p, &r);
-	if (rc)
-		goto out;
-	if (p->has[KEY_CASELESS]) {
-		const char *c = p->val[KEY_CASELESS].buf;
-
-		if (strcmp(c, "yes") != 0 && strcmp(c, "no") != 0) {
-			rc = perr(p, p->val_line[KEY_CASELESS], MS_EINVAL,
-			          "'caseless' of rule '%s' must be yes or no", r.name);
-			goto out;
-		}
-		if (c[0] == 'y')
-			opts |= PCRE2_CASELESS;
-	}
-	/* triggered rules only ever match at a trigger word: anchored at compile
-	 * time, because the JIT does not support a match-time PCRE2_ANCHORED */
-	if (r.triggers || r.trigger_digit || r.trigger_mixed)
-		opts |= PCRE2_ANCHORED;
-	rc = expand(p, p->val_line[KEY_PATTERN], &pat, p->val[KEY_PATTERN].buf,
-	            p->val[KEY_PATTERN].len);
-	if (rc)
-		goto out;
-	if (!pat.len) {
-		rc = perr(p, p->val_line[KEY_PATTERN], MS_EINVAL, "empty 'pattern' in rule '%s'",
-		          r.name);
-		goto out;
-	}
-	r.code = pcre2_compile((PCRE2_SPTR)pat.buf, pat.len, opts, &ec, &eo, p->rules->cctx);
-	if (!r.code) {
-		if (ec == PCRE2_ERROR_HEAP_FAILED) {
-			rc = perr(p, p->val_line[KEY_PATTERN], MS_ENOMEM, "out of memory");
-			goto out;
-		}
-		pcre2_get_error_message(ec, msg, sizeof(msg));
-		rc = perr(p, p->val_line[KEY_PATTERN], MS_EREGEX,
-		          "pattern of rule '%s' does not compile at offset %zu: %s", r.name,
-		          (size_t)eo, (const char *)msg);
-		goto out;
-	}
-	/* JIT is an optimisation: without it (unsupported CPU) the interpreter runs */
-	r.jit = pcre2_jit_compile(r.code, PCRE2_JIT_COMPLETE) == 0;
-	pcre2_pattern_info(r.code, PCRE2_INFO_CAPTURECOUNT, &r.n_captures);
-	rc = collect_groups(p, &r);
+	if (!rc)
+		rc = pattern_options(p, &r, &opts);
+	if (!rc)
+		rc = compile_pattern(p, &r, opts);
+	if (!rc)
+		rc = collect_groups(p, &r);
 	if (!rc)
 		rc = resolve_group(p, &r);
 	if (rc)
@@ -765,30 +858,12 @@ static int finish_rule(struct parser *p)
 		          r.name);
 		goto out;
 	}
-	if (p->has[KEY_CONTEXT]) {
+	if (p->has[KEY_CONTEXT])
 		rc = compile_context(p, &r);
-		if (rc)
-			goto out;
-	}
-	for (i = 0; i < p->rules->n; i++) {
-		if (strcmp(p->rules->v[i].name, r.name) == 0) {
-			rc = perr(p, p->rule_line, MS_EINVAL, "rule '%s' is defined twice", r.name);
-			goto out;
-		}
-	}
-	if (p->rules->n >= RULES_MAX) {
-		rc = perr(p, p->rule_line, MS_ETOOBIG, "more than %d rules", RULES_MAX);
-		goto out;
-	}
-	if (MS_GROW(p->rules->v, p->rules->cap, p->rules->n + 1)) {
-		rc = perr(p, p->rule_line, MS_ENOMEM, "out of memory");
-		goto out;
-	}
-	p->rules->v[p->rules->n++] = r;
-	memset(&r, 0, sizeof(r));
+	if (!rc)
+		rc = add_rule(p, &r);
 out:
 	rule_release(&r);
-	ms_buf_release(&pat);
 	return rc;
 }
 
@@ -1066,7 +1141,8 @@ int deid_rules_ws_new(struct deid_rules_ws **out, const struct deid_rules *rules
 		ws->md = pcre2_match_data_create(ws->n_pairs, ws->gctx);
 		ws->ctx_md = pcre2_match_data_create(1, ws->gctx);
 		ws->mctx = pcre2_match_context_create(ws->gctx);
-		ws->stack = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, ws->gctx);
+		ws->stack =
+		        pcre2_jit_stack_create(RULES_JIT_STACK_MIN, RULES_JIT_STACK_MAX, ws->gctx);
 	}
 	if (!ws->md || !ws->ctx_md || !ws->mctx || !ws->stack || !ws->last_end || !ws->active) {
 		deid_rules_ws_free(ws);
@@ -1144,15 +1220,15 @@ static size_t trim_given(const struct deid_gaz *g, struct ms_buf *scratch, const
 	return e;
 }
 
-/* Applies require and trim to [*s, *e); false if the match must be dropped. */
+/* Applies require and trim to [s, *e); false if the match must be dropped. */
 static bool refine(const struct deid_rule *r, struct deid_rules_ws *ws, const struct deid_gaz *g,
-                   const char *text, size_t *s, size_t *e, char *gender)
+                   const char *text, size_t s, size_t *e, char *gender)
 {
 	unsigned f = 0;
 	size_t wl = 0;
 
 	if (g)
-		f = deid_gaz_first_word(g, &ws->scratch, text + *s, *e - *s, &wl);
+		f = deid_gaz_first_word(g, &ws->scratch, text + s, *e - s, &wl);
 	switch (r->require) {
 	case REQ_NONE:
 		break;
@@ -1169,15 +1245,15 @@ static bool refine(const struct deid_rule *r, struct deid_rules_ws *ws, const st
 
 		if (!g)
 			return false;
-		n = deid_gaz_longest(g, &ws->scratch, text + *s, *e - *s, DEID_GAZ_CITY);
+		n = deid_gaz_longest(g, &ws->scratch, text + s, *e - s, DEID_GAZ_CITY);
 		if (!n)
 			return false;
-		*e = *s + n;
+		*e = s + n;
 		break;
 	}
 	}
 	if (r->trim_given && g)
-		*e = trim_given(g, &ws->scratch, text, *s, *e);
+		*e = trim_given(g, &ws->scratch, text, s, *e);
 	if (!*gender)
 		*gender = deid_gaz_gender(f);
 	return true;
@@ -1200,7 +1276,8 @@ static int emit(struct deid_cands *cands, struct deid_regions *keep, const struc
 	c.span.source = r->name;
 	c.span.score = r->score;
 	c.span.field = -1;
-	c.span.gender = label <= PHI_PERSON_OTHER ? gender : 0;
+	if (label <= PHI_PERSON_OTHER)
+		c.span.gender = gender;
 	c.rank = r->check >= 0 ? DEID_RANK_STRONG : DEID_RANK_RULE;
 	c.priority = r->priority;
 	return deid_cands_add(cands, &c);
@@ -1212,7 +1289,7 @@ static int on_match(const struct deid_rule *r, struct deid_rules_ws *ws, const s
 {
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ws->md);
 	PCRE2_SPTR mark = pcre2_get_mark(ws->md);
-	size_t s = ov[2 * r->group], e = ov[2 * r->group + 1], i;
+	size_t group = r->group, s = ov[2 * group], e = ov[2 * group + 1], i;
 	char gender = r->gender;
 	int label = r->label, rc = 0;
 
@@ -1230,17 +1307,16 @@ static int on_match(const struct deid_rule *r, struct deid_rules_ws *ws, const s
 	if (r->check >= 0 && !deid_check_valid((enum deid_check)r->check, text + s, e - s))
 		return 0;
 	if ((r->require || r->trim_given || (!gender && label >= 0 && label <= PHI_PERSON_OTHER)) &&
-	    !refine(r, ws, g, text, &s, &e, &gender))
+	    !refine(r, ws, g, text, s, &e, &gender))
 		return 0;
 	if (label != LABEL_NONE)
 		rc = emit(cands, keep, r, label, s, e, gender, keep_enabled);
 	for (i = 0; !rc && i < r->n_groups; i++) {
-		uint32_t n = r->groups[i].num;
-		size_t gs = ov[2 * n], ge = ov[2 * n + 1];
+		size_t n = r->groups[i].num, gs = ov[2 * n], ge = ov[2 * n + 1];
 
 		if (gs == PCRE2_UNSET || gs > ge)
 			continue;
-		if (n == r->group) {
+		if (n == group) {
 			gs = s;
 			ge = e;
 		}
@@ -1338,49 +1414,77 @@ static int run_at(const struct deid_rules *rules, struct deid_rules_ws *ws, size
 	                   err);
 }
 
+/* Rules triggered by #digit or #mixed at token k. */
+static inline int run_class_triggers(const struct deid_rules *rules, struct deid_rules_ws *ws,
+                                     const struct deid_gaz *g, const struct deid_tok *k,
+                                     const char *text, size_t len, bool keep_enabled,
+                                     struct deid_cands *cands, struct deid_regions *keep,
+                                     struct ms_error *err)
+{
+	char c = text[k->start];
+	bool digit = c >= '0' && c <= '9';
+	bool mixed = !(k->flags & (DEID_TOK_ALPHA | DEID_TOK_DIGITS));
+	size_t j;
+	int rc = 0;
+
+	if (!(digit && rules->has_digit_trigger) && !(mixed && rules->has_mixed_trigger))
+		return 0;
+	/* a rule that has both runs once */
+	for (j = 0; j < rules->n && !rc; j++) {
+		if ((digit && rules->v[j].trigger_digit) || (mixed && rules->v[j].trigger_mixed))
+			rc = run_at(rules, ws, j, g, text, len, k->start, keep_enabled, cands, keep,
+			            err);
+	}
+	return rc;
+}
+
+/* Rules triggered by the word of token k. */
+static inline int run_word_triggers(const struct deid_rules *rules, struct deid_rules_ws *ws,
+                                    const struct deid_gaz *g, const struct deid_toks *t,
+                                    const struct deid_tok *k, const char *text, size_t len,
+                                    bool keep_enabled, struct deid_cands *cands,
+                                    struct deid_regions *keep, struct ms_error *err)
+{
+	size_t lo = 0, hi = rules->n_trig, bit = k->hash % TRIGGER_BLOOM_BITS, j;
+	int rc = 0;
+
+	if (!(rules->trig_bloom[bit / 64] >> (bit % 64) & 1))
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rules->trig[mid].hash < k->hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (j = lo; j < rules->n_trig && rules->trig[j].hash == k->hash && !rc; j++) {
+		const struct rule_trigger *tr = &rules->trig[j];
+
+		if (tr->len == k->key_len && (!tr->upper || (k->flags & DEID_TOK_UPPER)) &&
+		    memcmp(tr->key, deid_tok_key(t, k), tr->len) == 0)
+			rc = run_at(rules, ws, tr->rule, g, text, len, k->start, keep_enabled,
+			            cands, keep, err);
+	}
+	return rc;
+}
+
 /* Rules with triggers: one walk over the tokens, anchored matches only. */
 static int run_triggered(const struct deid_rules *rules, struct deid_rules_ws *ws,
                          const struct deid_gaz *g, const struct deid_toks *t, const char *text,
                          size_t len, bool keep_enabled, struct deid_cands *cands,
                          struct deid_regions *keep, struct ms_error *err)
 {
-	size_t i, j;
+	size_t i;
 	int rc = 0;
 
 	for (i = 0; i < t->n && !rc; i++) {
 		const struct deid_tok *k = &t->v[i];
-		size_t lo = 0, hi = rules->n_trig, bit = k->hash % TRIGGER_BLOOM_BITS;
-		char c = text[k->start];
-		bool digit = c >= '0' && c <= '9';
-		bool mixed = !(k->flags & (DEID_TOK_ALPHA | DEID_TOK_DIGITS));
 
-		if ((digit && rules->has_digit_trigger) || (mixed && rules->has_mixed_trigger)) {
-			/* a rule that has both runs once */
-			for (j = 0; j < rules->n && !rc; j++) {
-				if ((digit && rules->v[j].trigger_digit) ||
-				    (mixed && rules->v[j].trigger_mixed))
-					rc = run_at(rules, ws, j, g, text, len, k->start,
-					            keep_enabled, cands, keep, err);
-			}
-		}
-		if (!(rules->trig_bloom[bit / 64] >> (bit % 64) & 1))
-			continue;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (rules->trig[mid].hash < k->hash)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (j = lo; j < rules->n_trig && rules->trig[j].hash == k->hash && !rc; j++) {
-			const struct rule_trigger *tr = &rules->trig[j];
-
-			if (tr->len == k->key_len && (!tr->upper || (k->flags & DEID_TOK_UPPER)) &&
-			    memcmp(tr->key, deid_tok_key(t, k), tr->len) == 0)
-				rc = run_at(rules, ws, tr->rule, g, text, len, k->start,
-				            keep_enabled, cands, keep, err);
-		}
+		rc = run_class_triggers(rules, ws, g, k, text, len, keep_enabled, cands, keep, err);
+		if (!rc)
+			rc = run_word_triggers(rules, ws, g, t, k, text, len, keep_enabled, cands,
+			                       keep, err);
 	}
 	return rc;
 }

@@ -167,19 +167,30 @@ void deid_toks_release(struct deid_toks *t)
 	ms_buf_release(&t->keys);
 }
 
-/* Finishes the token [start, end): flags from its neighbours. */
+/* What read_token() learns about a token while reading it. */
+struct tok_state {
+	uint64_t hash; /* FNV-1a of the key so far */
+	uint32_t n_chars, n_upper, n_letters;
+	unsigned flags;
+	bool all_digits;
+};
+
+#define TOK_FNV_OFFSET 14695981039346656037ull
+#define TOK_FNV_PRIME  1099511628211ull
+
+/* Finishes the token [start, end): flags from its counts and neighbours. */
 static int tok_end(struct deid_toks *t, const char *s, size_t len, size_t start, size_t end,
-                   size_t key, uint64_t hash, unsigned flags, uint32_t n_chars, uint32_t n_upper,
-                   uint32_t n_letters)
+                   size_t key, const struct tok_state *st)
 {
 	struct deid_tok *k;
+	unsigned flags = st->flags | (st->all_digits ? DEID_TOK_DIGITS : 0);
 
 	if (t->n == t->cap && MS_GROW(t->v, t->cap, t->n + 1))
 		return MS_ENOMEM;
 	k = &t->v[t->n++];
-	if (n_letters == n_chars)
+	if (st->n_letters == st->n_chars)
 		flags |= DEID_TOK_ALPHA;
-	if (n_letters >= 2 && n_upper == n_letters)
+	if (st->n_letters >= 2 && st->n_upper == st->n_letters)
 		flags |= DEID_TOK_ALLCAPS;
 	if (start > 0 && s[start - 1] == '-')
 		flags |= DEID_TOK_HYPHEN_BEFORE;
@@ -191,8 +202,8 @@ static int tok_end(struct deid_toks *t, const char *s, size_t len, size_t start,
 	k->end = end;
 	k->key = key;
 	k->key_len = (uint32_t)(t->keys.len - key);
-	k->n_chars = n_chars;
-	k->hash = hash;
+	k->n_chars = st->n_chars;
+	k->hash = st->hash;
 	k->flags = flags;
 	k->gaz = 0;
 	return ms_buf_addch(&t->keys, '\0');
@@ -235,91 +246,134 @@ static const char *umlaut_key(unsigned char c2)
 	}
 }
 
+/* Appends one byte of the key to the key buffer (grown beforehand) and the hash. */
+static inline void tok_key_byte(struct deid_toks *t, struct tok_state *st, unsigned char c)
+{
+	t->keys.buf[t->keys.len++] = (char)c;
+	st->hash = (st->hash ^ c) * TOK_FNV_PRIME;
+}
+
+/* Counts a letter; the first character's case sets DEID_TOK_UPPER or _LOWER. */
+static inline void tok_letter(struct tok_state *st, bool upper, bool lower, bool first)
+{
+	st->n_letters++;
+	st->all_digits = false;
+	if (upper) {
+		st->n_upper++;
+		if (first)
+			st->flags |= DEID_TOK_UPPER;
+	} else if (lower && first) {
+		st->flags |= DEID_TOK_LOWER;
+	}
+}
+
+/* An ASCII letter or digit of class cls. */
+static inline void tok_ascii(struct deid_toks *t, struct tok_state *st, unsigned char c,
+                             unsigned char cls, bool first)
+{
+	if (cls == ASC_UPPER) {
+		tok_letter(st, true, false, first);
+		c |= 0x20;
+	} else if (cls == ASC_LOWER) {
+		tok_letter(st, false, true, first);
+	}
+	tok_key_byte(t, st, c);
+}
+
+/* ä ö ü ß Ä Ö Ü (second UTF-8 byte c2): the common non-ASCII letters, without ICU. */
+static inline void tok_umlaut(struct deid_toks *t, struct tok_state *st, unsigned char c2,
+                              bool first)
+{
+	const char *uk = umlaut_key(c2);
+
+	/* the capitals come before ß (0x9F) */
+	tok_letter(st, c2 < 0x9F, c2 >= 0x9F, first);
+	tok_key_byte(t, st, (unsigned char)uk[0]);
+	tok_key_byte(t, st, (unsigned char)uk[1]);
+}
+
+/* Any other word character (ICU); its key may grow the buffer. */
+static int tok_other(struct deid_toks *t, struct tok_state *st, uint32_t cp, bool first)
+{
+	size_t k0 = t->keys.len, k;
+
+	st->all_digits = false;
+	if (cp_is_letter(cp)) {
+		bool upper = deid_cp_is_upper(cp);
+
+		/* cp_is_lower() only where its answer is used */
+		tok_letter(st, upper, !upper && first && cp_is_lower(cp), first);
+	}
+	if (fold_cp(&t->keys, cp, DEID_FOLD_EXPAND))
+		return ms_buf_status(&t->keys);
+	for (k = k0; k < t->keys.len; k++)
+		st->hash = (st->hash ^ (unsigned char)t->keys.buf[k]) * TOK_FNV_PRIME;
+	return 0;
+}
+
+/*
+ * Adds the character at s[*off] to the token if it is a word character and
+ * moves *off past it; returns 1 if it did, 0 at the token's end, or a
+ * negative status. first: the token's first character (the case flags).
+ */
+static inline int tok_char(struct deid_toks *t, struct tok_state *st, const char *s, size_t len,
+                           size_t *off, bool first)
+{
+	size_t o = *off;
+	unsigned char c;
+	int rc;
+
+	if (o >= len)
+		return 0;
+	c = (unsigned char)s[o];
+	if (c < 0x80) {
+		unsigned char cls = ascii_class[c];
+
+		if (cls == ASC_OTHER)
+			return 0;
+		tok_ascii(t, st, c, cls, first);
+		o++;
+	} else if (c == 0xC3 && o + 1 < len && umlaut_key((unsigned char)s[o + 1])) {
+		tok_umlaut(t, st, (unsigned char)s[o + 1], first);
+		o += 2;
+	} else {
+		size_t next = o;
+		uint32_t cp = ms_utf8_next(s, len, &next);
+
+		if (!deid_cp_is_word(cp))
+			return 0;
+		rc = tok_other(t, st, cp, first);
+		if (rc)
+			return rc;
+		o = next;
+	}
+	st->n_chars++;
+	*off = o;
+	return 1;
+}
+
 /*
  * Reads the token starting at s[*off] (a word character) into t. ASCII
  * bytes take a fast path straight into the key buffer, which the caller has
  * grown to hold every key (folding at most doubles a character, plus NULs).
+ * The first character is read on its own, so the loop never asks whether
+ * it is at the first.
  */
 static int read_token(struct deid_toks *t, const char *s, size_t len, size_t *off, bool line_start)
 {
 	size_t start = *off, o = *off, key = t->keys.len;
-	uint64_t h = 14695981039346656037ull;
-	uint32_t n_chars = 0, n_upper = 0, n_letters = 0;
-	unsigned flags = line_start ? DEID_TOK_LINE_START : 0;
-	bool all_digits = true, first = true;
+	struct tok_state st = { .hash = TOK_FNV_OFFSET, .all_digits = true };
+	int rc;
 
-	while (o < len) {
-		unsigned char c = (unsigned char)s[o];
-
-		if (c < 0x80) {
-			unsigned char cls = ascii_class[c];
-
-			if (cls == ASC_OTHER)
-				break;
-			if (cls == ASC_UPPER) {
-				n_upper++;
-				n_letters++;
-				all_digits = false;
-				if (first)
-					flags |= DEID_TOK_UPPER;
-				c |= 0x20;
-			} else if (cls == ASC_LOWER) {
-				n_letters++;
-				all_digits = false;
-				if (first)
-					flags |= DEID_TOK_LOWER;
-			}
-			t->keys.buf[t->keys.len++] = (char)c;
-			h = (h ^ c) * 1099511628211ull;
-			o++;
-		} else if (c == 0xC3 && o + 1 < len && umlaut_key((unsigned char)s[o + 1])) {
-			/* ä ö ü ß Ä Ö Ü: the common non-ASCII letters, without ICU */
-			unsigned char c2 = (unsigned char)s[o + 1];
-			const char *uk = umlaut_key(c2);
-
-			all_digits = false;
-			n_letters++;
-			if (c2 < 0x9F) {
-				n_upper++;
-				if (first)
-					flags |= DEID_TOK_UPPER;
-			} else if (first) {
-				flags |= DEID_TOK_LOWER;
-			}
-			t->keys.buf[t->keys.len++] = uk[0];
-			t->keys.buf[t->keys.len++] = uk[1];
-			h = (h ^ (unsigned char)uk[0]) * 1099511628211ull;
-			h = (h ^ (unsigned char)uk[1]) * 1099511628211ull;
-			o += 2;
-		} else {
-			size_t next = o, k0 = t->keys.len, k;
-			uint32_t cp = ms_utf8_next(s, len, &next);
-
-			if (!deid_cp_is_word(cp))
-				break;
-			all_digits = false;
-			if (cp_is_letter(cp)) {
-				n_letters++;
-				if (deid_cp_is_upper(cp)) {
-					n_upper++;
-					if (first)
-						flags |= DEID_TOK_UPPER;
-				} else if (first && cp_is_lower(cp)) {
-					flags |= DEID_TOK_LOWER;
-				}
-			}
-			if (fold_cp(&t->keys, cp, DEID_FOLD_EXPAND))
-				return ms_buf_status(&t->keys);
-			for (k = k0; k < t->keys.len; k++)
-				h = (h ^ (unsigned char)t->keys.buf[k]) * 1099511628211ull;
-			o = next;
-		}
-		n_chars++;
-		first = false;
-	}
+	if (line_start)
+		st.flags = DEID_TOK_LINE_START;
+	rc = tok_char(t, &st, s, len, &o, true);
+	while (rc > 0)
+		rc = tok_char(t, &st, s, len, &o, false);
+	if (rc < 0)
+		return rc;
 	*off = o;
-	return tok_end(t, s, len, start, o, key, h, flags | (all_digits ? DEID_TOK_DIGITS : 0),
-	               n_chars, n_upper, n_letters);
+	return tok_end(t, s, len, start, o, key, &st);
 }
 
 int deid_tokenize(struct deid_toks *t, const char *s, size_t len, struct ms_error *err)

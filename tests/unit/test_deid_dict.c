@@ -264,21 +264,14 @@ static void test_no_fields(void **state)
 	deid_spans_release(&sp);
 }
 
-static void test_alloc_failures(void **state)
+/* Runs the detector with the Nth allocation failing, for every N until it
+ * succeeds: each run fails with MS_ENOMEM or finds all n_spans spans. */
+static void alloc_walk(const struct deid_field *fields, size_t n_fields, const char *text,
+                       size_t n_spans)
 {
-	static const struct deid_field fields[] = {
-		F(DEID_FIELD_PATIENT_FAMILY, "Müller"),
-		F(DEID_FIELD_PATIENT_BIRTHDATE, "1960-03-01"),
-		F(DEID_FIELD_PATIENT_ID, "123456"),
-		F(DEID_FIELD_PATIENT_STREET, "Hauptstraße 12"),
-		F(DEID_FIELD_PATIENT_PHONE, "030 1234567"),
-		F(DEID_FIELD_PATIENT_EMAIL, "a@b.de"),
-	};
-	const char *text = "Müller, 01.03.1960, 123456, Hauptstraße 12, 030 1234567, a@b.de";
 	struct deid_detector_opts o = DEID_DETECTOR_OPTS_INIT;
 	long n;
 
-	(void)state;
 	o.flags = DEID_DETECT_NO_RULES;
 	for (n = 0; n < 1000; n++) {
 		struct deid_detector *det = NULL;
@@ -292,7 +285,7 @@ static void test_alloc_failures(void **state)
 		doc.text = text;
 		doc.len = strlen(text);
 		doc.fields = fields;
-		doc.n_fields = sizeof(fields) / sizeof(fields[0]);
+		doc.n_fields = n_fields;
 		ms_alloc_fail_after(n);
 		rc = deid_detector_new(&det, &o, &err);
 		if (!rc)
@@ -300,7 +293,7 @@ static void test_alloc_failures(void **state)
 		ms_alloc_fail_after(-1);
 		deid_detector_free(det);
 		if (!rc) {
-			assert_int_equal(sp.n, 6);
+			assert_int_equal(sp.n, n_spans);
 			deid_spans_release(&sp);
 			return;
 		}
@@ -310,14 +303,47 @@ static void test_alloc_failures(void **state)
 	fail_msg("never succeeded");
 }
 
+static void test_alloc_failures(void **state)
+{
+	static const struct deid_field fields[] = {
+		F(DEID_FIELD_PATIENT_FAMILY, "Müller"),
+		F(DEID_FIELD_PATIENT_BIRTHDATE, "1960-03-01"),
+		F(DEID_FIELD_PATIENT_ID, "123456"),
+		F(DEID_FIELD_PATIENT_STREET, "Hauptstraße 12"),
+		F(DEID_FIELD_PATIENT_PHONE, "030 1234567"),
+		F(DEID_FIELD_PATIENT_EMAIL, "a@b.de"),
+	};
+
+	(void)state;
+	alloc_walk(fields, sizeof(fields) / sizeof(fields[0]),
+	           "Müller, 01.03.1960, 123456, Hauptstraße 12, 030 1234567, a@b.de", 6);
+}
+
+/* A failed name match followed by another word must still fail the run. */
+static void test_alloc_failure_name_then_word(void **state)
+{
+	static const struct deid_field fields[] = {
+		F(DEID_FIELD_PATIENT_FAMILY, "Müller"),
+	};
+
+	(void)state;
+	alloc_walk(fields, 1, "Herr Müller kam heute", 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_name_variants),    cmocka_unit_test(test_gender),
-		cmocka_unit_test(test_staff_and_titles), cmocka_unit_test(test_common_word),
-		cmocka_unit_test(test_birthdate),        cmocka_unit_test(test_ids),
-		cmocka_unit_test(test_contact),          cmocka_unit_test(test_phrases),
-		cmocka_unit_test(test_no_fields),        cmocka_unit_test(test_alloc_failures),
+		cmocka_unit_test(test_name_variants),
+		cmocka_unit_test(test_gender),
+		cmocka_unit_test(test_staff_and_titles),
+		cmocka_unit_test(test_common_word),
+		cmocka_unit_test(test_birthdate),
+		cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_contact),
+		cmocka_unit_test(test_phrases),
+		cmocka_unit_test(test_no_fields),
+		cmocka_unit_test(test_alloc_failures),
+		cmocka_unit_test(test_alloc_failure_name_then_word),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
