@@ -1418,13 +1418,18 @@ static int eval_open(struct eval_state *es, const struct opts *o, struct ms_erro
 
 	eo.n_bootstrap = (unsigned)o->bootstrap;
 	eo.seed = o->seed;
+	eo.external = o->pred != NULL;
 	if (es->map) {
 		/* labels of ours that the corpus does not separate (BIRTHDATE as DATE) */
 		eo.compare_as_set = true;
 		for (l = 0; l < PHI_LABEL_COUNT; l++) {
 			const char *name = phi_label_name((enum phi_label)l);
-			const char *as = ner_label_map_compare(es->map, name);
+			const char *as = NULL;
+			unsigned i;
 
+			/* ner.h compares labels by pointer: ask with its own copy of the name */
+			if (ner_label_parse(&i, name, strlen(name)) == 0)
+				as = ner_label_map_compare(es->map, ner_label_name(i));
 			if (!as || phi_label_parse(&eo.compare_as[l], as) != 0)
 				eo.compare_as[l] = (enum phi_label)l;
 		}

@@ -1219,6 +1219,9 @@ struct deid_eval_opts {
 	   ignored unless compare_as_set (then identity where not changed) */
 	enum phi_label compare_as[PHI_LABEL_COUNT];
 	bool compare_as_set;
+	/* predictions come from elsewhere (a file), not from the detector:
+	   their sources are reported with kind "external" */
+	bool external;
 };
 
 #define DEID_EVAL_OPTS_INIT \

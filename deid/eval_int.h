@@ -55,8 +55,12 @@ void deid_eval_doc_issues(const struct deid_eval *ev, size_t i,
 /* The labels left out of PHI recall (PHI_LABEL_COUNT entries). */
 const bool *deid_eval_excluded(const struct deid_eval *ev);
 
-/* Name of a source kind for reports: "rule", "dictionary", "gazetteer", "ner". */
-const char *deid_eval_source_kind_name(enum deid_source_kind kind);
+/*
+ * Name of a source kind for reports: "rule", "dictionary", "gazetteer",
+ * "ner", or "external" for every kind when the predictions came from
+ * elsewhere (opts.external).
+ */
+const char *deid_eval_source_kind_name(const struct deid_eval *ev, enum deid_source_kind kind);
 
 /*
  * Moves off back to the start of the code point it is in, then n code

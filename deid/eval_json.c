@@ -10,8 +10,10 @@
 
 #include "common/json.h"
 
-const char *deid_eval_source_kind_name(enum deid_source_kind kind)
+const char *deid_eval_source_kind_name(const struct deid_eval *ev, enum deid_source_kind kind)
 {
+	if (ev->opts.external)
+		return "external";
 	switch (kind) {
 	case DEID_SOURCE_RULE:
 		return "rule";
@@ -127,7 +129,7 @@ static void issue(struct ms_json *j, const struct deid_eval *ev, const struct de
 	ms_json_arr_begin(j);
 	for (i = 0; i < is->n_sources; i++) {
 		ms_json_obj_begin(j);
-		ms_json_kstr(j, "kind", deid_eval_source_kind_name(is->source_kinds[i]));
+		ms_json_kstr(j, "kind", deid_eval_source_kind_name(ev, is->source_kinds[i]));
 		ms_json_kstr(j, "name", is->sources[i]);
 		ms_json_obj_end(j);
 	}

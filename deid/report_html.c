@@ -129,7 +129,8 @@ static void value_span(struct ms_buf *out, const char *id, const struct deid_eva
 	ms_buf_adds(out, "</span>");
 }
 
-static void sources_html(struct ms_buf *out, const struct deid_eval_issue *is)
+static void sources_html(struct ms_buf *out, const struct deid_eval *ev,
+                         const struct deid_eval_issue *is)
 {
 	size_t i;
 
@@ -140,7 +141,7 @@ static void sources_html(struct ms_buf *out, const struct deid_eval_issue *is)
 			ms_buf_adds(out, ", ");
 		html_str(out, is->sources[i]);
 		ms_buf_addf(out, " <small>(%s)</small>",
-		            deid_eval_source_kind_name(is->source_kinds[i]));
+		            deid_eval_source_kind_name(ev, is->source_kinds[i]));
 	}
 }
 
@@ -159,8 +160,8 @@ static void context_html(struct ms_buf *out, const struct deid_eval_doc *doc,
 	ms_buf_adds(out, "</td>");
 }
 
-static void issue_row(struct ms_buf *out, size_t i, const struct deid_eval_doc *doc,
-                      const struct deid_eval_issue *is, bool leak)
+static void issue_row(struct ms_buf *out, const struct deid_eval *ev, size_t i,
+                      const struct deid_eval_doc *doc, const struct deid_eval_issue *is, bool leak)
 {
 	ms_buf_addf(out, "<tr class=\"%s\" data-doc=\"%zu\" data-start=\"%zu\" data-end=\"%zu\">",
 	            leak ? "leak" : "fp", i, is->start, is->end);
@@ -173,7 +174,7 @@ static void issue_row(struct ms_buf *out, size_t i, const struct deid_eval_doc *
 	else
 		ms_buf_addf(out, "<td>%.2f</td>", is->score);
 	ms_buf_adds(out, "<td>");
-	sources_html(out, is);
+	sources_html(out, ev, is);
 	ms_buf_adds(out, "</td>");
 	context_html(out, doc, is);
 	ms_buf_adds(out, "</tr>\n");
@@ -197,9 +198,10 @@ static int cmp_size(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void segment(struct ms_buf *out, const struct deid_eval_doc *doc, const bool *excluded,
+static void segment(struct ms_buf *out, const struct deid_eval *ev, const struct deid_eval_doc *doc,
                     size_t a, size_t b)
 {
+	const bool *excluded = deid_eval_excluded(ev);
 	const struct deid_span *g = covering(doc->gold, doc->n_gold, a, b);
 	const struct deid_span *p = covering(doc->pred, doc->n_pred, a, b);
 
@@ -218,8 +220,8 @@ static void segment(struct ms_buf *out, const struct deid_eval_doc *doc, const b
 	if (p) {
 		ms_buf_addf(out, "detected %s by ", phi_label_name(p->label));
 		html_str(out, p->source ? p->source : "?");
-		ms_buf_addf(out, " (%s), score %.2f", deid_eval_source_kind_name(p->source_kind),
-		            p->score);
+		ms_buf_addf(out, " (%s), score %.2f",
+		            deid_eval_source_kind_name(ev, p->source_kind), p->score);
 	} else {
 		ms_buf_adds(out, "not detected");
 	}
@@ -231,7 +233,8 @@ static void segment(struct ms_buf *out, const struct deid_eval_doc *doc, const b
 }
 
 /* The original text cut at every span edge, each piece marked up. */
-static int original_html(struct ms_buf *out, const struct deid_eval_doc *doc, const bool *excluded)
+static int original_html(struct ms_buf *out, const struct deid_eval *ev,
+                         const struct deid_eval_doc *doc)
 {
 	size_t n = 2 * (doc->n_gold + doc->n_pred) + 2, k = 0, i;
 	size_t *cut = ms_malloc(n * sizeof(*cut));
@@ -251,7 +254,7 @@ static int original_html(struct ms_buf *out, const struct deid_eval_doc *doc, co
 	qsort(cut, k, sizeof(*cut), cmp_size);
 	for (i = 0; i + 1 < k; i++)
 		if (cut[i] < cut[i + 1])
-			segment(out, doc, excluded, cut[i], cut[i + 1]);
+			segment(out, ev, doc, cut[i], cut[i + 1]);
 	ms_free(cut);
 	return 0;
 }
@@ -288,9 +291,9 @@ int deid_report_add(struct deid_report *rep, const struct deid_eval *ev, size_t 
 
 	deid_eval_doc_issues(ev, i, &leaks, &n_leaks, &fps, &n_fps);
 	for (k = 0; k < n_leaks; k++)
-		issue_row(&rep->leaks, i, doc, &leaks[k], true);
+		issue_row(&rep->leaks, ev, i, doc, &leaks[k], true);
 	for (k = 0; k < n_fps; k++)
-		issue_row(&rep->fps, i, doc, &fps[k], false);
+		issue_row(&rep->fps, ev, i, doc, &fps[k], false);
 	ms_buf_addf(out,
 	            "<section class=\"doc\" id=\"doc-%zu\" data-gold=\"%zu\" data-pred=\"%zu\" "
 	            "data-leaks=\"%zu\" data-fp=\"%zu\">\n<h3>",
@@ -302,7 +305,7 @@ int deid_report_add(struct deid_report *rep, const struct deid_eval *ev, size_t 
 	            "spans coloured, gold underlined, missed PHI in red</h4><pre>",
 	            doc->n_gold, doc->n_pred, n_leaks, n_leaks == 1 ? "" : "s", n_fps,
 	            n_fps == 1 ? "" : "s");
-	if (original_html(out, doc, deid_eval_excluded(ev)))
+	if (original_html(out, ev, doc))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	ms_buf_adds(out, "</pre></div>\n<div><h4>cleaned</h4><pre>");
 	if (clean)
