@@ -552,6 +552,109 @@ static void test_report(void **state)
 	deid_eval_free(ev);
 }
 
+/* A small PRNG for the random cases (the test must not depend on rand()). */
+static unsigned next(unsigned long long *st)
+{
+	*st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)(*st >> 33);
+}
+
+static void random_spans(unsigned long long *st, const char *text, size_t len, struct deid_span *v,
+                         size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t a = next(st) % (len - 1), b;
+
+		while (a > 0 && (text[a] & 0xc0) == 0x80)
+			a--;
+		b = a + 1 + next(st) % 12;
+		if (b > len)
+			b = len;
+		while (b < len && (text[b] & 0xc0) == 0x80)
+			b++;
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].start = a;
+		v[i].end = b;
+		v[i].label = (enum phi_label)(next(st) % PHI_LABEL_COUNT);
+		v[i].source = next(st) % 2 ? "r1" : "r2";
+		v[i].source_kind = DEID_SOURCE_RULE;
+		v[i].score = 1;
+	}
+}
+
+/*
+ * Random overlapping spans on random documents (run it under ASan):
+ * whatever the input, the counts hang together.
+ */
+static void test_random_invariants(void **state)
+{
+	const char *text = "Frau Dr. Jürgen-Müller, geb. 01.02.1960, wohnt in 37085 Göttingen; "
+	                   "Tel. 0551 123 — Befund: o.B.";
+	size_t len = strlen(text), k, l;
+	unsigned long long st = 42;
+	struct deid_span gold[12], pred[12];
+	struct deid_eval *ev = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	const struct deid_eval_result *r;
+	size_t n_gold = 0, n_pred = 0, conf = 0;
+	int d;
+
+	(void)state;
+	assert_int_equal(deid_eval_new(&ev, NULL, &err), 0);
+	for (d = 0; d < 200; d++) {
+		struct deid_eval_doc doc;
+		size_t ng = next(&st) % 12, np = next(&st) % 12;
+
+		random_spans(&st, text, len, gold, ng);
+		random_spans(&st, text, len, pred, np);
+		memset(&doc, 0, sizeof(doc));
+		doc.id = "r";
+		doc.text = text;
+		doc.len = len;
+		doc.gold = gold;
+		doc.n_gold = ng;
+		doc.pred = pred;
+		doc.n_pred = np;
+		assert_int_equal(deid_eval_add(ev, &doc, &err), 0);
+		n_gold += ng;
+		n_pred += np;
+	}
+	assert_int_equal(deid_eval_finish(ev, &err), 0);
+	r = deid_eval_result(ev);
+	assert_int_equal(r->n_gold[M], n_gold);
+	assert_int_equal(r->n_pred[M], n_pred);
+	for (l = 0; l <= PHI_LABEL_COUNT; l++) {
+		const struct deid_eval_counts *s = &r->counts[S][l], *o = &r->counts[O][l];
+
+		/* every gold span and every prediction is counted once */
+		assert_int_equal(s->tp + s->fn, r->n_gold[l]);
+		assert_int_equal(s->tp_pred + s->fp, r->n_pred[l]);
+		assert_int_equal(o->tp + o->fn, r->n_gold[l]);
+		assert_int_equal(o->tp_pred + o->fp, r->n_pred[l]);
+		/* an exact match overlaps */
+		assert_true(s->tp <= o->tp);
+		assert_true(s->tp_pred <= o->tp_pred);
+		for (k = 0; k < DEID_EVAL_KINDS; k++) {
+			const struct deid_eval_prf *p = &r->prf[k][l];
+
+			assert_true(isnan(p->f1.value) || (p->f1.value >= 0 && p->f1.value <= 1));
+			assert_true(isnan(p->recall.lo) || p->recall.lo <= p->recall.hi);
+		}
+	}
+	for (k = 0; k <= PHI_LABEL_COUNT; k++)
+		for (l = 0; l <= PHI_LABEL_COUNT; l++)
+			conf += r->confusion[k][l];
+	/* one cell per gold span, one per prediction that overlaps no gold span */
+	assert_int_equal(conf, n_gold + r->n_false_positives);
+	assert_true(r->phi_entities_removed <= r->phi_entities_touched);
+	assert_true(r->phi_entities_touched <= r->phi_entities);
+	assert_int_equal(r->phi_entities - r->phi_entities_removed, r->n_leaks);
+	assert_true(r->phi_chars_removed <= r->phi_chars);
+	deid_eval_free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +672,7 @@ int main(void)
 		cmocka_unit_test(test_undefined),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_report),
+		cmocka_unit_test(test_random_invariants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
