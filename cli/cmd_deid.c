@@ -25,6 +25,7 @@
 #include "common/fileio.h"
 #include "common/hash.h"
 #include "common/json.h"
+#include "common/strmap.h"
 #include "datagen/datagen.h"
 #include "deid/deid.h"
 #include "ner/ner.h"
@@ -1175,6 +1176,8 @@ struct eval_state {
 	struct deid_key key;
 	struct ner_label_map *map;
 	struct ner_corpus *gold, *pred;
+	struct ms_strmap pred_ids; /* id -> record index of pred */
+	bool *pred_used;
 	struct deid_eval *ev;
 	struct deid_report *rep;
 	struct deid_spans gold_spans, pred_spans;
@@ -1209,6 +1212,42 @@ static int to_deid_spans(struct deid_spans *out, const struct ner_span *v, size_
 	return 0;
 }
 
+/* Maps the ids of the --pred records to their index; an id twice is an error. */
+static int index_pred(struct eval_state *es, struct ms_error *err)
+{
+	size_t i, n = ner_corpus_n_docs(es->pred);
+
+	es->pred_used = ms_calloc(n + 1, sizeof(*es->pred_used));
+	if (!es->pred_used)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		const char *id = ner_corpus_doc(es->pred, i)->id;
+		const struct ms_strmap_slot *dup = ms_strmap_get(&es->pred_ids, id, strlen(id));
+
+		if (dup)
+			return ms_error_set(err, MS_EINVAL, "record %zu: same id as record %zu",
+			                    i + 1, dup->val + 1);
+		if (ms_strmap_put(&es->pred_ids, id, strlen(id), i))
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* Every --pred record must belong to a gold document. */
+static int check_pred_used(const struct eval_state *es, struct ms_error *err)
+{
+	size_t i, n = es->pred ? ner_corpus_n_docs(es->pred) : 0;
+
+	for (i = 0; i < n; i++) {
+		if (es->pred_used[i])
+			continue;
+		ms_error_set_path(err, es->run.o->pred);
+		return ms_error_set(err, MS_EINVAL, "record %zu: no gold document has its id",
+		                    i + 1);
+	}
+	return 0;
+}
+
 static int eval_read(struct eval_state *es, const struct opts *o, struct ms_error *err)
 {
 	struct ner_read_opts ro;
@@ -1230,6 +1269,10 @@ static int eval_read(struct eval_state *es, const struct opts *o, struct ms_erro
 	rc = ner_corpus_new(&es->pred, err);
 	if (!rc)
 		rc = ner_corpus_read_path(es->pred, o->pred, NER_FORMAT_JSONL, &ro, err);
+	if (!rc)
+		rc = index_pred(es, err);
+	if (rc)
+		ms_error_set_path(err, o->pred);
 	return rc;
 }
 
@@ -1237,32 +1280,29 @@ static int eval_read(struct eval_state *es, const struct opts *o, struct ms_erro
 static int eval_predict(struct eval_state *es, const struct ner_doc *gd, size_t doc_no,
                         struct ms_error *err)
 {
-	size_t i, n;
 	struct deid_doc doc;
 
 	if (es->pred) {
-		n = ner_corpus_n_docs(es->pred);
-		for (i = 0; i < n; i++) {
-			const struct ner_doc *pd = ner_corpus_doc(es->pred, i);
+		const struct ms_strmap_slot *slot =
+		        ms_strmap_get(&es->pred_ids, gd->id, strlen(gd->id));
+		const struct ner_doc *pd = slot ? ner_corpus_doc(es->pred, slot->val) : NULL;
+		int rc;
 
-			if (strcmp(pd->id, gd->id) != 0)
-				continue;
-			if (pd->len != gd->len || memcmp(pd->text, gd->text, gd->len) != 0)
-				break;
-			if (to_deid_spans(&es->pred_spans, pd->spans, pd->n_spans, "pred", i + 1,
-			                  err))
-				break;
-			return 0;
-		}
-		if (i == n)
-			ms_error_set(err, MS_EINVAL, "no record for gold document %zu", doc_no);
-		else if (!err->code)
-			ms_error_set(err, MS_EINVAL,
-			             "record %zu: its text differs from gold document %zu with the "
-			             "same id",
-			             i + 1, doc_no);
 		ms_error_set_path(err, es->run.o->pred);
-		return err->code;
+		if (!pd)
+			return ms_error_set(err, MS_EINVAL, "no record for gold document %zu",
+			                    doc_no);
+		if (pd->len != gd->len || memcmp(pd->text, gd->text, gd->len) != 0)
+			return ms_error_set(err, MS_EINVAL,
+			                    "record %zu: its text differs from gold document %zu "
+			                    "with the same id",
+			                    slot->val + 1, doc_no);
+		es->pred_used[slot->val] = true;
+		rc = to_deid_spans(&es->pred_spans, pd->spans, pd->n_spans, "pred", slot->val + 1,
+		                   err);
+		if (!rc)
+			ms_error_clear(err); /* the path set above is for failures only */
+		return rc;
 	}
 	memset(&doc, 0, sizeof(doc));
 	doc.id = gd->id;
@@ -1457,6 +1497,8 @@ static void eval_release(struct eval_state *es)
 	ner_label_map_free(es->map);
 	ner_corpus_free(es->gold);
 	ner_corpus_free(es->pred);
+	ms_strmap_release(&es->pred_ids);
+	ms_free(es->pred_used);
 	deid_eval_free(es->ev);
 	deid_report_free(es->rep);
 	deid_spans_release(&es->gold_spans);
@@ -1500,6 +1542,8 @@ static int deid_eval(int argc, char **argv)
 		rc = eval_open(&es, &o, &err);
 	if (!rc)
 		rc = eval_docs(&es, &err);
+	if (!rc)
+		rc = check_pred_used(&es, &err);
 	if (!rc)
 		rc = deid_eval_finish(es.ev, &err);
 	memset(&info, 0, sizeof(info));
