@@ -40,6 +40,15 @@ if [ ! -s "$TMP/dom.html" ]; then
 fi
 /usr/bin/python3 "$SRC/tests/browser/check_report.py" "$TMP/dom.html" "$TMP/r/metrics.json" ||
 	exit 1
+# the check must be able to fail: one count changed in the rendered page
+sed 's/id="count-leaks" data-value="\([0-9]*\)"/id="count-leaks" data-value="9\1"/' \
+	"$TMP/dom.html" >"$TMP/tampered.html"
+if cmp -s "$TMP/dom.html" "$TMP/tampered.html" ||
+	/usr/bin/python3 "$SRC/tests/browser/check_report.py" "$TMP/tampered.html" \
+		"$TMP/r/metrics.json" >/dev/null; then
+	echo "FAIL: check_report.py accepted a page with a wrong leak count"
+	exit 1
+fi
 
 rm -f "$OUT/report.png"
 run_chromium --hide-scrollbars --window-size=1280,3300 --screenshot="$OUT/report.png" >/dev/null

@@ -26,6 +26,7 @@ class Collect(HTMLParser):
         self.warning = False
         self.scripts = 0
         self.external = 0
+        self.labels = {}
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -33,6 +34,9 @@ class Collect(HTMLParser):
             self.values[a["id"]] = a["data-value"]
         if tag == "tr" and a.get("class") in self.rows:
             self.rows[a["class"]] += 1
+        if tag == "tr" and "data-label" in a:
+            self.labels[a["data-label"]] = (a.get("data-gold"), a.get("data-predicted"),
+                                            a.get("data-strict-tp"))
         if tag == "section" and a.get("class") == "doc":
             self.sections += 1
         if a.get("id") == "phi-warning":
@@ -81,6 +85,11 @@ def main():
     for what, n in (("leak", len(m["leaks"])), ("fp", len(m["false_positives"]))):
         if page.rows[what] != n:
             bad.append("%s rows: report %d, metrics.json %d" % (what, page.rows[what], n))
+    want_labels = {l["label"]: (str(l["gold"]), str(l["predicted"]), str(l["strict"]["tp"]))
+                   for l in m["labels"]}
+    if page.labels != want_labels:
+        bad.append("per-label rows (gold, predicted, strict tp): report %s, metrics.json %s"
+                   % (page.labels, want_labels))
     if page.sections != m["documents"]:
         bad.append("document sections: report %d, metrics.json %d" % (page.sections, m["documents"]))
     if not page.warning:
@@ -90,9 +99,10 @@ def main():
     for b in bad:
         print("check_report: " + b)
     if not bad:
-        print("report counts match metrics.json (%d values, %d leak rows, %d false-positive "
-              "rows, %d documents)" % (len(want), page.rows["leak"], page.rows["fp"],
-                                       page.sections))
+        print("report counts match metrics.json (%d values, %d labels, %d leak rows, "
+              "%d false-positive rows, %d documents)"
+              % (len(want), len(page.labels), page.rows["leak"], page.rows["fp"],
+                 page.sections))
     return 1 if bad else 0
 
 
