@@ -1240,8 +1240,9 @@ int deid_eval_new(struct deid_eval **out, const struct deid_eval_opts *opts,
  * pointers and must outlive the evaluation). Spans must lie in the text,
  * be non-empty and on character boundaries, labels in range; else MS_EINVAL
  * naming the document number and span index (never the text). The text
- * must be valid UTF-8 (MS_EUNICODE). Returns 0, MS_EINVAL, MS_EUNICODE or
- * MS_ENOMEM.
+ * must be valid UTF-8 (MS_EUNICODE). A rejected document leaves the
+ * evaluation as it was; after MS_ENOMEM it may hold part of the document:
+ * free it. Returns 0, MS_EINVAL, MS_EUNICODE or MS_ENOMEM.
  */
 int deid_eval_add(struct deid_eval *ev, const struct deid_eval_doc *doc,
                   struct ms_error *err) MS_MUST_CHECK;
