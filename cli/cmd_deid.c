@@ -8,11 +8,15 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +25,7 @@
 #include "common/fileio.h"
 #include "common/hash.h"
 #include "common/json.h"
+#include "common/strmap.h"
 #include "datagen/datagen.h"
 #include "deid/deid.h"
 #include "ner/ner.h"
@@ -38,6 +43,8 @@ static const char usage_deid[] = "usage: medsft deid <subcommand> [options]\n"
                                  "  run      de-identify report exports into JSONL\n"
                                  "  keygen   create a site key\n"
                                  "  audit    summarise an audit database\n"
+                                 "  eval     evaluate detection against gold annotations\n"
+                                 "  sample   draw a reproducible review sample of cleaned output\n"
                                  "\n"
                                  "Run 'medsft deid <subcommand> --help' for its options.\n";
 
@@ -103,19 +110,28 @@ static const char usage_audit[] =
 
 enum {
 	OPT_AUDIT = 256,
+	OPT_BOOTSTRAP,
 	OPT_DATA_DIR,
 	OPT_DB,
 	OPT_FORCE,
 	OPT_FROM,
+	OPT_GOLD,
+	OPT_GOLD_FORMAT,
 	OPT_JSON,
 	OPT_KEEP_GOING,
 	OPT_KEY_FILE,
+	OPT_LABEL_MAP,
+	OPT_MIN_RECALL,
 	OPT_MODE,
 	OPT_MODEL,
+	OPT_N,
 	OPT_NO_NER,
 	OPT_OUT,
+	OPT_PRED,
 	OPT_REJECTS,
+	OPT_REPORT,
 	OPT_RULES,
+	OPT_SEED,
 	OPT_SHARD,
 	OPT_SPANS,
 	OPT_STRICT,
@@ -124,21 +140,30 @@ enum {
 
 static const struct option long_opts[] = {
 	{ "audit", required_argument, NULL, OPT_AUDIT },
+	{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
 	{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "from", required_argument, NULL, OPT_FROM },
+	{ "gold", required_argument, NULL, OPT_GOLD },
+	{ "gold-format", required_argument, NULL, OPT_GOLD_FORMAT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
 	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
+	{ "label-map", required_argument, NULL, OPT_LABEL_MAP },
+	{ "min-recall", required_argument, NULL, OPT_MIN_RECALL },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "n", required_argument, NULL, OPT_N },
 	{ "no-ner", no_argument, NULL, OPT_NO_NER },
 	{ "out", required_argument, NULL, OPT_OUT },
+	{ "pred", required_argument, NULL, OPT_PRED },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "rejects", required_argument, NULL, OPT_REJECTS },
+	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "spans", no_argument, NULL, OPT_SPANS },
 	{ "strict", no_argument, NULL, OPT_STRICT },
@@ -154,6 +179,12 @@ struct opts {
 	bool force, json, keep_going, no_ner, spans, strict;
 	unsigned long shard_k, shard_n; /* 0/0: not sharded */
 	unsigned long threads;
+	/* eval and sample */
+	const char *gold, *label_map, *pred, *report;
+	enum ner_format gold_format;
+	double min_recall; /* < 0: no gate */
+	unsigned long bootstrap, n;
+	unsigned long long seed;
 };
 
 static bool parse_ulong(const char *s, unsigned long *out, unsigned long min, unsigned long max)
@@ -173,6 +204,35 @@ static bool parse_ulong(const char *s, unsigned long *out, unsigned long min, un
 	return true;
 }
 
+/* A number in [0, 1]. */
+static bool parse_fraction(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0 && v <= 1))
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_seed(const char *s, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s[0] || s[0] == '-' || s[0] == '+')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
 /* "K/N" with 1 <= K <= N. */
 static bool parse_shard(const char *s, unsigned long *k, unsigned long *n)
 {
@@ -185,25 +245,84 @@ static bool parse_shard(const char *s, unsigned long *k, unsigned long *n)
 }
 
 /*
+ * The options of eval and sample, apart so that parse_opts() stays
+ * readable. Returns -1 to go on, else a usage error's exit code.
+ */
+static int parse_eval_opt(int c, const char *usage, struct opts *o)
+{
+	switch (c) {
+	case OPT_BOOTSTRAP:
+		if (!parse_ulong(optarg, &o->bootstrap, 1, 100000) || strchr(optarg, '/'))
+			return cli_usage_error(usage,
+			                       "--bootstrap takes a number from 1 to 100000");
+		break;
+	case OPT_GOLD:
+		o->gold = optarg;
+		break;
+	case OPT_GOLD_FORMAT:
+		if (ner_format_parse(&o->gold_format, optarg) != 0 ||
+		    o->gold_format == NER_FORMAT_AUTO)
+			return cli_usage_error(usage, "unknown gold format '%s'", optarg);
+		break;
+	case OPT_LABEL_MAP:
+		o->label_map = optarg;
+		break;
+	case OPT_MIN_RECALL:
+		if (!parse_fraction(optarg, &o->min_recall))
+			return cli_usage_error(usage, "--min-recall takes a number from 0 to 1");
+		break;
+	case OPT_N:
+		if (!parse_ulong(optarg, &o->n, 1, 10000000) || strchr(optarg, '/'))
+			return cli_usage_error(usage, "--n takes a number from 1 to 10000000");
+		break;
+	case OPT_PRED:
+		o->pred = optarg;
+		break;
+	case OPT_REPORT:
+		o->report = optarg;
+		break;
+	case OPT_SEED:
+		if (!parse_seed(optarg, &o->seed))
+			return cli_usage_error(usage, "--seed takes a non-negative integer");
+		break;
+	default:
+		break;
+	}
+	return -1;
+}
+
+/* Whether this subcommand takes option c (help, quiet and verbose always). */
+static bool opt_allowed(int c, const int *allowed)
+{
+	int i;
+
+	if (c == 'h' || c == 'q' || c == 'v')
+		return true;
+	for (i = 0; allowed[i]; i++)
+		if (allowed[i] == c)
+			return true;
+	return false;
+}
+
+/*
  * Parses the options; allowed lists the OPT_* values this subcommand takes.
  * Returns -1 to go on, else an exit code (help printed or usage error).
  */
 static int parse_opts(int argc, char **argv, const char *usage, const int *allowed, struct opts *o)
 {
-	int c, i;
+	int c, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->from = DEID_FORMAT_AUTO;
 	o->mode = DEID_MODE_SURROGATE;
 	o->threads = 1;
+	o->min_recall = -1;
+	o->n = 100;
+	o->seed = 1;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+hqv", long_opts, NULL)) != -1) {
-		bool ok = c == 'h' || c == 'q' || c == 'v';
-
-		for (i = 0; allowed[i] && !ok; i++)
-			ok = allowed[i] == c;
-		if (c == '?' || !ok) {
+		if (c == '?' || !opt_allowed(c, allowed)) {
 			const char *arg = argv[optind - 1];
 
 			return cli_usage_error(usage, "unknown or misplaced option '%s'",
@@ -282,6 +401,9 @@ static int parse_opts(int argc, char **argv, const char *usage, const int *allow
 				                       MAX_THREADS);
 			break;
 		default:
+			rc = parse_eval_opt(c, usage, o);
+			if (rc >= 0)
+				return rc;
 			break;
 		}
 	}
@@ -1008,15 +1130,768 @@ static int deid_audit(int argc, char **argv)
 	return rc;
 }
 
+/* ---- eval -------------------------------------------------------------- */
+
+static const char usage_eval[] =
+        "usage: medsft deid eval --gold PATH --gold-format FORMAT --report DIR\n"
+        "                        [--bootstrap N] [--data-dir DIR] [--label-map FILE]\n"
+        "                        [--min-recall R] [--model FILE | --no-ner]\n"
+        "                        [--pred FILE] [--rules DIR] [--seed S] [-q]\n"
+        "\n"
+        "Runs the detector (rules, gazetteers, the NER model) on the documents of a\n"
+        "gold corpus, or reads its predictions from --pred, and compares them with\n"
+        "the gold spans: strict, overlap and token-level precision, recall and F1\n"
+        "per label, label-agnostic PHI recall (entities, characters), confusion,\n"
+        "95 % bootstrap intervals by document, leaks and false positives.\n"
+        "\n"
+        "Writes to DIR: metrics.json (no document text: ids, offsets, labels,\n"
+        "counts), report.html and leaks.jsonl (both hold RAW PHI: mode 0600).\n"
+        "Prints a summary without PHI.\n"
+        "\n"
+        "  --bootstrap N       bootstrap replicates (default 1000)\n"
+        "  --data-dir DIR      shipped data (rules/, gazetteers/, models/)\n"
+        "  --gold PATH         a file or a directory of gold documents\n"
+        "  --gold-format F     inception, brat, conll or jsonl\n"
+        "  --label-map FILE    maps the corpus' labels onto ours\n"
+        "                      (schemas/label-maps/*.json)\n"
+        "  --min-recall R      exit 1 when label-agnostic entity recall is below R\n"
+        "  --model FILE        NER model instead of <data-dir>/models/phi-de.model\n"
+        "  --no-ner            rules and gazetteers only\n"
+        "  --pred FILE         predictions as JSONL: {\"id\",\"text\",\"spans\":[{\"start\",\n"
+        "                      \"end\",\"label\"}]}, byte offsets, one record per gold\n"
+        "                      document with the same id and text\n"
+        "  --report DIR        where the outputs go (created if missing)\n"
+        "  --rules DIR         rule files instead of <data-dir>/rules\n"
+        "  --seed S            seed of the bootstrap (default 1)\n"
+        "  -q, --quiet         no summary\n"
+        "\n"
+        "exit codes: 0 success, 1 failure (also: recall below --min-recall; the\n"
+        "reports are written all the same), 2 usage error\n";
+
+#define EVAL_CONTEXT_CHARS 40
+
+struct eval_state {
+	struct run_state run; /* the detector, as for deid run */
+	struct deid_replacer *replacer;
+	struct deid_key key;
+	struct ner_label_map *map;
+	struct ner_corpus *gold, *pred;
+	struct ms_strmap pred_ids; /* id -> record index of pred */
+	bool *pred_used;
+	struct deid_eval *ev;
+	struct deid_report *rep;
+	struct deid_spans gold_spans, pred_spans;
+	struct ms_buf issues;
+};
+
+/* Gold or predicted ner spans as deid spans; unknown labels are an error. */
+static int to_deid_spans(struct deid_spans *out, const struct ner_span *v, size_t n,
+                         const char *source, size_t doc_no, struct ms_error *err)
+{
+	size_t i;
+
+	deid_spans_reset(out);
+	for (i = 0; i < n; i++) {
+		struct deid_span d;
+
+		memset(&d, 0, sizeof(d));
+		if (phi_label_parse(&d.label, v[i].label) != 0)
+			return ms_error_set(err, MS_EINVAL,
+			                    "document %zu: span %zu has label '%s', "
+			                    "not a PHI label",
+			                    doc_no, i + 1, v[i].label);
+		d.start = v[i].start;
+		d.end = v[i].end;
+		d.source_kind = DEID_SOURCE_NER;
+		d.source = source;
+		d.score = v[i].score;
+		d.field = -1;
+		if (deid_spans_add(out, &d))
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* Maps the ids of the --pred records to their index; an id twice is an error. */
+static int index_pred(struct eval_state *es, struct ms_error *err)
+{
+	size_t i, n = ner_corpus_n_docs(es->pred);
+
+	es->pred_used = ms_calloc(n + 1, sizeof(*es->pred_used));
+	if (!es->pred_used)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		const char *id = ner_corpus_doc(es->pred, i)->id;
+		const struct ms_strmap_slot *dup = ms_strmap_get(&es->pred_ids, id, strlen(id));
+
+		if (dup)
+			return ms_error_set(err, MS_EINVAL, "record %zu: same id as record %zu",
+			                    i + 1, dup->val + 1);
+		if (ms_strmap_put(&es->pred_ids, id, strlen(id), i))
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* Every --pred record must belong to a gold document. */
+static int check_pred_used(const struct eval_state *es, struct ms_error *err)
+{
+	size_t i, n = es->pred ? ner_corpus_n_docs(es->pred) : 0;
+
+	for (i = 0; i < n; i++) {
+		if (es->pred_used[i])
+			continue;
+		ms_error_set_path(err, es->run.o->pred);
+		return ms_error_set(err, MS_EINVAL, "record %zu: no gold document has its id",
+		                    i + 1);
+	}
+	return 0;
+}
+
+static int eval_read(struct eval_state *es, const struct opts *o, struct ms_error *err)
+{
+	struct ner_read_opts ro;
+	int rc;
+
+	memset(&ro, 0, sizeof(ro));
+	if (o->label_map) {
+		rc = ner_label_map_load(&es->map, o->label_map, err);
+		if (rc)
+			return rc;
+	}
+	ro.map = es->map;
+	rc = ner_corpus_new(&es->gold, err);
+	if (!rc)
+		rc = ner_corpus_read_path(es->gold, o->gold, o->gold_format, &ro, err);
+	if (rc || !o->pred)
+		return rc;
+	memset(&ro, 0, sizeof(ro));
+	rc = ner_corpus_new(&es->pred, err);
+	if (!rc)
+		rc = ner_corpus_read_path(es->pred, o->pred, NER_FORMAT_JSONL, &ro, err);
+	if (!rc)
+		rc = index_pred(es, err);
+	if (rc)
+		ms_error_set_path(err, o->pred);
+	return rc;
+}
+
+/* The predictions of gold document gd: from --pred (same id and text) or the detector. */
+static int eval_predict(struct eval_state *es, const struct ner_doc *gd, size_t doc_no,
+                        struct ms_error *err)
+{
+	struct deid_doc doc;
+
+	if (es->pred) {
+		const struct ms_strmap_slot *slot =
+		        ms_strmap_get(&es->pred_ids, gd->id, strlen(gd->id));
+		const struct ner_doc *pd = slot ? ner_corpus_doc(es->pred, slot->val) : NULL;
+		int rc;
+
+		ms_error_set_path(err, es->run.o->pred);
+		if (!pd)
+			return ms_error_set(err, MS_EINVAL, "no record for gold document %zu",
+			                    doc_no);
+		if (pd->len != gd->len || memcmp(pd->text, gd->text, gd->len) != 0)
+			return ms_error_set(err, MS_EINVAL,
+			                    "record %zu: its text differs from gold document %zu "
+			                    "with the same id",
+			                    slot->val + 1, doc_no);
+		es->pred_used[slot->val] = true;
+		rc = to_deid_spans(&es->pred_spans, pd->spans, pd->n_spans, "pred", slot->val + 1,
+		                   err);
+		if (!rc)
+			ms_error_clear(err); /* the path set above is for failures only */
+		return rc;
+	}
+	memset(&doc, 0, sizeof(doc));
+	doc.id = gd->id;
+	doc.text = gd->text;
+	doc.len = gd->len;
+	doc.record = doc_no;
+	doc.format = DEID_FORMAT_JSONL;
+	return deid_detector_run(es->run.det, &doc, &es->pred_spans, err);
+}
+
+static int eval_docs(struct eval_state *es, struct ms_error *err)
+{
+	size_t i, n = ner_corpus_n_docs(es->gold);
+	int rc = 0;
+
+	for (i = 0; !rc && i < n; i++) {
+		const struct ner_doc *gd = ner_corpus_doc(es->gold, i);
+		const struct deid_replaced *clean = NULL;
+		struct deid_eval_doc ed;
+		struct deid_doc doc;
+
+		rc = to_deid_spans(&es->gold_spans, gd->spans, gd->n_spans, "gold", i + 1, err);
+		if (!rc)
+			rc = eval_predict(es, gd, i + 1, err);
+		if (rc)
+			break;
+		memset(&ed, 0, sizeof(ed));
+		ed.id = gd->id;
+		ed.text = gd->text;
+		ed.len = gd->len;
+		ed.gold = es->gold_spans.v;
+		ed.n_gold = es->gold_spans.n;
+		ed.pred = es->pred_spans.v;
+		ed.n_pred = es->pred_spans.n;
+		rc = deid_eval_add(es->ev, &ed, err);
+		if (!rc && es->replacer) {
+			memset(&doc, 0, sizeof(doc));
+			doc.id = gd->id;
+			doc.text = gd->text;
+			doc.len = gd->len;
+			doc.record = i + 1;
+			rc = deid_replacer_run(es->replacer, &doc, es->pred_spans.v,
+			                       es->pred_spans.n, &clean, err);
+		}
+		if (!rc)
+			rc = deid_report_add(es->rep, es->ev, i, &ed, clean, err);
+		if (!rc && deid_eval_write_issues(&es->issues, es->ev, i, gd->text, gd->len,
+		                                  EVAL_CONTEXT_CHARS))
+			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		if (rc && !err->record)
+			ms_error_set_record(err, i + 1);
+	}
+	return rc;
+}
+
+/* Creates dir (mode 0700: what goes in holds PHI) unless it is a directory already. */
+static int make_dir(const char *dir, struct ms_error *err)
+{
+	struct stat sb;
+
+	if (stat(dir, &sb) == 0) {
+		if (S_ISDIR(sb.st_mode))
+			return 0;
+		ms_error_set_path(err, dir);
+		return ms_error_set(err, MS_EIO, "not a directory");
+	}
+	if (errno == ENOENT && mkdir(dir, 0700) == 0)
+		return 0;
+	ms_error_set_path(err, dir);
+	return ms_error_set(err, MS_EIO, "cannot create the output directory: %s", strerror(errno));
+}
+
+/* DIR/name into path. */
+static int eval_path(struct ms_buf *path, const char *dir, const char *name)
+{
+	ms_buf_reset(path);
+	ms_buf_addf(path, "%s/%s", dir, name);
+	return ms_buf_status(path);
+}
+
+static int eval_write(struct eval_state *es, const struct opts *o,
+                      const struct deid_eval_info *info, struct ms_error *err)
+{
+	struct ms_buf json = MS_BUF_INIT, path = MS_BUF_INIT;
+	int rc;
+
+	rc = make_dir(o->report, err);
+	if (rc)
+		return rc;
+	if (deid_eval_write_json(&json, es->ev, info) ||
+	    eval_path(&path, o->report, "metrics.json")) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = ms_file_write_atomic(path.buf, json.buf, json.len, 0644, err);
+	if (!rc && eval_path(&path, o->report, "leaks.jsonl"))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	if (!rc)
+		rc = ms_file_write_atomic(path.buf, es->issues.buf, es->issues.len, 0600, err);
+	if (!rc && eval_path(&path, o->report, "report.html"))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	if (!rc)
+		rc = deid_report_write(es->rep, es->ev, info, path.buf, err);
+out:
+	ms_buf_release(&json);
+	ms_buf_release(&path);
+	return rc;
+}
+
+static void print_value(const char *what, const struct deid_eval_value *v)
+{
+	if (isnan(v->value)) {
+		printf("%s -", what);
+		return;
+	}
+	printf("%s %.3f", what, v->value);
+	if (!isnan(v->lo))
+		printf(" [%.3f, %.3f]", v->lo, v->hi);
+}
+
+/* The summary: counts and scores only, no document ids or text. */
+static void eval_summary(const struct deid_eval_result *r, const char *dir)
+{
+	unsigned k;
+
+	printf("documents %zu, gold spans %zu, detected spans %zu\n", r->n_docs,
+	       r->n_gold[DEID_EVAL_MICRO], r->n_pred[DEID_EVAL_MICRO]);
+	printf("PHI recall (label-agnostic): ");
+	print_value("entities", &r->entity_recall);
+	printf(" (%zu of %zu), ", r->phi_entities_removed, r->phi_entities);
+	print_value("characters", &r->char_recall);
+	printf(" (%zu of %zu)\n", r->phi_chars_removed, r->phi_chars);
+	for (k = 0; k < DEID_EVAL_KINDS; k++) {
+		const struct deid_eval_prf *p = &r->prf[k][DEID_EVAL_MICRO];
+
+		printf("%-8s", deid_eval_kind_name((enum deid_eval_kind)k));
+		print_value("P", &p->precision);
+		print_value("  R", &p->recall);
+		print_value("  F1", &p->f1);
+		printf("\n");
+	}
+	printf("leaks %zu, false positives %zu\n", r->n_leaks, r->n_false_positives);
+	printf("wrote %s/metrics.json, %s/report.html and %s/leaks.jsonl (raw PHI, mode 0600)\n",
+	       dir, dir, dir);
+}
+
+static int eval_open(struct eval_state *es, const struct opts *o, struct ms_error *err)
+{
+	struct deid_eval_opts eo = DEID_EVAL_OPTS_INIT;
+	struct deid_replace_opts ro;
+	unsigned l;
+	int rc;
+
+	eo.n_bootstrap = (unsigned)o->bootstrap;
+	eo.seed = o->seed;
+	eo.external = o->pred != NULL;
+	if (es->map) {
+		/* labels of ours that the corpus does not separate (BIRTHDATE as DATE) */
+		eo.compare_as_set = true;
+		for (l = 0; l < PHI_LABEL_COUNT; l++) {
+			const char *name = phi_label_name((enum phi_label)l);
+			const char *as = NULL;
+			unsigned i;
+
+			/* ner.h compares labels by pointer: ask with its own copy of the name */
+			if (ner_label_parse(&i, name, strlen(name)) == 0)
+				as = ner_label_map_compare(es->map, ner_label_name(i));
+			if (!as || phi_label_parse(&eo.compare_as[l], as) != 0)
+				eo.compare_as[l] = (enum phi_label)l;
+		}
+	}
+	rc = deid_eval_new(&es->ev, &eo, err);
+	if (!rc)
+		rc = deid_report_new(&es->rep, err);
+	if (rc || o->pred)
+		return rc;
+	rc = open_detector(&es->run, err);
+	if (rc)
+		return rc;
+	/* tag mode: the key only names documents, which the report does not show */
+	memset(&ro, 0, sizeof(ro));
+	ro.mode = DEID_MODE_TAG;
+	ro.key = &es->key;
+	return deid_replacer_new(&es->replacer, &ro, err);
+}
+
+static void eval_release(struct eval_state *es)
+{
+	deid_replacer_free(es->replacer);
+	deid_detector_free(es->run.det);
+	close_model(&es->run);
+	ner_label_map_free(es->map);
+	ner_corpus_free(es->gold);
+	ner_corpus_free(es->pred);
+	ms_strmap_release(&es->pred_ids);
+	ms_free(es->pred_used);
+	deid_eval_free(es->ev);
+	deid_report_free(es->rep);
+	deid_spans_release(&es->gold_spans);
+	deid_spans_release(&es->pred_spans);
+	ms_buf_release(&es->issues);
+}
+
+static int deid_eval(int argc, char **argv)
+{
+	static const int allowed[] = {
+		OPT_BOOTSTRAP,  OPT_DATA_DIR, OPT_GOLD,   OPT_GOLD_FORMAT, OPT_LABEL_MAP,
+		OPT_MIN_RECALL, OPT_MODEL,    OPT_NO_NER, OPT_PRED,        OPT_REPORT,
+		OPT_RULES,      OPT_SEED,     0
+	};
+	struct opts o;
+	struct eval_state es;
+	struct deid_eval_info info;
+	struct ms_error err = MS_ERROR_INIT;
+	const struct deid_eval_result *r;
+	int rc;
+
+	rc = parse_opts(argc, argv, usage_eval, allowed, &o);
+	if (rc >= 0)
+		return rc;
+	if (optind != argc)
+		return cli_usage_error(usage_eval, "unexpected argument '%s'", argv[optind]);
+	if (!o.gold || o.gold_format == NER_FORMAT_AUTO || !o.report)
+		return cli_usage_error(usage_eval,
+		                       "--gold, --gold-format and --report are required");
+	if (o.pred && (o.model || o.no_ner || o.rules || o.data_dir))
+		return cli_usage_error(usage_eval,
+		                       "--pred takes the predictions as they are: no detector "
+		                       "options with it");
+	if (o.model && o.no_ner)
+		return cli_usage_error(usage_eval, "--model and --no-ner exclude each other");
+	memset(&es, 0, sizeof(es));
+	es.run.o = &o;
+	ms_buf_init(&es.issues, 0);
+	rc = eval_read(&es, &o, &err);
+	if (!rc)
+		rc = eval_open(&es, &o, &err);
+	if (!rc)
+		rc = eval_docs(&es, &err);
+	if (!rc)
+		rc = check_pred_used(&es, &err);
+	if (!rc)
+		rc = deid_eval_finish(es.ev, &err);
+	memset(&info, 0, sizeof(info));
+	info.tool_version = MS_VERSION;
+	info.gold = o.gold;
+	info.gold_format = ner_format_name(o.gold_format);
+	info.label_map = o.label_map;
+	info.predictions = o.pred;
+	if (!o.pred)
+		info.detector =
+		        o.no_ner || !es.run.model ? "rules+gazetteers" : "rules+gazetteers+ner";
+	info.model = es.run.model ? es.run.model_fp : NULL;
+	if (!rc)
+		rc = eval_write(&es, &o, &info, &err);
+	if (rc) {
+		if (!err.path[0])
+			ms_error_set_path(&err, o.gold);
+		cli_report(&err);
+		rc = cli_exit_code(rc);
+		goto out;
+	}
+	r = deid_eval_result(es.ev);
+	if (cli.verbosity >= 0)
+		eval_summary(r, o.report);
+	rc = CLI_EXIT_OK;
+	if (o.min_recall >= 0 && !(r->entity_recall.value >= o.min_recall)) {
+		cli_error("PHI recall %.4f is below --min-recall %.4f", r->entity_recall.value,
+		          o.min_recall);
+		rc = CLI_EXIT_FAILURE;
+	}
+out:
+	eval_release(&es);
+	return rc;
+}
+
+/* ---- sample ------------------------------------------------------------ */
+
+static const char usage_sample[] =
+        "usage: medsft deid sample [--n N] [--out DIR] [--seed S] [-q] [FILE.jsonl|-]\n"
+        "\n"
+        "Draws a reproducible random sample of N documents (default 100) from the\n"
+        "output of 'medsft deid run' for manual review, and writes DIR/sample.jsonl\n"
+        "(the chosen lines as they are, in input order) and DIR/signoff.csv (one row\n"
+        "per document: id, group, and empty reviewer, date, verdict and comment\n"
+        "columns to fill in). Both mode 0600; DIR defaults to the current directory.\n"
+        "\n"
+        "A document is chosen when its keyed hash SHA-256(seed, id) is among the N\n"
+        "smallest: the sample depends on the seed and the ids only (not on the\n"
+        "order or on other documents' presence), memory holds N lines at most.\n"
+        "\n"
+        "exit codes: 0 success, 1 failure (also: a line that is not a JSON object\n"
+        "with a string \"id\"), 2 usage error\n";
+
+#define SAMPLE_MAX_LINE ((size_t)16 << 20)
+
+struct sample_item {
+	uint64_t key;
+	size_t seq; /* line number, for ties and the output order */
+	char *line;
+	size_t len;
+	char *id;
+	char *group; /* NULL when null or missing */
+};
+
+static bool sample_before(const struct sample_item *a, const struct sample_item *b)
+{
+	return a->key != b->key ? a->key < b->key : a->seq < b->seq;
+}
+
+/* Max-heap by (key, seq): the root is the first to go. */
+static void heap_down(struct sample_item *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		struct sample_item t;
+
+		if (l < n && sample_before(&h[m], &h[l]))
+			m = l;
+		if (r < n && sample_before(&h[m], &h[r]))
+			m = r;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void heap_up(struct sample_item *h, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		struct sample_item t;
+
+		if (!sample_before(&h[p], &h[i]))
+			return;
+		t = h[i];
+		h[i] = h[p];
+		h[p] = t;
+		i = p;
+	}
+}
+
+static void sample_item_release(struct sample_item *it)
+{
+	ms_free(it->line);
+	ms_free(it->id);
+	ms_free(it->group);
+	memset(it, 0, sizeof(*it));
+}
+
+static uint64_t sample_key(unsigned long long seed, const char *id)
+{
+	struct ms_buf b = MS_BUF_INIT;
+	unsigned char h[MS_SHA256_LEN];
+	uint64_t k = 0;
+	int i;
+
+	ms_buf_addf(&b, "medsft-sample\x1f%llu\x1f%s", seed, id);
+	ms_sha256(h, b.buf, b.len);
+	ms_buf_release(&b);
+	for (i = 0; i < 8; i++)
+		k = k << 8 | h[i];
+	return k;
+}
+
+/* Parses one line into it (id, group); MS_EINVAL names what is wrong. */
+static int sample_parse(struct sample_item *it, const char *line, size_t len, struct ms_error *err)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(line, len, 0, &jerr);
+	json_t *id, *group;
+	int rc = 0;
+
+	if (!root || !json_is_object(root)) {
+		rc = ms_error_set(err, MS_EINVAL, "not a JSON object%s%s", root ? "" : ": ",
+		                  root ? "" : jerr.text);
+		goto out;
+	}
+	id = json_object_get(root, "id");
+	group = json_object_get(root, "group");
+	if (!json_is_string(id) || (group && !json_is_string(group) && !json_is_null(group))) {
+		rc = ms_error_set(err, MS_EINVAL,
+		                  "\"id\" must be a string, \"group\" a string or "
+		                  "null");
+		goto out;
+	}
+	it->id = ms_strdup(json_string_value(id));
+	if (json_is_string(group))
+		it->group = ms_strdup(json_string_value(group));
+	if (!it->id || (json_is_string(group) && !it->group))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+out:
+	json_decref(root);
+	return rc;
+}
+
+struct sample_state {
+	struct sample_item *heap;
+	size_t n_heap, cap;
+	size_t n_lines; /* documents read */
+};
+
+static int sample_read(struct sample_state *ss, const struct opts *o, FILE *fp,
+                       struct ms_error *err)
+{
+	char *line = NULL;
+	size_t cap = 0, line_no = 0;
+	ssize_t got;
+	int rc = 0;
+
+	while (!rc && (got = getline(&line, &cap, fp)) >= 0) {
+		struct sample_item it;
+		size_t len = (size_t)got;
+
+		line_no++;
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		if (!len)
+			continue;
+		if (len > SAMPLE_MAX_LINE) {
+			rc = ms_error_set(err, MS_ETOOBIG, "line longer than %zu bytes",
+			                  SAMPLE_MAX_LINE);
+			break;
+		}
+		memset(&it, 0, sizeof(it));
+		rc = sample_parse(&it, line, len, err);
+		if (rc) {
+			sample_item_release(&it);
+			break;
+		}
+		ss->n_lines++;
+		it.seq = line_no;
+		it.key = sample_key(o->seed, it.id);
+		if (ss->n_heap == o->n && !sample_before(&it, &ss->heap[0])) {
+			sample_item_release(&it);
+			continue;
+		}
+		it.line = ms_strndup(line, len);
+		it.len = len;
+		if (!it.line) {
+			sample_item_release(&it);
+			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+			break;
+		}
+		if (ss->n_heap == o->n) {
+			sample_item_release(&ss->heap[0]);
+			ss->heap[0] = it;
+			heap_down(ss->heap, ss->n_heap, 0);
+		} else if (MS_GROW(ss->heap, ss->cap, ss->n_heap + 1)) {
+			sample_item_release(&it);
+			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		} else {
+			ss->heap[ss->n_heap++] = it;
+			heap_up(ss->heap, ss->n_heap - 1);
+		}
+	}
+	if (!rc && ferror(fp))
+		rc = ms_error_set(err, MS_EIO, "read error: %s", strerror(errno));
+	if (rc)
+		ms_error_set_line(err, line_no);
+	free(line);
+	return rc;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+	const struct sample_item *x = a, *y = b;
+
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* A CSV field, quoted when it holds a delimiter, quote or line break. */
+static void csv_field(struct ms_buf *out, const char *s)
+{
+	const char *p;
+
+	if (!s)
+		return;
+	if (!strpbrk(s, ",\"\r\n")) {
+		ms_buf_adds(out, s);
+		return;
+	}
+	ms_buf_addch(out, '"');
+	for (p = s; *p; p++) {
+		if (*p == '"')
+			ms_buf_addch(out, '"');
+		ms_buf_addch(out, *p);
+	}
+	ms_buf_addch(out, '"');
+}
+
+static int sample_write(struct sample_state *ss, const char *dir, struct ms_error *err)
+{
+	struct ms_buf jsonl = MS_BUF_INIT, csv = MS_BUF_INIT, path = MS_BUF_INIT;
+	size_t i;
+	int rc;
+
+	rc = make_dir(dir, err);
+	if (rc)
+		return rc;
+	if (ss->n_heap)
+		qsort(ss->heap, ss->n_heap, sizeof(*ss->heap), cmp_seq);
+	ms_buf_adds(&csv, "id,group,reviewer,date,verdict,comment\n");
+	for (i = 0; i < ss->n_heap; i++) {
+		ms_buf_add(&jsonl, ss->heap[i].line, ss->heap[i].len);
+		ms_buf_addch(&jsonl, '\n');
+		csv_field(&csv, ss->heap[i].id);
+		ms_buf_addch(&csv, ',');
+		csv_field(&csv, ss->heap[i].group);
+		ms_buf_adds(&csv, ",,,,\n");
+	}
+	rc = eval_path(&path, dir, "sample.jsonl");
+	if (rc || ms_buf_status(&jsonl) || ms_buf_status(&csv)) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = ms_file_write_atomic(path.buf, jsonl.buf, jsonl.len, 0600, err);
+	if (!rc && eval_path(&path, dir, "signoff.csv"))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	if (!rc)
+		rc = ms_file_write_atomic(path.buf, csv.buf, csv.len, 0600, err);
+out:
+	ms_buf_release(&jsonl);
+	ms_buf_release(&csv);
+	ms_buf_release(&path);
+	return rc;
+}
+
+static int deid_sample(int argc, char **argv)
+{
+	static const int allowed[] = { OPT_N, OPT_OUT, OPT_SEED, 0 };
+	struct opts o;
+	struct sample_state ss;
+	struct ms_error err = MS_ERROR_INIT;
+	const char *input = "-", *dir;
+	FILE *fp = stdin;
+	size_t i;
+	int rc;
+
+	rc = parse_opts(argc, argv, usage_sample, allowed, &o);
+	if (rc >= 0)
+		return rc;
+	if (argc - optind > 1)
+		return cli_usage_error(usage_sample, "one input file at most");
+	if (optind < argc)
+		input = argv[optind];
+	dir = o.out ? o.out : ".";
+	rc = 0;
+	memset(&ss, 0, sizeof(ss));
+	if (strcmp(input, "-") != 0) {
+		fp = fopen(input, "rb");
+		if (!fp) {
+			ms_error_set_path(&err, input);
+			rc = ms_error_set(&err, MS_EIO, "cannot open: %s", strerror(errno));
+		}
+	}
+	if (!rc)
+		rc = sample_read(&ss, &o, fp, &err);
+	if (fp && fp != stdin)
+		fclose(fp);
+	if (!rc)
+		rc = sample_write(&ss, dir, &err);
+	if (rc) {
+		ms_error_set_path(&err, input);
+		cli_report(&err);
+		rc = cli_exit_code(rc);
+	} else {
+		cli_info("sampled %zu of %zu documents (seed %llu): %s/sample.jsonl, "
+		         "%s/signoff.csv",
+		         ss.n_heap, ss.n_lines, o.seed, dir, dir);
+		rc = CLI_EXIT_OK;
+	}
+	for (i = 0; i < ss.n_heap; i++)
+		sample_item_release(&ss.heap[i]);
+	ms_free(ss.heap);
+	return rc;
+}
+
 int cmd_deid(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*fn)(int argc, char **argv);
 	} subs[] = {
-		{ "audit", deid_audit },
-		{ "keygen", deid_keygen },
-		{ "run", deid_run },
+		{ "audit", deid_audit }, { "eval", deid_eval },     { "keygen", deid_keygen },
+		{ "run", deid_run },     { "sample", deid_sample },
 	};
 	size_t i;
 

@@ -1075,4 +1075,263 @@ int deid_pipeline_flush(struct deid_pipeline *p, struct ms_error *err) MS_MUST_C
 /* Stops the workers (dropping unfinished records) and frees. Accepts NULL. */
 void deid_pipeline_free(struct deid_pipeline *p);
 
+/* ==== 5. Evaluation against gold annotations and the review report ==== */
+
+/*
+ * Compares detected spans with gold annotations, document by document, and
+ * reports per label and overall:
+ *
+ *   strict    a prediction is correct when a gold span has the same start,
+ *             end and label; each gold span matches at most one prediction
+ *             (the "strict" entity measure of the i2b2 2014 de-identification
+ *             track);
+ *   overlap   a gold span counts as found when a prediction of the same
+ *             label overlaps it, a prediction as correct when it overlaps a
+ *             gold span of its label: split and merged spans count as found
+ *             (recall over gold spans, precision over predictions);
+ *   token     every word token (maximal run of letters, digits and marks,
+ *             as the detector tokenizes) gets the gold and the predicted
+ *             label of the span covering most of its bytes, or none; a
+ *             token is a true positive when both agree, else a false
+ *             negative of its gold label and a false positive of its
+ *             predicted label (the token measure of i2b2 2014 evaluations;
+ *             punctuation and blanks are not tokens);
+ *   PHI recall, label-agnostic ("was it removed at all?"): at entity level,
+ *             the share of gold spans every non-blank character of which
+ *             some prediction (of any label) covers, and at character level,
+ *             the share of non-blank characters (code points) of gold spans
+ *             that predictions cover. Labels that replacement keeps in the
+ *             text by policy (opts.exclude, by default TITLE) are left out.
+ *
+ * Labels are compared after opts.compare_as (e.g. BIRTHDATE as DATE for a
+ * corpus that does not separate them). A gold span that is not fully
+ * removed is a leak; a prediction that overlaps no gold span is a false
+ * positive; the confusion matrix pairs each gold span with the label of the
+ * prediction overlapping it most (or none) and counts false positives in
+ * the row "none". 95 % confidence intervals come from a bootstrap over
+ * documents (percentile method, opts.n_bootstrap replicates drawn with a
+ * PRNG seeded by opts.seed: the same input and seed give the same bytes).
+ * Undefined values (no gold spans for a recall, no predictions for a
+ * precision) are NaN and written as null.
+ */
+
+/* One document to evaluate; everything is borrowed for the call. */
+struct deid_eval_doc {
+	const char *id; /* as in the gold corpus */
+	const char *text;
+	size_t len;
+	const struct deid_span *gold; /* any order, may overlap; only start,
+	                                 end and label are read */
+	size_t n_gold;
+	const struct deid_span *pred; /* any order, may overlap */
+	size_t n_pred;
+};
+
+enum deid_eval_kind { DEID_EVAL_STRICT = 0, DEID_EVAL_OVERLAP, DEID_EVAL_TOKEN, DEID_EVAL_KINDS };
+
+/* "strict", "overlap", "token"; NULL when out of range. */
+const char *deid_eval_kind_name(enum deid_eval_kind kind);
+
+/*
+ * Counts of one measure. Recall is tp / (tp + fn) over gold units,
+ * precision tp_pred / (tp_pred + fp) over predicted units; tp equals
+ * tp_pred except for overlap matching (one prediction may find two gold
+ * spans and two predictions one).
+ */
+struct deid_eval_counts {
+	size_t tp;
+	size_t fn;
+	size_t tp_pred;
+	size_t fp;
+};
+
+/* A value with its bootstrap interval; NaN where undefined. */
+struct deid_eval_value {
+	double value;
+	double lo;
+	double hi;
+};
+
+struct deid_eval_prf {
+	struct deid_eval_value precision;
+	struct deid_eval_value recall;
+	struct deid_eval_value f1;
+};
+
+#define DEID_EVAL_MAX_SOURCES 4
+#define DEID_EVAL_MICRO       PHI_LABEL_COUNT /* index of the micro average */
+#define DEID_EVAL_NONE        PHI_LABEL_COUNT /* confusion row/column "none" */
+
+/*
+ * A leak (gold span not fully removed) or a false positive. doc indexes the
+ * documents in the order added. For a leak, label is the gold label, chars
+ * and chars_removed its non-blank characters and how many a prediction
+ * covered, sources the predictions overlapping it (up to
+ * DEID_EVAL_MAX_SOURCES; none when nothing touched it). For a false
+ * positive, label, score and sources[0] are the prediction's.
+ */
+struct deid_eval_issue {
+	size_t doc;
+	size_t start;
+	size_t end;
+	enum phi_label label;
+	size_t chars;
+	size_t chars_removed;
+	float score;
+	size_t n_sources;
+	const char *sources[DEID_EVAL_MAX_SOURCES];
+	enum deid_source_kind source_kinds[DEID_EVAL_MAX_SOURCES];
+};
+
+/*
+ * The results, filled by deid_eval_finish(). Arrays indexed by label have
+ * PHI_LABEL_COUNT + 1 entries, the last (DEID_EVAL_MICRO) summing all
+ * labels. Strings and issues are borrowed from the evaluation.
+ */
+struct deid_eval_result {
+	size_t n_docs;
+	size_t n_gold[PHI_LABEL_COUNT + 1]; /* gold spans per compared label */
+	size_t n_pred[PHI_LABEL_COUNT + 1];
+	struct deid_eval_counts counts[DEID_EVAL_KINDS][PHI_LABEL_COUNT + 1];
+	struct deid_eval_prf prf[DEID_EVAL_KINDS][PHI_LABEL_COUNT + 1];
+	size_t phi_entities;         /* gold spans counted for PHI recall */
+	size_t phi_entities_removed; /* ... every non-blank character covered */
+	size_t phi_entities_touched; /* ... at least one character covered */
+	size_t phi_chars;
+	size_t phi_chars_removed;
+	struct deid_eval_value entity_recall;
+	struct deid_eval_value char_recall;
+	size_t confusion[PHI_LABEL_COUNT + 1][PHI_LABEL_COUNT + 1]; /* [gold][pred] */
+	const struct deid_eval_issue *leaks;
+	size_t n_leaks;
+	const struct deid_eval_issue *false_positives;
+	size_t n_false_positives;
+	unsigned n_bootstrap;
+	unsigned long long seed;
+};
+
+struct deid_eval_opts {
+	unsigned n_bootstrap;          /* replicates; 0 = 1000; at most 100000 */
+	unsigned long long seed;       /* of the bootstrap PRNG */
+	bool exclude[PHI_LABEL_COUNT]; /* left out of PHI recall and leaks */
+	bool exclude_set;              /* false: exclude TITLE only */
+	/* compare_as[l]: the label l counts as (gold and predicted alike);
+	   ignored unless compare_as_set (then identity where not changed) */
+	enum phi_label compare_as[PHI_LABEL_COUNT];
+	bool compare_as_set;
+	/* predictions come from elsewhere (a file), not from the detector:
+	   their sources are reported with kind "external" */
+	bool external;
+};
+
+#define DEID_EVAL_OPTS_INIT \
+	{                   \
+		0           \
+	}
+
+struct deid_eval;
+
+/* Returns 0, MS_ENOMEM or MS_EUSAGE (a bad option). Not thread-safe. */
+int deid_eval_new(struct deid_eval **out, const struct deid_eval_opts *opts,
+                  struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Adds one document (its id is copied; sources of predictions are kept as
+ * pointers and must outlive the evaluation). Spans must lie in the text,
+ * be non-empty and on character boundaries, labels in range; else MS_EINVAL
+ * naming the document number and span index (never the text). The text
+ * must be valid UTF-8 (MS_EUNICODE). A rejected document leaves the
+ * evaluation as it was; after MS_ENOMEM it may hold part of the document:
+ * free it. Returns 0, MS_EINVAL, MS_EUNICODE or MS_ENOMEM.
+ */
+int deid_eval_add(struct deid_eval *ev, const struct deid_eval_doc *doc,
+                  struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Computes the scores and the bootstrap intervals. Call once, after the
+ * last deid_eval_add(). Returns 0 or MS_ENOMEM.
+ */
+int deid_eval_finish(struct deid_eval *ev, struct ms_error *err) MS_MUST_CHECK;
+
+/* The results (borrowed, valid until deid_eval_free); NULL before finish. */
+const struct deid_eval_result *deid_eval_result(const struct deid_eval *ev);
+
+/* Id of document i as added (borrowed), or NULL. */
+const char *deid_eval_doc_id(const struct deid_eval *ev, size_t i);
+
+void deid_eval_free(struct deid_eval *ev);
+
+/* What produced the evaluation, for metrics.json and the report header. */
+struct deid_eval_info {
+	const char *tool_version;
+	const char *gold;        /* path as given */
+	const char *gold_format; /* "inception", "brat", "conll", "jsonl" */
+	const char *label_map;   /* path, or NULL */
+	const char *predictions; /* path of --pred, or NULL (the detector ran) */
+	const char *detector;    /* "rules+gazetteers+ner", ...; NULL with predictions */
+	const char *model;       /* model checksum, or NULL */
+};
+
+/*
+ * Appends metrics.json (schemas/metrics.schema.json), pretty-printed with a
+ * fixed key order. It holds counts, scores, intervals and, for leaks and
+ * false positives, document ids, byte offsets, labels and sources, but no
+ * text of a document. Returns 0 or out's sticky status.
+ */
+int deid_eval_write_json(struct ms_buf *out, const struct deid_eval *ev,
+                         const struct deid_eval_info *info) MS_MUST_CHECK;
+
+/*
+ * The review report: one self-contained HTML file (inline CSS and SVG, no
+ * scripts, no external resources) for a person who signs off the
+ * de-identification: a warning that it holds raw PHI, the summary with
+ * per-label bar charts, the leaks, the false positives, the confusion
+ * matrix, then every document with its gold and detected spans
+ * highlighted (a title per span: label, source, score) and the cleaned text
+ * beside it. Every text is HTML-escaped. Counts carry stable ids and data-*
+ * attributes (id="count-leaks" data-value="3", ...), so that tests read
+ * them from the rendered page.
+ *
+ * Documents are added as they are evaluated (the HTML of each is built
+ * then, so the caller need not keep them); deid_report_write() writes the
+ * whole file atomically with mode 0600.
+ */
+struct deid_report;
+
+int deid_report_new(struct deid_report **out, struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Adds document number i of ev (0-based), right after deid_eval_add() of
+ * doc, with its cleaned form (clean may be NULL: no cleaned text is shown):
+ * its section and its rows in the leak and false-positive tables, with 40
+ * characters of context each side. Returns 0 or MS_ENOMEM.
+ */
+int deid_report_add(struct deid_report *rep, const struct deid_eval *ev, size_t i,
+                    const struct deid_eval_doc *doc, const struct deid_replaced *clean,
+                    struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Writes the report for ev (finished, with the same documents added in the
+ * same order) to path: temp file, fsync, rename, mode 0600. Returns 0,
+ * MS_EIO, MS_EUSAGE (not finished, documents missing) or MS_ENOMEM; err
+ * names the path.
+ */
+int deid_report_write(struct deid_report *rep, const struct deid_eval *ev,
+                      const struct deid_eval_info *info, const char *path,
+                      struct ms_error *err) MS_MUST_CHECK;
+
+void deid_report_free(struct deid_report *rep);
+
+/*
+ * The leak file: one JSON line per leak and false positive, with the
+ * document id, offsets, label, sources and a context window of
+ * context_chars characters each side ("before", "text", "after"): raw PHI,
+ * for tools that triage leaks. Appended to out; the caller writes it with
+ * mode 0600. It needs the texts, so it is built per document: call it for
+ * document number i right after its deid_eval_add(). Returns 0 or out's
+ * sticky status.
+ */
+int deid_eval_write_issues(struct ms_buf *out, const struct deid_eval *ev, size_t i,
+                           const char *text, size_t len, size_t context_chars) MS_MUST_CHECK;
+
 #endif
