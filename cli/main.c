@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "catalog", cmd_catalog, "import, look up and search coding catalogues" },
 	{ "deid", cmd_deid, "de-identify report exports" },
 	{ "qa", cmd_qa, "generate and check QA instruction datasets from catalogues" },
+	{ "reports", cmd_reports, "build report->code datasets from de-identified reports" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
