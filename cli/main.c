@@ -20,6 +20,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "catalog", cmd_catalog, "import, look up and search coding catalogues" },
+	{ "datagen", cmd_datagen, "synthetic radiology exports for demo, tests and benchmarks" },
 	{ "deid", cmd_deid, "de-identify report exports" },
 	{ "qa", cmd_qa, "generate and check QA instruction datasets from catalogues" },
 	{ "reports", cmd_reports, "build report->code datasets from de-identified reports" },

@@ -390,4 +390,44 @@ int datagen_reports_build(struct datagen_reports_stats *stats_out, struct catalo
                           const struct datagen_reports_options *opts, const char *in_path,
                           const char *dir, struct ms_error *err) MS_MUST_CHECK;
 
+/* ---- synthetic exports ------------------------------------------------------- */
+
+enum datagen_synth_format {
+	DATAGEN_SYNTH_CSV = 0, /* header + one row per report (deid CSV reader columns) */
+	DATAGEN_SYNTH_HL7      /* one ORU^R01 message per report, CR segments, LF between */
+};
+
+/*
+ * A synthetic radiology export: n reports of patients with one to eight
+ * studies each, structured fields, report texts with PHI and the GOÄ numbers
+ * of the study (system must be CATALOG_SYSTEM_GOAE). The same (n, seed)
+ * gives the same records in both formats.
+ *
+ * CSV columns: id, patient (the group), patient.id, patient.family,
+ * patient.given, patient.birthdate, patient.street, patient.zip,
+ * patient.city, patient.phone, case.id, accession, referrer.family,
+ * referrer.given, performer.family, performer.given, study_date, text,
+ * labels ('|'-separated GOÄ numbers). HL7: MSH-10 id, PID-3/5/7/11/13,
+ * PV1-19, ORC/OBR-2/3, OBR-4 local service code (system "L"), OBR-16
+ * referrer, OBR-32 performer, OBX TX text, one OBX CWE per GOÄ number
+ * (system "GOAE").
+ */
+struct datagen_synth_options {
+	uint64_t n;
+	uint64_t seed;
+	enum datagen_synth_format format;
+	const char *system;
+};
+
+/* Receives output; returns 0 or a negative status (MS_EIO) that stops the writer. */
+typedef int (*datagen_write_fn)(void *payload, const void *data, size_t len);
+
+/*
+ * Generates the export and hands it to write in pieces of about 1 MiB.
+ * Memory stays flat. Returns 0, MS_EUSAGE (system, format), MS_ENOMEM or
+ * write's status.
+ */
+int datagen_synth_export(const struct datagen_synth_options *o, datagen_write_fn write,
+                         void *payload, struct ms_error *err) MS_MUST_CHECK;
+
 #endif
