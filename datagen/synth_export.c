@@ -349,7 +349,7 @@ struct patient {
 };
 
 struct report {
-	char id[24];
+	char id[32];
 	char accession[24];
 	struct date date;
 	struct person referrer, performer;
@@ -367,8 +367,14 @@ static void rand_person(struct person *p, struct rng *r)
 	                     : male_names[pick(r, N_OF(male_names))];
 }
 
-static void make_patient(struct patient *pt, struct rng *r, uint64_t index)
+/*
+ * Identifiers mix the seed in, so that exports made with different seeds can
+ * be read together without two people sharing a patient id or two reports
+ * an id.
+ */
+static void make_patient(struct patient *pt, struct rng *r, uint64_t seed, uint64_t index)
 {
+	index += seed * 1000003;
 	rand_person(&pt->p, r);
 	snprintf(pt->id, sizeof(pt->id), "PID%08llu",
 	         (unsigned long long)(10000000 + index * 7919 % 89999999));
@@ -447,15 +453,17 @@ static void make_text(struct report *rep, const struct patient *pt, struct rng *
 	            rep->performer.family, rep->performer.female ? "Fachärztin" : "Facharzt");
 }
 
-static void make_report(struct report *rep, const struct patient *pt, struct rng *r, uint64_t index)
+static void make_report(struct report *rep, const struct patient *pt, struct rng *r, uint64_t seed,
+                        uint64_t index)
 {
 	const struct study *st = &studies[pick(r, N_OF(studies))];
 	size_t i;
 
 	rep->st = st;
-	snprintf(rep->id, sizeof(rep->id), "R%09llu", (unsigned long long)(index + 1));
+	snprintf(rep->id, sizeof(rep->id), "R%llu-%09llu", (unsigned long long)(seed % 1000000),
+	         (unsigned long long)(index + 1));
 	snprintf(rep->accession, sizeof(rep->accession), "ACC%010llu",
-	         (unsigned long long)(1000000000 + index * 7 % 8999999999ULL));
+	         (unsigned long long)(1000000000 + (index + seed * 100000007) * 7 % 8999999999ULL));
 	rep->date = rand_date(r, 2018, 2024);
 	rand_person(&rep->referrer, r);
 	rand_person(&rep->performer, r);
@@ -559,8 +567,8 @@ static void hl7_message(struct ms_buf *o, const struct patient *pt, const struct
 	ms_buf_addf(o, "|%s|||%s %u^^%s^^%s^DE||%s\r", pt->p.female ? "F" : "M", pt->street,
 	            pt->house, places[pt->place].city, places[pt->place].zip, pt->phone);
 	ms_buf_addf(o, "PV1|1|O|RAD||||||||||||||||%s\r", pt->case_id);
-	ms_buf_addf(o, "ORC|RE|ORD%s|%s\r", rep->id + 1, rep->accession);
-	ms_buf_addf(o, "OBR|1|ORD%s|%s|%s^%s^L|||", rep->id + 1, rep->accession, rep->st->local,
+	ms_buf_addf(o, "ORC|RE|O%s|%s\r", rep->id + 1, rep->accession);
+	ms_buf_addf(o, "OBR|1|O%s|%s|%s^%s^L|||", rep->id + 1, rep->accession, rep->st->local,
 	            rep->st->title);
 	hl7_date(o, rep->date);
 	ms_buf_addf(o, "0900|||||||||LANR%u^%s^%s^^^Dr. med.||||||||||||||||RAD&%s&%s\r",
@@ -600,9 +608,9 @@ int datagen_synth_export(const struct datagen_synth_options *o, datagen_write_fn
 		/* one to eight studies per patient, mostly few */
 		uint64_t k = 1 + pick(&r, 4) + (chance(&r, 30) ? pick(&r, 5) : 0), i;
 
-		make_patient(&pt, &r, patient++);
+		make_patient(&pt, &r, o->seed, patient++);
 		for (i = 0; i < k && done < o->n; i++, done++) {
-			make_report(&rep, &pt, &r, done);
+			make_report(&rep, &pt, &r, o->seed, done);
 			if (o->format == DATAGEN_SYNTH_CSV)
 				csv_row(&out, &pt, &rep);
 			else
