@@ -19,6 +19,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "build", cmd_build,
+	  "run the whole chain from a pipeline file, skipping unchanged stages" },
 	{ "catalog", cmd_catalog, "import, look up and search coding catalogues" },
 	{ "datagen", cmd_datagen, "synthetic radiology exports for demo, tests and benchmarks" },
 	{ "deid", cmd_deid, "de-identify report exports" },
