@@ -791,6 +791,33 @@ static int reports_run(struct build *b, struct stage *s, struct ms_error *err)
 static const char *const top_keys[] = { "$schema", "workdir", "seed",    "catalog",
 	                                "qa",      "deid",    "reports", NULL };
 
+/* Every stage's keys before anything runs: a typo costs no import. */
+static int check_stage_keys(const struct build *b, struct ms_error *err)
+{
+	static const struct {
+		const char *name;
+		const char *const *keys;
+	} stage_keys[] = {
+		{ "catalog", catalog_keys },
+		{ "qa", qa_keys },
+		{ "deid", deid_keys },
+		{ "reports", reports_keys },
+	};
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < sizeof(stage_keys) / sizeof(stage_keys[0]) && !rc; i++) {
+		const json_t *o = json_object_get(b->pipeline, stage_keys[i].name);
+
+		if (o && !json_is_object(o))
+			rc = ms_error_set(err, MS_EINVAL, "pipeline: '%s' must be an object",
+			                  stage_keys[i].name);
+		else if (o)
+			rc = known_keys(o, stage_keys[i].name, stage_keys[i].keys, err);
+	}
+	return rc;
+}
+
 static int load_pipeline(struct build *b, const char *workdir_opt, struct ms_error *err)
 {
 	json_error_t jerr;
@@ -821,6 +848,9 @@ static int load_pipeline(struct build *b, const char *workdir_opt, struct ms_err
 		return rc;
 	if (!json_is_object(json_object_get(b->pipeline, "catalog")))
 		return ms_error_set(err, MS_EINVAL, "pipeline: 'catalog' (an object) is required");
+	rc = check_stage_keys(b, err);
+	if (rc)
+		return rc;
 	if (json_object_get(b->pipeline, "reports") && !json_object_get(b->pipeline, "deid"))
 		return ms_error_set(err, MS_EINVAL, "pipeline: 'reports' needs a 'deid' stage");
 	ms_error_clear(err);
