@@ -69,6 +69,8 @@ static char *path_join(const char *base, const char *rel)
 {
 	struct ms_buf b = MS_BUF_INIT;
 
+	if (!rel)
+		return NULL;
 	if (rel[0] == '/' || !base || !base[0] || !strcmp(base, "."))
 		ms_buf_adds(&b, rel);
 	else
@@ -229,6 +231,7 @@ static int get_bool(bool *out, const json_t *o, const char *key, const char *whe
 }
 
 /* A non-empty array of non-empty strings, at most MAX_FILES. */
+/* A non-empty array of non-empty strings, at most MAX_FILES. */
 static int get_files(const char **out, size_t *n_out, const json_t *o, const char *key,
                      const char *where, struct ms_error *err)
 {
@@ -236,14 +239,18 @@ static int get_files(const char **out, size_t *n_out, const json_t *o, const cha
 	size_t i;
 
 	*n_out = 0;
-	if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > MAX_FILES)
-		return ms_error_set(err, MS_EINVAL, "%s.%s must be an array of 1 to %d file names",
-		                    where, key, MAX_FILES);
+	if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > MAX_FILES) {
+		ms_error_set(err, MS_EINVAL, "%s.%s must be an array of 1 to %d file names", where,
+		             key, MAX_FILES);
+		return MS_EINVAL;
+	}
 	json_array_foreach(a, i, v)
 	{
-		if (!json_is_string(v) || !json_string_length(v))
-			return ms_error_set(err, MS_EINVAL, "%s.%s[%zu] must be a non-empty string",
-			                    where, key, i);
+		if (!json_is_string(v) || !json_string_length(v)) {
+			ms_error_set(err, MS_EINVAL, "%s.%s[%zu] must be a non-empty string", where,
+			             key, i);
+			return MS_EINVAL;
+		}
 		out[i] = json_string_value(v);
 	}
 	*n_out = json_array_size(a);
@@ -460,8 +467,8 @@ static const char *const catalog_keys[] = { "files", "db", NULL };
 
 static int catalog_plan(struct build *b, struct stage *s, struct ms_error *err)
 {
-	const char *files[MAX_FILES], *db;
-	size_t n, i;
+	const char *files[MAX_FILES] = { NULL }, *db;
+	size_t n = 0, i;
 	int rc;
 
 	rc = known_keys(s->config, "catalog", catalog_keys, err);
@@ -616,8 +623,8 @@ static const char *const deid_keys[] = { "inputs",  "key_file", "generate_key", 
 
 static int deid_plan(struct build *b, struct stage *s, struct build_deid *d, struct ms_error *err)
 {
-	const char *files[MAX_FILES], *key_file, *mode, *out;
-	size_t n, i;
+	const char *files[MAX_FILES] = { NULL }, *key_file, *mode, *out;
+	size_t n = 0, i;
 	double threads;
 	int rc;
 
@@ -914,10 +921,41 @@ static int deid_run_cb(struct build *b, struct stage *s, struct ms_error *err)
 	return build_deid_run(b->deid, err);
 }
 
+/* Appends a stage for the pipeline's key name; NULL if the pipeline has none. */
+static struct stage *next_stage(struct build *b, const char *name)
+{
+	struct stage *s;
+
+	if (!json_object_get(b->pipeline, name))
+		return NULL;
+	s = &b->stages[b->n_stages++];
+	s->name = name;
+	s->config = json_object_get(b->pipeline, name);
+	return s;
+}
+
+static int run_deid(struct build *b, struct stage *s, struct build_deid *deid, struct ms_error *err)
+{
+	size_t i;
+	int rc;
+
+	rc = deid_plan(b, s, deid, err);
+	if (rc)
+		return rc;
+	deid->n_inputs = s->n_in;
+	for (i = 0; i < s->n_in; i++)
+		deid->inputs[i] = s->in[i].path;
+	deid->out_path = s->out[0].path;
+	b->deid = deid;
+	rc = run_stage(b, s, deid_run_cb, err);
+	b->deid = NULL;
+	return rc;
+}
+
 static int run_all(struct build *b, struct ms_error *err)
 {
 	struct build_deid deid;
-	struct stage *s;
+	struct stage *s, *d;
 	int rc;
 
 	memset(&deid, 0, sizeof(deid));
@@ -925,57 +963,23 @@ static int run_all(struct build *b, struct ms_error *err)
 	                           err);
 	if (rc)
 		return rc;
-	/* catalog */
-	s = &b->stages[b->n_stages++];
-	s->name = "catalog";
-	s->config = json_object_get(b->pipeline, "catalog");
+	/* stage objects and their keys were checked by load_pipeline */
+	s = next_stage(b, "catalog");
 	rc = catalog_plan(b, s, err);
 	if (!rc)
 		rc = run_stage(b, s, catalog_run, err);
-	/* qa */
-	if (!rc && json_object_get(b->pipeline, "qa")) {
-		s = &b->stages[b->n_stages++];
-		s->name = "qa";
-		s->config = json_object_get(b->pipeline, "qa");
-		if (!json_is_object(s->config))
-			rc = ms_error_set(err, MS_EINVAL, "pipeline: 'qa' must be an object");
-		if (!rc)
-			rc = qa_plan(b, s, err);
+	s = rc ? NULL : next_stage(b, "qa");
+	if (s) {
+		rc = qa_plan(b, s, err);
 		if (!rc)
 			rc = run_stage(b, s, qa_run, err);
 	}
-	/* deid */
-	if (!rc && json_object_get(b->pipeline, "deid")) {
-		s = &b->stages[b->n_stages++];
-		s->name = "deid";
-		s->config = json_object_get(b->pipeline, "deid");
-		if (!json_is_object(s->config))
-			rc = ms_error_set(err, MS_EINVAL, "pipeline: 'deid' must be an object");
-		if (!rc)
-			rc = deid_plan(b, s, &deid, err);
-		if (!rc) {
-			size_t i;
-
-			deid.n_inputs = s->n_in;
-			for (i = 0; i < s->n_in; i++)
-				deid.inputs[i] = s->in[i].path;
-			deid.out_path = s->out[0].path;
-			b->deid = &deid;
-			rc = run_stage(b, s, deid_run_cb, err);
-			b->deid = NULL;
-		}
-	}
-	/* reports */
-	if (!rc && json_object_get(b->pipeline, "reports")) {
-		const struct stage *d = s;
-
-		s = &b->stages[b->n_stages++];
-		s->name = "reports";
-		s->config = json_object_get(b->pipeline, "reports");
-		if (!json_is_object(s->config))
-			rc = ms_error_set(err, MS_EINVAL, "pipeline: 'reports' must be an object");
-		if (!rc)
-			rc = reports_plan(b, s, d, err);
+	d = rc ? NULL : next_stage(b, "deid");
+	if (d)
+		rc = run_deid(b, d, &deid, err);
+	s = rc ? NULL : next_stage(b, "reports");
+	if (s) {
+		rc = reports_plan(b, s, d, err);
 		if (!rc)
 			rc = run_stage(b, s, reports_run, err);
 	}

@@ -694,6 +694,24 @@ static int check_group(struct check *c, size_t file, size_t line, const char *sy
 	return 0;
 }
 
+/* A report record's split group: the patient, "<group>/<id>" in meta.source. */
+static int check_report_group(struct check *c, size_t file, size_t line, const json_t *meta)
+{
+	const char *src = jstr(meta, "source");
+	const char *slash = src ? strchr(src, '/') : NULL;
+
+	if (!slash || slash == src || json_array_size(json_object_get(meta, "codes")) == 0) {
+		problem(c, c->files[file].path, line,
+		        "report record without '<group>/<id>' source or codes");
+		return 0;
+	}
+	ms_buf_reset(&c->tmp2);
+	ms_buf_add(&c->tmp2, src, (size_t)(slash - src));
+	if (ms_buf_status(&c->tmp2))
+		return ms_error_set(c->err, MS_ENOMEM, "out of memory");
+	return check_group(c, file, line, "patient", c->tmp2.buf);
+}
+
 static int check_record(struct check *c, size_t file, size_t line, const char *s, size_t len)
 {
 	const char *path = c->files[file].path, *why;
@@ -745,21 +763,7 @@ static int check_record(struct check *c, size_t file, size_t line, const char *s
 	}
 	codes = json_object_get(meta, "codes");
 	if (report) {
-		const char *src = jstr(meta, "source");
-		const char *slash = src ? strchr(src, '/') : NULL;
-
-		if (!slash || slash == src || json_array_size(codes) == 0) {
-			problem(c, path, line,
-			        "report record without '<group>/<id>' source or codes");
-			goto out;
-		}
-		ms_buf_reset(&c->tmp2);
-		ms_buf_add(&c->tmp2, src, (size_t)(slash - src));
-		if (ms_buf_status(&c->tmp2)) {
-			rc = ms_error_set(c->err, MS_ENOMEM, "out of memory");
-			goto out;
-		}
-		rc = check_group(c, file, line, "patient", c->tmp2.buf);
+		rc = check_report_group(c, file, line, meta);
 	} else {
 		if (datagen_qa_family_parse(&fam, jstr(meta, "task")) == 0)
 			c->tasks[fam]++;

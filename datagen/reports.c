@@ -61,6 +61,13 @@ struct rrec {
 	unsigned char hash[8];
 };
 
+/* Interned strings: index <-> string. */
+struct names {
+	struct ms_strmap map;
+	const char **v;
+	size_t n, cap;
+};
+
 struct build {
 	const struct datagen_reports_options *o;
 	struct datagen_code_checker *chk;
@@ -74,15 +81,10 @@ struct build {
 	size_t n_codes, cap_codes;
 	uint32_t (*sigs)[OUTPUT_MINHASH_PERM];
 	size_t cap_sigs;
-	/* groups */
-	struct ms_strmap group_map;
-	const char **group_keys;
-	size_t n_groups, cap_groups;
-	/* labels (distinct codes) */
-	struct ms_strmap label_map;
-	const char **label_code;  /* canonical code */
-	const char **label_title; /* may be NULL */
-	size_t n_labels, cap_labels;
+	struct names groups;      /* group keys (patient pseudonyms) */
+	struct names labels;      /* distinct codes, canonical form */
+	const char **label_title; /* per label, may be NULL */
+	size_t cap_titles;
 	unsigned k;
 	struct ms_buf fold; /* folded text */
 	unsigned bands, rows;
@@ -91,7 +93,6 @@ struct build {
 	uint64_t *part_examples;
 	uint64_t *part_groups;
 	struct writer *writer; /* pass 2 */
-	size_t cap_titles;
 };
 
 struct writer;
@@ -113,39 +114,37 @@ static void problem(struct build *b, size_t record, const char *fmt, ...)
 	b->o->problem(b->o->payload, b->in_path, record, msg);
 }
 
-static int intern(struct ms_strmap *m, const char ***names, size_t *n, size_t *cap,
-                  struct ms_arena *a, const char *s, size_t len, uint32_t *idx_out)
+static int intern(struct names *t, struct ms_arena *a, const char *s, size_t len, uint32_t *idx_out)
 {
-	const struct ms_strmap_slot *slot = ms_strmap_get(m, s, len);
+	const struct ms_strmap_slot *slot = ms_strmap_get(&t->map, s, len);
 	char *copy;
 
 	if (slot) {
 		*idx_out = (uint32_t)slot->val;
 		return 0;
 	}
-	if (*n >= UINT32_MAX - 1)
+	if (t->n >= UINT32_MAX - 1)
 		return MS_ETOOBIG;
 	copy = ms_arena_strndup(a, s, len);
-	if (!copy || MS_GROW(*names, *cap, *n + 1) || ms_strmap_put(m, copy, len, *n))
+	if (!copy || MS_GROW(t->v, t->cap, t->n + 1) || ms_strmap_put(&t->map, copy, len, t->n))
 		return MS_ENOMEM;
-	(*names)[*n] = copy;
-	*idx_out = (uint32_t)(*n)++;
+	t->v[t->n] = copy;
+	*idx_out = (uint32_t)t->n++;
 	return 0;
 }
 
 static int label_index(struct build *b, const char *code, const char *title, uint32_t *out)
 {
-	size_t before = b->n_labels;
+	size_t before = b->labels.n;
 	int rc;
 
-	rc = intern(&b->label_map, &b->label_code, &b->n_labels, &b->cap_labels, &b->arena, code,
-	            strlen(code), out);
+	rc = intern(&b->labels, &b->arena, code, strlen(code), out);
 	if (rc)
 		return rc;
-	if (b->n_labels != before) {
-		if (b->n_labels > MAX_LABELS)
+	if (b->labels.n != before) {
+		if (b->labels.n > MAX_LABELS)
 			return MS_ETOOBIG;
-		if (MS_GROW(b->label_title, b->cap_titles, b->n_labels))
+		if (MS_GROW(b->label_title, b->cap_titles, b->labels.n))
 			return MS_ENOMEM;
 		b->label_title[*out] = title;
 	}
@@ -175,7 +174,7 @@ static void sort_labels(const struct build *b, uint32_t *v, size_t n, struct nam
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		tmp[i].name = b->label_code[v[i]];
+		tmp[i].name = b->labels.v[v[i]];
 		tmp[i].idx = v[i];
 	}
 	qsort(tmp, n, sizeof(*tmp), cmp_code);
@@ -285,8 +284,7 @@ static int read_one(struct build *b, const struct deid_doc *doc)
 		return ms_error_set(b->err, MS_ENOMEM, "out of memory");
 	if (b->o->group_by == DATAGEN_GROUP_RECORD || !gkey || !gkey[0])
 		gkey = doc->id;
-	rc = intern(&b->group_map, &b->group_keys, &b->n_groups, &b->cap_groups, &b->arena, gkey,
-	            strlen(gkey), &r->group);
+	rc = intern(&b->groups, &b->arena, gkey, strlen(gkey), &r->group);
 	if (rc)
 		return ms_error_set(b->err, rc, "%s",
 		                    rc == MS_ENOMEM ? "out of memory" : "too many groups");
@@ -368,16 +366,16 @@ static int stratify(struct build *b)
 	int rc = 0;
 
 	/* records of each group, as linked lists in input order */
-	first = ms_malloc((b->n_groups + 1) * sizeof(*first));
+	first = ms_malloc((b->groups.n + 1) * sizeof(*first));
 	next = ms_malloc((b->n_recs + 1) * sizeof(*next));
-	g = ms_calloc(b->n_groups + 1, sizeof(*g));
-	part = ms_malloc((b->n_groups + 1) * sizeof(*part));
-	ex_count = ms_calloc(b->n_labels + 1, sizeof(*ex_count));
+	g = ms_calloc(b->groups.n + 1, sizeof(*g));
+	part = ms_malloc((b->groups.n + 1) * sizeof(*part));
+	ex_count = ms_calloc(b->labels.n + 1, sizeof(*ex_count));
 	if (!first || !next || !g || !part || !ex_count) {
 		rc = ms_error_set(b->err, MS_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < b->n_groups; i++)
+	for (i = 0; i < b->groups.n; i++)
 		first[i] = UINT32_MAX;
 	for (i = b->n_recs; i-- > 0;) {
 		if (b->recs[i].fate != FATE_KEEP)
@@ -394,7 +392,7 @@ static int stratify(struct build *b)
 	}
 	/* per group: its distinct labels with the number of its records having each */
 	n_pairs = 0;
-	for (i = 0; i < b->n_groups; i++) {
+	for (i = 0; i < b->groups.n; i++) {
 		size_t start = n_pairs;
 		uint32_t r;
 
@@ -417,14 +415,14 @@ static int stratify(struct build *b)
 		g[i].labels = labels + start;
 		g[i].counts = counts + start;
 		g[i].n_labels = n_pairs - start;
-		g[i].order = ms_fnv1a(b->group_keys[i], strlen(b->group_keys[i]));
+		g[i].order = ms_fnv1a(b->groups.v[i], strlen(b->groups.v[i]));
 		if (g[i].n_examples)
 			b->st->n_groups++;
 	}
 	for (j = 0; j < b->k; j++)
 		ratios[j] = (1.0 - b->o->holdout) / b->k;
 	ratios[b->k] = b->o->holdout;
-	rc = output_stratify(part, g, b->n_groups, b->n_labels, ratios, b->k + 1, b->o->output.seed,
+	rc = output_stratify(part, g, b->groups.n, b->labels.n, ratios, b->k + 1, b->o->output.seed,
 	                     b->err);
 	if (rc)
 		goto out;
@@ -499,75 +497,93 @@ static int hset_add(struct hset *s, uint64_t v)
 	return 0;
 }
 
+/* The sets deduplication checks against: hold-out and kept training records. */
+struct dedup_sets {
+	struct output_lsh *test_lsh, *train_lsh; /* NULL without near-duplicate removal */
+	struct hset test, train;
+};
+
+/* Decides the fate of one training record; keeps it in the sets if it survives. */
+static int dedup_one(struct build *b, struct dedup_sets *d, uint32_t ri)
+{
+	struct rrec *r = &b->recs[ri];
+	uint64_t h = hkey(r->hash);
+
+	if (hset_has(&d->test, h)) {
+		r->fate = FATE_CONTAM_EXACT;
+		b->st->n_contam_exact++;
+	} else if (hset_has(&d->train, h)) {
+		r->fate = FATE_EXACT_DUP;
+		b->st->n_exact_dups++;
+	} else if (d->test_lsh && output_lsh_query(d->test_lsh, b->sigs[ri], NULL)) {
+		r->fate = FATE_CONTAM_NEAR;
+		b->st->n_contam_near++;
+	} else if (d->train_lsh && output_lsh_query(d->train_lsh, b->sigs[ri], NULL)) {
+		r->fate = FATE_NEAR_DUP;
+		b->st->n_near_dups++;
+	} else if (hset_add(&d->train, h) ||
+	           (d->train_lsh && output_lsh_insert(d->train_lsh, b->sigs[ri], ri))) {
+		return MS_ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Training records (folds) in id order, so that the survivors do not depend
+ * on the input order; the hold-out records as they are. Returns the count.
+ */
+static size_t training_in_id_order(const struct build *b, uint32_t *order, struct named *byid)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < b->n_recs; i++) {
+		if (b->recs[i].fate == FATE_KEEP && b->recs[i].part != b->k) {
+			byid[n].name = b->recs[i].id;
+			byid[n].idx = (uint32_t)i;
+			n++;
+		}
+	}
+	qsort(byid, n, sizeof(*byid), cmp_name);
+	for (i = 0; i < n; i++)
+		order[i] = byid[i].idx;
+	return n;
+}
+
 static int dedup(struct build *b)
 {
-	struct output_lsh *test_lsh = NULL, *train_lsh = NULL;
-	struct hset test_set = { NULL, 0, 0 }, train_set = { NULL, 0, 0 };
+	struct dedup_sets d;
 	uint32_t *order = NULL;
 	struct named *byid = NULL;
-	size_t i, n_train = 0;
-	bool near = b->o->near_dup > 0;
+	size_t i, n_train;
 	int rc = 0;
 
-	if (near) {
-		rc = output_lsh_new(&test_lsh, b->o->near_dup, b->err);
+	memset(&d, 0, sizeof(d));
+	if (b->o->near_dup > 0) {
+		rc = output_lsh_new(&d.test_lsh, b->o->near_dup, b->err);
 		if (!rc)
-			rc = output_lsh_new(&train_lsh, b->o->near_dup, b->err);
+			rc = output_lsh_new(&d.train_lsh, b->o->near_dup, b->err);
 		if (rc)
 			goto out;
-		output_lsh_shape(train_lsh, &b->bands, &b->rows);
+		output_lsh_shape(d.train_lsh, &b->bands, &b->rows);
 	}
 	order = ms_malloc((b->n_recs + 1) * sizeof(*order));
-	if (!order)
-		goto oom;
 	byid = ms_malloc((b->n_recs + 1) * sizeof(*byid));
-	if (!byid)
+	if (!order || !byid)
 		goto oom;
 	/* the hold-out, as it is */
 	for (i = 0; i < b->n_recs; i++) {
 		const struct rrec *r = &b->recs[i];
 
-		if (r->fate != FATE_KEEP)
+		if (r->fate != FATE_KEEP || r->part != b->k)
 			continue;
-		if (r->part != b->k) {
-			order[n_train++] = (uint32_t)i;
-			continue;
-		}
-		if (hset_add(&test_set, hkey(r->hash)))
-			goto oom;
-		if (near && output_lsh_insert(test_lsh, b->sigs[i], i))
+		if (hset_add(&d.test, hkey(r->hash)) ||
+		    (d.test_lsh && output_lsh_insert(d.test_lsh, b->sigs[i], i)))
 			goto oom;
 	}
-	/* training records in id order, so that survivors do not depend on input order */
+	n_train = training_in_id_order(b, order, byid);
 	for (i = 0; i < n_train; i++) {
-		byid[i].name = b->recs[order[i]].id;
-		byid[i].idx = order[i];
-	}
-	qsort(byid, n_train, sizeof(*byid), cmp_name);
-	for (i = 0; i < n_train; i++)
-		order[i] = byid[i].idx;
-	for (i = 0; i < n_train; i++) {
-		struct rrec *r = &b->recs[order[i]];
-		uint64_t h = hkey(r->hash);
-
-		if (hset_has(&test_set, h)) {
-			r->fate = FATE_CONTAM_EXACT;
-			b->st->n_contam_exact++;
-		} else if (hset_has(&train_set, h)) {
-			r->fate = FATE_EXACT_DUP;
-			b->st->n_exact_dups++;
-		} else if (near && output_lsh_query(test_lsh, b->sigs[order[i]], NULL)) {
-			r->fate = FATE_CONTAM_NEAR;
-			b->st->n_contam_near++;
-		} else if (near && output_lsh_query(train_lsh, b->sigs[order[i]], NULL)) {
-			r->fate = FATE_NEAR_DUP;
-			b->st->n_near_dups++;
-		} else {
-			if (hset_add(&train_set, h))
-				goto oom;
-			if (near && output_lsh_insert(train_lsh, b->sigs[order[i]], order[i]))
-				goto oom;
-		}
+		if (dedup_one(b, &d, order[i]))
+			goto oom;
 		if (b->o->progress && (i + 1) % PROGRESS_EVERY == 0)
 			b->o->progress(b->o->payload, "dedup", i + 1);
 	}
@@ -575,10 +591,10 @@ static int dedup(struct build *b)
 oom:
 	rc = ms_error_set(b->err, MS_ENOMEM, "out of memory");
 out:
-	output_lsh_free(test_lsh);
-	output_lsh_free(train_lsh);
-	ms_free(test_set.v);
-	ms_free(train_set.v);
+	output_lsh_free(d.test_lsh);
+	output_lsh_free(d.train_lsh);
+	ms_free(d.test.v);
+	ms_free(d.train.v);
 	ms_free(order);
 	ms_free(byid);
 	return rc;
@@ -590,10 +606,10 @@ static int distribution(struct build *b)
 	size_t parts = (size_t)b->k + 1, i, j;
 	uint32_t *seen = NULL;
 
-	b->dist = ms_calloc(parts * (b->n_labels + 1), sizeof(*b->dist));
+	b->dist = ms_calloc(parts * (b->labels.n + 1), sizeof(*b->dist));
 	b->part_examples = ms_calloc(parts, sizeof(*b->part_examples));
 	b->part_groups = ms_calloc(parts, sizeof(*b->part_groups));
-	seen = ms_calloc(b->n_groups + 1, sizeof(*seen));
+	seen = ms_calloc(b->groups.n + 1, sizeof(*seen));
 	if (!b->dist || !b->part_examples || !b->part_groups || !seen) {
 		ms_free(seen);
 		return ms_error_set(b->err, MS_ENOMEM, "out of memory");
@@ -609,7 +625,7 @@ static int distribution(struct build *b)
 			b->part_groups[r->part]++;
 		}
 		for (j = 0; j < r->n_codes; j++)
-			b->dist[(size_t)r->part * b->n_labels + b->codes[r->code0 + j]]++;
+			b->dist[(size_t)r->part * b->labels.n + b->codes[r->code0 + j]]++;
 	}
 	b->st->n_holdout = b->part_examples[b->k];
 	ms_free(seen);
@@ -681,23 +697,23 @@ static void stats_extra(struct ms_json *j, void *payload)
 	ms_json_obj_end(j);
 	ms_json_obj_end(j);
 	/* label distribution per part, codes in canonical order */
-	order = ms_malloc((b->n_labels + 1) * sizeof(*order));
-	tmp = ms_malloc((b->n_labels + 1) * sizeof(*tmp));
+	order = ms_malloc((b->labels.n + 1) * sizeof(*order));
+	tmp = ms_malloc((b->labels.n + 1) * sizeof(*tmp));
 	ms_json_key(j, "label_distribution");
 	ms_json_obj_begin(j);
 	if (order && tmp) {
-		for (i = 0; i < b->n_labels; i++)
+		for (i = 0; i < b->labels.n; i++)
 			order[i] = (uint32_t)i;
-		sort_labels(b, order, b->n_labels, tmp);
+		sort_labels(b, order, b->labels.n, tmp);
 		for (p = 0; p <= b->k; p++) {
 			part_name(name, sizeof(name), b, p);
 			ms_json_key(j, name);
 			ms_json_obj_begin(j);
-			for (i = 0; i < b->n_labels; i++) {
-				uint64_t n = b->dist[p * b->n_labels + order[i]];
+			for (i = 0; i < b->labels.n; i++) {
+				uint64_t n = b->dist[p * b->labels.n + order[i]];
 
 				if (n)
-					ms_json_kint(j, b->label_code[order[i]], (int64_t)n);
+					ms_json_kint(j, b->labels.v[order[i]], (int64_t)n);
 			}
 			ms_json_obj_end(j);
 		}
@@ -743,14 +759,14 @@ static int write_one(struct build *b, const struct deid_doc *doc)
 	for (i = 0; i < r->n_codes; i++) {
 		uint32_t l = b->codes[r->code0 + i];
 
-		w->codes[i] = b->label_code[l];
+		w->codes[i] = b->labels.v[l];
 		if (i)
 			ms_buf_addch(&w->answer, '\n');
-		ms_buf_adds(&w->answer, b->label_code[l]);
+		ms_buf_adds(&w->answer, b->labels.v[l]);
 		if (b->o->answer == DATAGEN_ANSWER_CODES_TEXT && b->label_title[l])
 			ms_buf_addf(&w->answer, " – %s", b->label_title[l]);
 	}
-	ms_buf_addf(&w->source, "%s/%s", b->group_keys[r->group], r->id);
+	ms_buf_addf(&w->source, "%s/%s", b->groups.v[r->group], r->id);
 	if (ms_buf_status(&w->user) || ms_buf_status(&w->answer) || ms_buf_status(&w->source))
 		return ms_error_set(b->err, MS_ENOMEM, "out of memory");
 	memset(&ex, 0, sizeof(ex));
@@ -767,7 +783,7 @@ static int write_one(struct build *b, const struct deid_doc *doc)
 	ex.codes = w->codes;
 	ex.n_codes = r->n_codes;
 	ex.source = w->source.buf;
-	ex.group = b->group_keys[r->group];
+	ex.group = b->groups.v[r->group];
 	if (r->part == b->k) {
 		ex.split = OUTPUT_SPLIT_TEST;
 	} else {
@@ -806,7 +822,7 @@ static const char fee_note[] =
         "GOÄ: the fee schedule is an annex of a federal ordinance (Gebührenordnung für Ärzte) "
         "and as such an official work (amtliches Werk, § 5 Abs. 1 UrhG).";
 
-static int write_all(struct build *b, const char *dir, char *in_sha)
+static int write_all(struct build *b, const char *dir, const char *in_sha)
 {
 	static const char *const tags[] = { "medical", "medical-coding", "german", "radiology" };
 	static const char *const task_categories[] = { "text-generation", "text-classification" };
@@ -944,7 +960,7 @@ int datagen_reports_build(struct datagen_reports_stats *stats_out, struct catalo
 	rc = each_record(&b, count_record, "read");
 	if (rc)
 		goto out;
-	st.n_labels = b.n_labels;
+	st.n_labels = b.labels.n;
 	rc = stratify(&b);
 	if (!rc)
 		rc = dedup(&b);
@@ -961,10 +977,10 @@ out:
 	ms_free(b.recs);
 	ms_free(b.codes);
 	ms_free(b.sigs);
-	ms_strmap_release(&b.group_map);
-	ms_strmap_release(&b.label_map);
-	ms_free((void *)b.group_keys);
-	ms_free((void *)b.label_code);
+	ms_strmap_release(&b.groups.map);
+	ms_strmap_release(&b.labels.map);
+	ms_free((void *)b.groups.v);
+	ms_free((void *)b.labels.v);
 	ms_free((void *)b.label_title);
 	ms_free(b.dist);
 	ms_free(b.part_examples);

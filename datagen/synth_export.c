@@ -16,6 +16,7 @@
  */
 #include "datagen/datagen.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -326,7 +327,7 @@ static struct date rand_date(struct rng *r, int y0, int y1)
 {
 	struct date d;
 
-	d.y = y0 + (int)pick(r, (size_t)(y1 - y0 + 1));
+	d.y = y0 + (int)pick(r, (size_t)(y1 - y0) + 1);
 	d.m = 1 + (int)pick(r, 12);
 	d.d = 1 + (int)pick(r, 28);
 	return d;
@@ -460,10 +461,9 @@ static void make_report(struct report *rep, const struct patient *pt, struct rng
 	size_t i;
 
 	rep->st = st;
-	snprintf(rep->id, sizeof(rep->id), "R%llu-%09llu", (unsigned long long)(seed % 1000000),
-	         (unsigned long long)(index + 1));
-	snprintf(rep->accession, sizeof(rep->accession), "ACC%010llu",
-	         (unsigned long long)(1000000000 + (index + seed * 100000007) * 7 % 8999999999ULL));
+	snprintf(rep->id, sizeof(rep->id), "R%" PRIu64 "-%09" PRIu64, seed % 1000000, index + 1);
+	snprintf(rep->accession, sizeof(rep->accession), "ACC%010" PRIu64,
+	         UINT64_C(1000000000) + (index + seed * 100000007) * 7 % UINT64_C(8999999999));
 	rep->date = rand_date(r, 2018, 2024);
 	rand_person(&rep->referrer, r);
 	rand_person(&rep->performer, r);
@@ -584,6 +584,33 @@ static void hl7_message(struct ms_buf *o, const struct patient *pt, const struct
 	ms_buf_addch(o, '\n');
 }
 
+/* Writes up to k studies of one patient (fewer when n is reached). */
+static int write_patient(const struct datagen_synth_options *o, struct ms_buf *out,
+                         const struct patient *pt, struct report *rep, struct rng *r,
+                         uint64_t *done, uint64_t k, datagen_write_fn write, void *payload,
+                         struct ms_error *err)
+{
+	uint64_t i;
+	int rc;
+
+	for (i = 0; i < k && *done < o->n; i++, (*done)++) {
+		make_report(rep, pt, r, o->seed, *done);
+		if (o->format == DATAGEN_SYNTH_CSV)
+			csv_row(out, pt, rep);
+		else
+			hl7_message(out, pt, rep);
+		if (ms_buf_status(out) || ms_buf_status(&rep->text))
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		if (out->len >= FLUSH_AT) {
+			rc = write(payload, out->buf, out->len);
+			ms_buf_reset(out);
+			if (rc)
+				return ms_error_set(err, rc, "cannot write: %s", ms_status_str(rc));
+		}
+	}
+	return 0;
+}
+
 int datagen_synth_export(const struct datagen_synth_options *o, datagen_write_fn write,
                          void *payload, struct ms_error *err)
 {
@@ -606,27 +633,10 @@ int datagen_synth_export(const struct datagen_synth_options *o, datagen_write_fn
 		ms_buf_adds(&out, csv_header);
 	while (done < o->n && !rc) {
 		/* one to eight studies per patient, mostly few */
-		uint64_t k = 1 + pick(&r, 4) + (chance(&r, 30) ? pick(&r, 5) : 0), i;
+		uint64_t k = 1 + pick(&r, 4) + (chance(&r, 30) ? pick(&r, 5) : 0);
 
 		make_patient(&pt, &r, o->seed, patient++);
-		for (i = 0; i < k && done < o->n; i++, done++) {
-			make_report(&rep, &pt, &r, o->seed, done);
-			if (o->format == DATAGEN_SYNTH_CSV)
-				csv_row(&out, &pt, &rep);
-			else
-				hl7_message(&out, &pt, &rep);
-			if (ms_buf_status(&out) || ms_buf_status(&rep.text)) {
-				rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-				break;
-			}
-			if (out.len >= FLUSH_AT) {
-				rc = write(payload, out.buf, out.len);
-				ms_buf_reset(&out);
-				if (rc)
-					rc = ms_error_set(err, rc, "cannot write: %s",
-					                  ms_status_str(rc));
-			}
-		}
+		rc = write_patient(o, &out, &pt, &rep, &r, &done, k, write, payload, err);
 	}
 	if (!rc && out.len) {
 		rc = write(payload, out.buf, out.len);

@@ -112,9 +112,10 @@ static int build_lists(struct strat *s, struct ms_error *err)
 		for (i = 0; i < s->g[gi].n_labels; i++) {
 			if (s->g[gi].labels[i] >= s->n_labels) {
 				ms_free(order);
-				return ms_error_set(err, MS_EUSAGE,
-				                    "group %zu: label index %u out of range", gi,
-				                    s->g[gi].labels[i]);
+				ms_error_set(err, MS_EUSAGE,
+				             "group %zu: label index %u out of range", gi,
+				             s->g[gi].labels[i]);
+				return MS_EUSAGE;
 			}
 			s->list_off[s->g[gi].labels[i] + 1]++;
 			s->remaining[s->g[gi].labels[i]] += s->g[gi].counts[i];
@@ -155,7 +156,86 @@ static int build_lists(struct strat *s, struct ms_error *err)
 oom:
 	ms_free(order);
 	ms_free(fill);
-	return ms_error_set(err, MS_ENOMEM, "out of memory");
+	ms_error_set(err, MS_ENOMEM, "out of memory");
+	return MS_ENOMEM;
+}
+
+/*
+ * The codes are returned explicitly rather than as ms_error_set()'s value,
+ * so that the static analyser sees that every failure path stops the caller.
+ */
+static int check_ratios(const double *ratios, size_t n_parts, size_t n_groups, struct ms_error *err)
+{
+	double sum = 0;
+	size_t j;
+
+	if (n_parts == 0 || n_parts > UINT32_MAX - 1) {
+		ms_error_set(err, MS_EUSAGE, "stratify: no parts");
+		return MS_EUSAGE;
+	}
+	if (n_groups >= UINT32_MAX) {
+		ms_error_set(err, MS_ETOOBIG, "stratify: more than %u groups", UINT32_MAX - 1);
+		return MS_ETOOBIG;
+	}
+	for (j = 0; j < n_parts; j++) {
+		if (!(ratios[j] >= 0 && ratios[j] <= 1)) {
+			ms_error_set(err, MS_EUSAGE, "stratify: ratio %zu out of range", j);
+			return MS_EUSAGE;
+		}
+		sum += ratios[j];
+	}
+	if (fabs(sum - 1) > 1e-9) {
+		ms_error_set(err, MS_EUSAGE, "stratify: ratios sum to %g, not 1", sum);
+		return MS_EUSAGE;
+	}
+	return 0;
+}
+
+/* Initial wants: each part's share of all examples and of each label's. */
+static void init_wants(struct strat *s, const double *ratios)
+{
+	uint64_t total = 0;
+	size_t i, j, l;
+
+	for (i = 0; i < s->n_groups; i++) {
+		s->part[i] = UINT32_MAX;
+		total += s->g[i].n_examples;
+	}
+	for (j = 0; j < s->n_parts; j++) {
+		s->want_total[j] = ratios[j] * (double)total;
+		for (l = 0; l < s->n_labels; l++)
+			s->want_label[j * s->n_labels + l] = ratios[j] * (double)s->remaining[l];
+	}
+}
+
+/* The label with the fewest unassigned examples (lowest index on ties), or SIZE_MAX. */
+static size_t rarest(const struct strat *s)
+{
+	size_t rare = SIZE_MAX, l;
+
+	for (l = 0; l < s->n_labels; l++) {
+		if (s->remaining[l] && (rare == SIZE_MAX || s->remaining[l] < s->remaining[rare]))
+			rare = l;
+	}
+	return rare;
+}
+
+/* Assigns the labelled groups, rarest label first; returns how many. */
+static size_t assign_labelled(struct strat *s)
+{
+	size_t rare, i, n_done = 0;
+
+	while ((rare = rarest(s)) != SIZE_MAX) {
+		for (i = s->list_off[rare]; i < s->list_off[rare + 1]; i++) {
+			uint32_t gi = s->list[i];
+
+			if (s->part[gi] != UINT32_MAX)
+				continue;
+			assign(s, gi, best_part(s, gi, rare, true));
+			n_done++;
+		}
+	}
+	return n_done;
 }
 
 int output_stratify(uint32_t *part_out, const struct output_strat_group *groups, size_t n_groups,
@@ -163,25 +243,14 @@ int output_stratify(uint32_t *part_out, const struct output_strat_group *groups,
                     struct ms_error *err)
 {
 	struct strat s;
-	uint64_t total = 0;
 	uint32_t *order = NULL;
-	double sum = 0;
-	size_t i, j, l, n_done = 0;
-	int rc = 0;
+	size_t i, n_done;
+	int rc;
 
 	memset(&s, 0, sizeof(s));
-	if (n_parts == 0 || n_parts > UINT32_MAX - 1)
-		return ms_error_set(err, MS_EUSAGE, "stratify: no parts");
-	if (n_groups >= UINT32_MAX)
-		return ms_error_set(err, MS_ETOOBIG, "stratify: more than %u groups",
-		                    UINT32_MAX - 1);
-	for (j = 0; j < n_parts; j++) {
-		if (!(ratios[j] >= 0 && ratios[j] <= 1))
-			return ms_error_set(err, MS_EUSAGE, "stratify: ratio %zu out of range", j);
-		sum += ratios[j];
-	}
-	if (fabs(sum - 1) > 1e-9)
-		return ms_error_set(err, MS_EUSAGE, "stratify: ratios sum to %g, not 1", sum);
+	rc = check_ratios(ratios, n_parts, n_groups, err);
+	if (rc)
+		return rc;
 	s.g = groups;
 	s.n_groups = n_groups;
 	s.n_labels = n_labels;
@@ -191,7 +260,8 @@ int output_stratify(uint32_t *part_out, const struct output_strat_group *groups,
 	s.want_total = ms_calloc(n_parts, sizeof(double));
 	s.remaining = ms_calloc(n_labels ? n_labels : 1, sizeof(uint64_t));
 	if (!s.want_label || !s.want_total || !s.remaining) {
-		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		ms_error_set(err, MS_ENOMEM, "out of memory");
+		rc = MS_ENOMEM;
 		goto out;
 	}
 	rc = build_lists(&s, err);
@@ -199,34 +269,8 @@ int output_stratify(uint32_t *part_out, const struct output_strat_group *groups,
 		goto out;
 	order = s.part; /* groups sorted, from build_lists */
 	s.part = part_out;
-	for (i = 0; i < n_groups; i++) {
-		part_out[i] = UINT32_MAX;
-		total += groups[i].n_examples;
-	}
-	for (j = 0; j < n_parts; j++) {
-		s.want_total[j] = ratios[j] * (double)total;
-		for (l = 0; l < n_labels; l++)
-			s.want_label[j * n_labels + l] = ratios[j] * (double)s.remaining[l];
-	}
-	for (;;) {
-		size_t rare = SIZE_MAX;
-
-		for (l = 0; l < n_labels; l++) {
-			if (s.remaining[l] &&
-			    (rare == SIZE_MAX || s.remaining[l] < s.remaining[rare]))
-				rare = l;
-		}
-		if (rare == SIZE_MAX)
-			break;
-		for (i = s.list_off[rare]; i < s.list_off[rare + 1]; i++) {
-			uint32_t gi = s.list[i];
-
-			if (part_out[gi] != UINT32_MAX)
-				continue;
-			assign(&s, gi, best_part(&s, gi, rare, true));
-			n_done++;
-		}
-	}
+	init_wants(&s, ratios);
+	n_done = assign_labelled(&s);
 	for (i = 0; i < n_groups && n_done < n_groups; i++) {
 		if (part_out[order[i]] == UINT32_MAX) {
 			assign(&s, order[i], best_part(&s, order[i], 0, false));
