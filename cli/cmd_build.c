@@ -523,6 +523,44 @@ static int catalog_run(struct build *b, struct stage *s, struct ms_error *err)
 
 static const char *const qa_keys[] = { "out", "systems", "format", "split", "paraphrases", NULL };
 
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* The shipped templates (data/templates/ *.json, in name order) are QA inputs too. */
+static int template_inputs(struct build *b, struct stage *s, struct ms_error *err)
+{
+	char *dir = path_join(b->data_dir, "templates"), *names[MAX_FILES];
+	const struct dirent *e;
+	size_t n = 0, i, len;
+	DIR *d;
+	int rc = 0;
+
+	d = dir ? opendir(dir) : NULL;
+	while (d && !rc && n < MAX_FILES && (e = readdir(d)) != NULL) {
+		len = strlen(e->d_name);
+		if (len <= 5 || strcmp(e->d_name + len - 5, ".json") != 0 || e->d_name[0] == '.')
+			continue;
+		names[n] = path_join(dir, e->d_name);
+		if (names[n])
+			n++;
+		else
+			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	if (d)
+		closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	for (i = 0; i < n; i++) {
+		if (!rc)
+			rc = stage_input(s, names[i], err);
+		else
+			ms_free(names[i]);
+	}
+	ms_free(dir);
+	return rc;
+}
+
 static int qa_plan(struct build *b, struct stage *s, struct ms_error *err)
 {
 	const char *out;
@@ -533,6 +571,8 @@ static int qa_plan(struct build *b, struct stage *s, struct ms_error *err)
 		rc = get_str(&out, s->config, "out", "qa", "qa", err);
 	if (!rc)
 		rc = stage_input(s, ms_strdup(b->stages[0].out[0].path), err);
+	if (!rc)
+		rc = template_inputs(b, s, err);
 	if (!rc)
 		rc = stage_output(s, path_join(b->workdir, out), err);
 	return rc;

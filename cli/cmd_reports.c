@@ -149,11 +149,16 @@ struct build_args {
 	struct datagen_reports_options o;
 };
 
+/* Per-record problems shown before the rest is only counted (stats.json has all). */
+#define MAX_SHOWN 20
+
 static void print_problem(void *payload, const char *path, size_t line, const char *msg)
 {
-	(void)payload;
-	if (cli.verbosity >= 0)
-		fprintf(stderr, "medsft %s: %s: record %zu: %s\n", cli.command, path, line, msg);
+	size_t *n = payload;
+
+	if (++*n > MAX_SHOWN || cli.verbosity < 0)
+		return;
+	fprintf(stderr, "medsft %s: %s: record %zu: %s\n", cli.command, path, line, msg);
 }
 
 static bool progress_shown;
@@ -318,6 +323,7 @@ static int reports_build(int argc, char **argv)
 	struct catalog_store *store = NULL;
 	struct datagen_reports_stats st;
 	char created[OUTPUT_TIMESTAMP_SIZE];
+	size_t n_problems = 0;
 	int c, rc;
 
 	memset(&a, 0, sizeof(a));
@@ -347,6 +353,7 @@ static int reports_build(int argc, char **argv)
 	a.o.system = a.system;
 	a.o.version = a.version;
 	a.o.problem = print_problem;
+	a.o.payload = &n_problems;
 	if (cli.verbosity >= 0 && isatty(STDERR_FILENO))
 		a.o.progress = progress;
 	rc = catalog_store_open(&store, a.db, CATALOG_STORE_READONLY, &err);
@@ -359,6 +366,9 @@ static int reports_build(int argc, char **argv)
 		cli_report(&err);
 		return rc == MS_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 	}
+	if (n_problems > MAX_SHOWN && cli.verbosity >= 0)
+		cli_warn("%zu record problems in all, the first %d shown (counts in stats.json)",
+		         n_problems, MAX_SHOWN);
 	print_summary(&st, &a);
 	return CLI_EXIT_OK;
 }
