@@ -107,10 +107,15 @@ double output_minhash_similarity(const uint32_t a[OUTPUT_MINHASH_PERM],
 
 /* ---- LSH ---- */
 
+/*
+ * A bucket: 32 bits of the band hash (never 0; 0 = empty) and its newest
+ * item. Two band values whose hashes share these bits share a bucket; that
+ * only adds candidates, which the signature comparison weeds out, and halves
+ * the table against 64-bit keys (the table dominates the index's memory).
+ */
 struct lsh_slot {
-	uint64_t key;  /* band hash; 0 = empty (a real 0 is stored as 1) */
+	uint32_t key;
 	uint32_t item; /* index into sigs */
-	uint32_t next; /* next item with the same key, + 1; 0 = end */
 };
 
 struct output_lsh {
@@ -184,20 +189,20 @@ size_t output_lsh_size(const struct output_lsh *l)
 	return l->n;
 }
 
-static uint64_t band_key(const struct output_lsh *l, const uint32_t *sig, unsigned band)
+static uint32_t band_key(const struct output_lsh *l, const uint32_t *sig, unsigned band)
 {
 	uint64_t h = mix64(band + 1);
 	unsigned r;
 
 	for (r = 0; r < l->rows; r++)
 		h = mix64(h ^ sig[band * l->rows + r]);
-	return h ? h : 1;
+	return (uint32_t)(h >> 32) | 1;
 }
 
 /* Slot of key: the one holding it, or the empty one where it would go. */
-static size_t find_slot(const struct output_lsh *l, uint64_t key)
+static size_t find_slot(const struct output_lsh *l, uint32_t key)
 {
-	size_t m = l->n_slots - 1, j = (size_t)key & m;
+	size_t m = l->n_slots - 1, j = (size_t)(key * 0x9e3779b9u) & m;
 
 	while (l->slots[j].key && l->slots[j].key != key)
 		j = (j + 1) & m;
@@ -252,7 +257,8 @@ int output_lsh_insert(struct output_lsh *l, const uint32_t sig[OUTPUT_MINHASH_PE
 		l->chain = s;
 		l->cap = cap;
 	}
-	need = (l->n_used + l->bands) * 2;
+	/* load factor at most 0.7: linear probing stays short */
+	need = (l->n_used + l->bands) * 10 / 7;
 	while (need > l->n_slots) {
 		if (rehash(l))
 			return MS_ENOMEM;
@@ -260,14 +266,13 @@ int output_lsh_insert(struct output_lsh *l, const uint32_t sig[OUTPUT_MINHASH_PE
 	l->sigs[l->n] = sig;
 	l->items[l->n] = item;
 	for (b = 0; b < l->bands; b++) {
-		uint64_t key = band_key(l, sig, b);
+		uint32_t key = band_key(l, sig, b);
 		size_t j = find_slot(l, key);
 
 		/* newest first in the chain; queries scan all, so order is irrelevant */
 		if (!l->slots[j].key) {
 			l->slots[j].key = key;
 			l->slots[j].item = (uint32_t)l->n;
-			l->slots[j].next = 0;
 			l->n_used++;
 			l->chain[l->n * l->bands + b] = 0;
 		} else {

@@ -526,7 +526,8 @@ double output_minhash_similarity(const uint32_t a[OUTPUT_MINHASH_PERM],
  * the steep part of the candidate probability 1 - (1 - s^r)^b at t.
  * Candidates are confirmed by the signature similarity >= t, so the index
  * answers "is there a stored signature at least t similar to this one".
- * Memory: about 8 + 12 * bands bytes per item; signatures are borrowed.
+ * Memory: 16 + 4 * bands bytes per item plus a table of 8-byte buckets, at most
+ * 70 % full, for the distinct band values; signatures are borrowed.
  */
 struct output_lsh;
 
