@@ -5,15 +5,18 @@
  */
 #include "cli/cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "cli/build_int.h"
 #include "datagen/datagen.h"
 #include "output/output.h"
 
@@ -316,6 +319,65 @@ static int output_options(struct output_dataset_options *out, char created[OUTPU
 	return 0;
 }
 
+/* True if path is missing or an empty directory. */
+static bool usable_out(const char *path)
+{
+	const struct dirent *e;
+	struct stat sb;
+	bool empty = true;
+	DIR *d;
+
+	if (stat(path, &sb) != 0)
+		return errno == ENOENT;
+	if (!S_ISDIR(sb.st_mode))
+		return false;
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (empty && (e = readdir(d)) != NULL)
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
+/*
+ * Builds into a new folder next to --out and renames it into place at the
+ * end, so that DIR is either absent (or as empty as before) or complete,
+ * whatever stops the run.
+ */
+static int build_in_temp(struct datagen_reports_stats *st, struct catalog_store *store,
+                         const struct build_args *a, struct ms_error *err)
+{
+	struct ms_buf tmp = MS_BUF_INIT;
+	int rc;
+
+	if (!usable_out(a->out)) {
+		ms_error_set_path(err, a->out);
+		return ms_error_set(err, MS_EEXISTS, "output folder exists and is not empty");
+	}
+	ms_buf_addf(&tmp, "%s.tmp-XXXXXX", a->out);
+	if (ms_buf_status(&tmp))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	if (!mkdtemp(tmp.buf)) {
+		ms_error_set_path(err, a->out);
+		rc = ms_error_set(err, MS_EIO, "cannot create a folder next to it: %s",
+		                  strerror(errno));
+		goto out;
+	}
+	rc = datagen_reports_build(st, store, &a->o, a->in, tmp.buf, err);
+	if (!rc && (rmdir(a->out) == 0 || errno == ENOENT) && rename(tmp.buf, a->out) == 0)
+		goto out;
+	if (!rc) {
+		ms_error_set_path(err, a->out);
+		rc = ms_error_set(err, MS_EIO, "cannot rename the finished folder into place: %s",
+		                  strerror(errno));
+	}
+	(void)build_remove_tree(tmp.buf);
+out:
+	ms_buf_release(&tmp);
+	return rc;
+}
+
 static int reports_build(int argc, char **argv)
 {
 	struct build_args a;
@@ -358,7 +420,7 @@ static int reports_build(int argc, char **argv)
 		a.o.progress = progress;
 	rc = catalog_store_open(&store, a.db, CATALOG_STORE_READONLY, &err);
 	if (!rc)
-		rc = datagen_reports_build(&st, store, &a.o, a.in, a.out, &err);
+		rc = build_in_temp(&st, store, &a, &err);
 	if (progress_shown)
 		fputc('\n', stderr);
 	catalog_store_free(store);
