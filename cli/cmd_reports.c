@@ -351,13 +351,17 @@ static int build_in_temp(struct datagen_reports_stats *st, struct catalog_store 
 	struct ms_buf tmp = MS_BUF_INIT;
 	int rc;
 
+	memset(st, 0, sizeof(*st));
 	if (!usable_out(a->out)) {
 		ms_error_set_path(err, a->out);
-		return ms_error_set(err, MS_EEXISTS, "output folder exists and is not empty");
+		ms_error_set(err, MS_EEXISTS, "output folder exists and is not empty");
+		return MS_EEXISTS;
 	}
 	ms_buf_addf(&tmp, "%s.tmp-XXXXXX", a->out);
-	if (ms_buf_status(&tmp))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	if (ms_buf_status(&tmp)) {
+		ms_error_set(err, MS_ENOMEM, "out of memory");
+		return MS_ENOMEM;
+	}
 	if (!mkdtemp(tmp.buf)) {
 		ms_error_set_path(err, a->out);
 		rc = ms_error_set(err, MS_EIO, "cannot create a folder next to it: %s",
