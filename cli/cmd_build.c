@@ -216,6 +216,25 @@ static int get_num(double *out, const json_t *o, const char *key, const char *wh
 	return 0;
 }
 
+/* A whole number in [lo, hi] (JSON integers only: 2.5 folds is an error). */
+static int get_int(double *out, const json_t *o, const char *key, const char *where, double lo,
+                   double hi, double def, struct ms_error *err)
+{
+	const json_t *v = json_object_get(o, key);
+
+	*out = def;
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || (double)json_integer_value(v) < lo ||
+	    (double)json_integer_value(v) > hi) {
+		ms_error_set(err, MS_EINVAL, "%s.%s must be a whole number from %.0f to %.0f",
+		             where, key, lo, hi);
+		return MS_EINVAL;
+	}
+	*out = (double)json_integer_value(v);
+	return 0;
+}
+
 static int get_bool(bool *out, const json_t *o, const char *key, const char *where, bool def,
                     struct ms_error *err)
 {
@@ -614,7 +633,7 @@ static int qa_run(struct build *b, struct stage *s, struct ms_error *err)
 	if (!rc && split && output_split_parse(&qo.output.split, split, err))
 		rc = MS_EINVAL;
 	if (!rc)
-		rc = get_num(&para, s->config, "paraphrases", "qa", 0, 1000, 0, err);
+		rc = get_int(&para, s->config, "paraphrases", "qa", 0, 1000, 0, err);
 	if (rc)
 		return rc;
 	qo.paraphrases = (unsigned)para;
@@ -684,7 +703,7 @@ static int deid_plan(struct build *b, struct stage *s, struct build_deid *d, str
 	if (!rc)
 		rc = get_bool(&d->strict, s->config, "strict", "deid", false, err);
 	if (!rc)
-		rc = get_num(&threads, s->config, "threads", "deid", 1, 64, 1, err);
+		rc = get_int(&threads, s->config, "threads", "deid", 1, 64, 1, err);
 	if (!rc)
 		rc = get_str(&out, s->config, "out", "deid", "deid.jsonl", err);
 	if (rc)
@@ -774,7 +793,7 @@ static int reports_run(struct build *b, struct stage *s, struct ms_error *err)
 	if (!rc)
 		rc = get_str(&version, s->config, "version", "reports", NULL, err);
 	if (!rc)
-		rc = get_num(&folds, s->config, "folds", "reports", 2, OUTPUT_KFOLD_MAX, 5, err);
+		rc = get_int(&folds, s->config, "folds", "reports", 2, OUTPUT_KFOLD_MAX, 5, err);
 	if (!rc)
 		rc = get_num(&holdout, s->config, "holdout", "reports", 0, 0.99, 0.1, err);
 	if (!rc)
@@ -889,7 +908,7 @@ static int load_pipeline(struct build *b, const char *workdir_opt, struct ms_err
 	if (!rc)
 		rc = get_str(&workdir, b->pipeline, "workdir", "pipeline", "medsft-build", err);
 	if (!rc)
-		rc = get_num(&seed, b->pipeline, "seed", "pipeline", 0, 9007199254740991.0, 42,
+		rc = get_int(&seed, b->pipeline, "seed", "pipeline", 0, 9007199254740991.0, 42,
 		             err);
 	if (rc)
 		return rc;
