@@ -19,9 +19,13 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "build", cmd_build,
+	  "run the whole chain from a pipeline file, skipping unchanged stages" },
 	{ "catalog", cmd_catalog, "import, look up and search coding catalogues" },
+	{ "datagen", cmd_datagen, "synthetic radiology exports for demo, tests and benchmarks" },
 	{ "deid", cmd_deid, "de-identify report exports" },
 	{ "qa", cmd_qa, "generate and check QA instruction datasets from catalogues" },
+	{ "reports", cmd_reports, "build report->code datasets from de-identified reports" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -229,4 +229,205 @@ typedef void (*datagen_problem_cb)(void *payload, const char *path, size_t line,
 int datagen_qa_check(size_t *n_problems_out, const char *dir, struct catalog_store *store,
                      datagen_problem_cb cb, void *payload, struct ms_error *err) MS_MUST_CHECK;
 
+/* ---- report datasets: code validation ------------------------------------ */
+
+/*
+ * How a label of a report record fares against a catalogue:
+ *   OK            the code exists in the catalogue version
+ *   MALFORMED     empty, longer than 32 bytes, or with characters no code of
+ *                 the supported catalogues has (only [0-9A-Za-z.-:/!*+],
+ *                 after trimming blanks at either end)
+ *   UNKNOWN       well-formed, but not in the catalogue version
+ *   OTHER_SYSTEM  the label names another coding system (an ICD-10-GM
+ *                 diagnosis next to GOÄ numbers, a local service code): not
+ *                 a code of this dataset, skipped and counted
+ */
+enum datagen_code_status {
+	DATAGEN_CODE_OK = 0,
+	DATAGEN_CODE_MALFORMED,
+	DATAGEN_CODE_UNKNOWN,
+	DATAGEN_CODE_OTHER_SYSTEM
+};
+
+/*
+ * Maps a coding-system name as exports write it ("GOAE", "GOÄ", "goae",
+ * "I10-GM", "ICD-10-GM", "icd10gm", "OPS", ...; ASCII case, '-', '_', '.' and
+ * blanks ignored) to a catalogue system (CATALOG_SYSTEM_*), or NULL.
+ */
+const char *datagen_code_system(const char *name);
+
+struct datagen_code_checker;
+
+/*
+ * Loads the classification of system (CATALOG_SYSTEM_*) in version (NULL:
+ * newest) from store into memory. Returns 0, MS_ENOTFOUND (no such
+ * catalogue), MS_EDB or MS_ENOMEM. The checker is immutable afterwards and
+ * may be shared by threads.
+ */
+int datagen_code_checker_new(struct datagen_code_checker **out, struct catalog_store *store,
+                             const char *system, const char *version,
+                             struct ms_error *err) MS_MUST_CHECK;
+void datagen_code_checker_free(struct datagen_code_checker *c);
+
+/* The catalogue checked against (borrowed from c). */
+const struct catalog_summary *datagen_code_checker_catalog(const struct datagen_code_checker *c);
+const char *datagen_code_checker_version(const struct datagen_code_checker *c);
+
+/*
+ * Classifies code (NUL-terminated), labelled with label_system (NULL or ""
+ * when the source names none: then it is taken to be of the checker's
+ * system). Codes are matched after trimming and ASCII upper-casing
+ * ("8140/3" finds "8140:3"). On OK, *canon_out is the catalogue's printed
+ * form and *title_out (may be NULL) its title or NULL; both borrowed from c.
+ */
+enum datagen_code_status datagen_code_checker_check(const struct datagen_code_checker *c,
+                                                    const char *code, const char *label_system,
+                                                    const char **canon_out, const char **title_out);
+
+/*
+ * Canonical order of codes in an answer: codes starting with digits by that
+ * number, then bytewise by the rest ("5370" < "5377" < "5731" < "A"); other
+ * codes bytewise ("C34.1" < "C61"). Returns <0, 0 or >0.
+ */
+int datagen_code_compare(const char *a, const char *b);
+
+/* ---- report datasets: building ---------------------------------------------- */
+
+enum datagen_unknown_policy {
+	DATAGEN_UNKNOWN_DROP_CODE = 0, /* drop the code, keep the record */
+	DATAGEN_UNKNOWN_DROP_RECORD,   /* drop every record with such a code */
+	DATAGEN_UNKNOWN_FAIL           /* stop with MS_EINVAL naming the record */
+};
+
+enum datagen_answer {
+	DATAGEN_ANSWER_CODES = 0, /* one code per line */
+	DATAGEN_ANSWER_CODES_TEXT /* "5370 – Computergesteuerte ..." per line */
+};
+
+enum datagen_group_by {
+	DATAGEN_GROUP_PATIENT = 0, /* the record's group (patient pseudonym) */
+	DATAGEN_GROUP_RECORD       /* every record alone */
+};
+
+/* Task name of report records (meta.task). */
+#define DATAGEN_REPORTS_TASK   "report-to-codes"
+/* Manifest source name of the de-identified input of a report dataset. */
+#define DATAGEN_REPORTS_SOURCE "de-identified reports"
+
+/*
+ * Options of a report dataset build. output carries the writer options the
+ * caller decides (format, compress, seed, created, name, record_flags); the
+ * builder sets kfold, sources, card and stats_extra itself.
+ *   system, version  the catalogue of the codes (CATALOG_SYSTEM_GOAE,
+ *                    _ICD10GM, _OPS; version NULL = newest in the database)
+ *   folds            k >= 2 folds (default 5 when 0)
+ *   holdout          share of the examples in the hold-out test set, [0, 1)
+ *   near_dup         Jaccard threshold of near-duplicate removal (0: exact
+ *                    duplicates only)
+ *   problem          called for every code problem and dropped record, with
+ *                    the input name, record number and a message (codes that
+ *                    are well-formed are quoted, malformed ones never); may
+ *                    be NULL
+ */
+struct datagen_reports_options {
+	struct output_dataset_options output;
+	const char *system;
+	const char *version;
+	unsigned folds;
+	double holdout;
+	enum datagen_group_by group_by;
+	enum datagen_answer answer;
+	enum datagen_unknown_policy unknown;
+	double near_dup;
+	datagen_problem_cb problem;
+	void *payload;
+	void (*progress)(void *payload, const char *stage, uint64_t n);
+};
+
+/* What a build did. */
+struct datagen_reports_stats {
+	uint64_t n_records;          /* read from the input */
+	uint64_t n_examples;         /* written */
+	uint64_t n_codes_ok;         /* labels kept (after de-duplication in a record) */
+	uint64_t n_codes_unknown;    /* well-formed, not in the catalogue */
+	uint64_t n_codes_malformed;  /* see DATAGEN_CODE_MALFORMED */
+	uint64_t n_codes_other;      /* of another coding system */
+	uint64_t n_dropped_unknown;  /* records dropped by DROP_RECORD */
+	uint64_t n_dropped_no_codes; /* records left without a code */
+	uint64_t n_exact_dups;       /* training records: same folded text as a kept one */
+	uint64_t n_near_dups;        /* training records: near-duplicate of a kept one */
+	uint64_t n_contam_exact;     /* training records equal to a hold-out record */
+	uint64_t n_contam_near;      /* training records near a hold-out record */
+	uint64_t n_groups;           /* groups (patients) with a kept record */
+	uint64_t n_labels;           /* distinct codes */
+	uint64_t n_holdout;          /* examples in the hold-out test set */
+	char version[32];            /* catalogue version used */
+};
+
+/*
+ * Reads the de-identified records of in_path (JSONL as `medsft deid run`
+ * writes it: id, group, text, labels), validates their codes, assigns whole
+ * groups to a hold-out test set and k folds by iterative stratification on
+ * the code sets (output_stratify), removes exact and near duplicates among
+ * the training (fold) records and every training record that duplicates a
+ * hold-out record (the hold-out is never changed), and writes a k-fold
+ * dataset folder into dir through output/ (data/fold-<i>.jsonl,
+ * data/test.jsonl, card with one config per fold, manifest, stats.json with
+ * the label distribution per part). Survivors do not depend on input order:
+ * training records are considered in order of their ids.
+ *
+ * One example per record: the system prompt, the user turn with the report
+ * and the question, the assistant turn with the code set in canonical order
+ * (datagen_code_compare). meta.id is the record id, meta.source
+ * "<group>/<record id>", meta.codes the codes.
+ *
+ * All or nothing. Returns 0, MS_ENOTFOUND (input or catalogue missing),
+ * MS_EINVAL (a malformed input record, or a code problem under
+ * DATAGEN_UNKNOWN_FAIL: err names the input and record), MS_EEXISTS,
+ * MS_EUSAGE, MS_EIO, MS_EDB, MS_ENOMEM.
+ */
+int datagen_reports_build(struct datagen_reports_stats *stats_out, struct catalog_store *store,
+                          const struct datagen_reports_options *opts, const char *in_path,
+                          const char *dir, struct ms_error *err) MS_MUST_CHECK;
+
+/* ---- synthetic exports ------------------------------------------------------- */
+
+enum datagen_synth_format {
+	DATAGEN_SYNTH_CSV = 0, /* header + one row per report (deid CSV reader columns) */
+	DATAGEN_SYNTH_HL7      /* one ORU^R01 message per report, CR segments, LF between */
+};
+
+/*
+ * A synthetic radiology export: n reports of patients with one to eight
+ * studies each, structured fields, report texts with PHI and the GOÄ numbers
+ * of the study (system must be CATALOG_SYSTEM_GOAE). The same (n, seed)
+ * gives the same records in both formats.
+ *
+ * CSV columns: id, patient (the group), patient.id, patient.family,
+ * patient.given, patient.birthdate, patient.street, patient.zip,
+ * patient.city, patient.phone, case.id, accession, referrer.family,
+ * referrer.given, performer.family, performer.given, study_date, text,
+ * labels ('|'-separated GOÄ numbers). HL7: MSH-10 id, PID-3/5/7/11/13,
+ * PV1-19, ORC/OBR-2/3, OBR-4 local service code (system "L"), OBR-16
+ * referrer, OBR-32 performer, OBX TX text, one OBX CWE per GOÄ number
+ * (system "GOAE").
+ */
+struct datagen_synth_options {
+	uint64_t n;
+	uint64_t seed;
+	enum datagen_synth_format format;
+	const char *system;
+};
+
+/* Receives output; returns 0 or a negative status (MS_EIO) that stops the writer. */
+typedef int (*datagen_write_fn)(void *payload, const void *data, size_t len);
+
+/*
+ * Generates the export and hands it to write in pieces of about 1 MiB.
+ * Memory stays flat. Returns 0, MS_EUSAGE (system, format), MS_ENOMEM or
+ * write's status.
+ */
+int datagen_synth_export(const struct datagen_synth_options *o, datagen_write_fn write,
+                         void *payload, struct ms_error *err) MS_MUST_CHECK;
+
 #endif

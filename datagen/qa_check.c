@@ -185,6 +185,7 @@ struct check {
 	uint64_t tasks[DATAGEN_QA_N_FAMILIES];
 	uint64_t total;
 	struct ms_buf tmp;
+	struct ms_buf tmp2;
 };
 
 static void problem(struct check *c, const char *path, size_t line, const char *fmt, ...)
@@ -410,6 +411,9 @@ static int check_sources(struct check *c)
 		struct ms_error tmp = MS_ERROR_INIT;
 		bool index;
 
+		/* the input of a report dataset (datagen_reports_build) is no catalogue */
+		if (name && !strcmp(name, DATAGEN_REPORTS_SOURCE))
+			continue;
 		sys = name ? qa_system_from_display(name, &index) : NULL;
 		if (!sys || !version || !sha) {
 			problem(c, "manifest.json", 0, "source %zu is not a known catalogue",
@@ -655,6 +659,8 @@ static int group_grow(struct check *c)
 static int check_group(struct check *c, size_t file, size_t line, const char *system,
                        const char *code)
 {
+	/* report records group by patient: "patient:<pseudonym>" */
+	const char *kind = strcmp(system, "patient") != 0 ? "code" : "patient";
 	struct group_slot *g;
 	uint64_t h;
 	size_t j;
@@ -673,7 +679,7 @@ static int check_group(struct check *c, size_t file, size_t line, const char *sy
 			continue;
 		if (strcmp(c->files[g->split].split, c->files[file].split) != 0)
 			problem(c, c->files[file].path, line,
-			        "code '%.60s' is also in split '%s' (%s:%zu)", g->key,
+			        "%s '%.60s' is also in split '%s' (%s:%zu)", kind, g->key,
 			        c->files[g->split].split, c->files[g->split].path, g->line);
 		return 0;
 	}
@@ -688,6 +694,24 @@ static int check_group(struct check *c, size_t file, size_t line, const char *sy
 	return 0;
 }
 
+/* A report record's split group: the patient, "<group>/<id>" in meta.source. */
+static int check_report_group(struct check *c, size_t file, size_t line, const json_t *meta)
+{
+	const char *src = jstr(meta, "source");
+	const char *slash = src ? strchr(src, '/') : NULL;
+
+	if (!slash || slash == src || json_array_size(json_object_get(meta, "codes")) == 0) {
+		problem(c, c->files[file].path, line,
+		        "report record without '<group>/<id>' source or codes");
+		return 0;
+	}
+	ms_buf_reset(&c->tmp2);
+	ms_buf_add(&c->tmp2, src, (size_t)(slash - src));
+	if (ms_buf_status(&c->tmp2))
+		return ms_error_set(c->err, MS_ENOMEM, "out of memory");
+	return check_group(c, file, line, "patient", c->tmp2.buf);
+}
+
 static int check_record(struct check *c, size_t file, size_t line, const char *s, size_t len)
 {
 	const char *path = c->files[file].path, *why;
@@ -696,7 +720,7 @@ static int check_record(struct check *c, size_t file, size_t line, const char *s
 	json_error_t jerr;
 	json_t *rec, *meta, *codes, *v;
 	enum datagen_qa_family fam;
-	bool seen = false;
+	bool seen = false, report;
 	size_t i;
 	int rc = 0;
 
@@ -710,16 +734,26 @@ static int check_record(struct check *c, size_t file, size_t line, const char *s
 		problem(c, path, line, "%s", why);
 		goto out;
 	}
+	meta = json_object_get(rec, "meta");
+	/*
+	 * Report records (DATAGEN_REPORTS_TASK): the hold-out test set is kept
+	 * as exported, duplicates included; only the training folds are
+	 * deduplicated. Their split group is the patient ("<group>/<id>" in
+	 * meta.source).
+	 */
+	report = c->has_meta && json_is_object(meta) && jstr(meta, "task") &&
+	         !strcmp(jstr(meta, "task"), DATAGEN_REPORTS_TASK);
 	memset(&ex, 0, sizeof(ex));
 	ex.id = "check";
 	ex.turns = tu.t;
 	ex.n_turns = tu.n;
-	rc = output_dedup_insert(&seen, c->dedup, &ex, c->err);
-	if (rc)
-		goto out;
-	if (seen)
-		problem(c, path, line, "duplicate (question, answer) pair");
-	meta = json_object_get(rec, "meta");
+	if (!report || strcmp(c->files[file].split, "test") != 0) {
+		rc = output_dedup_insert(&seen, c->dedup, &ex, c->err);
+		if (rc)
+			goto out;
+		if (seen)
+			problem(c, path, line, "duplicate (question, answer) pair");
+	}
 	if (!c->has_meta)
 		goto out;
 	why = meta ? meta_shape(meta) : "no meta object";
@@ -727,13 +761,17 @@ static int check_record(struct check *c, size_t file, size_t line, const char *s
 		problem(c, path, line, "%s", why);
 		goto out;
 	}
-	if (datagen_qa_family_parse(&fam, jstr(meta, "task")) == 0)
-		c->tasks[fam]++;
-	else
-		problem(c, path, line, "unknown task '%.40s'", jstr(meta, "task"));
 	codes = json_object_get(meta, "codes");
-	rc = check_group(c, file, line, jstr(meta, "system"),
-	                 json_string_value(json_array_get(codes, 0)));
+	if (report) {
+		rc = check_report_group(c, file, line, meta);
+	} else {
+		if (datagen_qa_family_parse(&fam, jstr(meta, "task")) == 0)
+			c->tasks[fam]++;
+		else
+			problem(c, path, line, "unknown task '%.40s'", jstr(meta, "task"));
+		rc = check_group(c, file, line, jstr(meta, "system"),
+		                 json_string_value(json_array_get(codes, 0)));
+	}
 	if (rc || !c->store)
 		goto out;
 	json_array_foreach(codes, i, v)
@@ -903,6 +941,7 @@ int datagen_qa_check(size_t *n_problems_out, const char *dir, struct catalog_sto
 	c->err = err;
 	ms_arena_init(&c->keys, 0);
 	ms_buf_init(&c->tmp, 4096);
+	ms_buf_init(&c->tmp2, 4096);
 	ms_buf_init(&line, LINE_MAX_BYTES);
 	rc = output_dedup_new(&c->dedup, err);
 	if (!rc)
@@ -928,6 +967,7 @@ out:
 	ms_free(c->groups);
 	ms_arena_release(&c->keys);
 	ms_buf_release(&c->tmp);
+	ms_buf_release(&c->tmp2);
 	ms_buf_release(&line);
 	ms_free(c);
 	return rc;

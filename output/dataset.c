@@ -224,6 +224,8 @@ static struct output_part *choose_part(struct output_dataset *ds, const struct o
 	}
 	if (split == OUTPUT_SPLIT_TEST)
 		return &ds->parts[ds->opts.kfold.k];
+	if (ex->fold_forced && ex->fold < ds->opts.kfold.k)
+		return &ds->parts[ex->fold];
 	if (split == OUTPUT_SPLIT_NONE) {
 		fold = output_kfold_assign(&ds->opts.kfold, ds->opts.seed, key, len);
 	} else {

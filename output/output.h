@@ -48,6 +48,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/json.h"
 
 /* ---- examples ---------------------------------------------------------- */
 
@@ -104,6 +105,13 @@ struct output_example {
 	const char *source; /* source document id, may be NULL */
 	const char *group;
 	enum output_split split;
+	/*
+	 * k-fold writers only: with fold_forced, an example whose split is not
+	 * OUTPUT_SPLIT_TEST goes to fold (< k) instead of its hashed fold, so
+	 * that a caller's own assignment (output_stratify) decides.
+	 */
+	bool fold_forced;
+	uint32_t fold;
 };
 
 /* ---- record formats ---------------------------------------------------- */
@@ -347,6 +355,13 @@ struct output_dataset_options {
 	const struct output_source *sources;
 	size_t n_sources;
 	struct output_card card;
+	/*
+	 * Called once while stats.json is written, inside its top-level object
+	 * after the standard keys, to add the caller's own keys (e.g. label
+	 * distributions per fold); may be NULL.
+	 */
+	void (*stats_extra)(struct ms_json *j, void *payload);
+	void *stats_payload;
 };
 
 #define OUTPUT_DATASET_OPTIONS_INIT                                                  \
@@ -446,5 +461,106 @@ void output_dataset_free(struct output_dataset *ds);
 #define OUTPUT_TIMESTAMP_SIZE 21
 int output_epoch_format(char out[OUTPUT_TIMESTAMP_SIZE], const char *epoch,
                         struct ms_error *err) MS_MUST_CHECK;
+
+/* ---- stratified group assignment ------------------------------------------ */
+
+/*
+ * Iterative stratification for multi-label data (Sechidis, Tsoumakas and
+ * Vlahavas 2011), adapted to groups: whole groups (patients) are assigned,
+ * so no group is in two parts, while every label's examples are spread over
+ * the parts in proportion to their ratios as far as the groups allow.
+ *
+ * A group carries its number of examples and, per label it has, the number
+ * of its examples with that label. Labels are dense indexes [0, n_labels).
+ * Algorithm: while groups are unassigned, take the label with the fewest
+ * unassigned examples (ties: lower index); assign each unassigned group
+ * holding it, largest first, to the part that still wants the most examples
+ * of that label (ties: the part that wants the most examples overall, then a
+ * seeded hash of group and part, so that ties do not all land in part 0);
+ * then lower that part's wants by the group's counts. Groups without labels
+ * go last, to the part that wants the most examples. Wants start at
+ * ratio * total and may go negative.
+ */
+struct output_strat_group {
+	const uint32_t *labels; /* distinct label indexes */
+	const uint32_t *counts; /* examples of the group with labels[i] */
+	size_t n_labels;
+	uint32_t n_examples;
+	uint64_t order; /* tie-break key, e.g. a hash of the group id */
+};
+
+/*
+ * Assigns every group a part in [0, n_parts): part_out[i] for groups[i].
+ * ratios (n_parts entries, each >= 0, sum 1 within 1e-9) are the shares of
+ * examples each part should get. Deterministic for equal inputs and seed.
+ * Returns 0, MS_EUSAGE (bad ratios, a label index >= n_labels) or
+ * MS_ENOMEM.
+ */
+int output_stratify(uint32_t *part_out, const struct output_strat_group *groups, size_t n_groups,
+                    size_t n_labels, const double *ratios, size_t n_parts, uint64_t seed,
+                    struct ms_error *err) MS_MUST_CHECK;
+
+/* ---- near-duplicates: MinHash and LSH -------------------------------------- */
+
+/*
+ * MinHash signatures over word 3-shingles of a text folded by the caller
+ * (case, accents, whitespace: ms_fold_append). Words are maximal runs of
+ * bytes that are not ASCII blanks or punctuation (so UTF-8 letters stay in
+ * words); texts of fewer than 3 words are one shingle of all their words.
+ * Each of OUTPUT_MINHASH_PERM values is the minimum over the shingles of a
+ * 64-bit mix of the shingle hash with a per-position seed, truncated to 32
+ * bits. The share of equal positions of two signatures estimates the
+ * Jaccard similarity of their shingle sets.
+ */
+#define OUTPUT_MINHASH_PERM 64
+
+void output_minhash(uint32_t out[OUTPUT_MINHASH_PERM], const char *s, size_t len, uint64_t seed);
+
+/* Share of equal positions, in [0, 1]. */
+double output_minhash_similarity(const uint32_t a[OUTPUT_MINHASH_PERM],
+                                 const uint32_t b[OUTPUT_MINHASH_PERM]);
+
+/*
+ * An LSH index over signatures: b bands of r rows (b * r <= PERM), chosen
+ * for a Jaccard threshold t so that (1/b)^(1/r) is closest to t, which puts
+ * the steep part of the candidate probability 1 - (1 - s^r)^b at t.
+ * Candidates are confirmed by the signature similarity >= t, so the index
+ * answers "is there a stored signature at least t similar to this one".
+ * Memory: 16 + 4 * bands bytes per item plus a table of 8-byte buckets, at most
+ * 70 % full, for the distinct band values; signatures are borrowed.
+ */
+struct output_lsh;
+
+/* 0 < threshold <= 1. Returns 0, MS_EUSAGE or MS_ENOMEM. */
+int output_lsh_new(struct output_lsh **out, double threshold, struct ms_error *err) MS_MUST_CHECK;
+void output_lsh_free(struct output_lsh *l);
+
+/* The bands and rows chosen. */
+void output_lsh_shape(const struct output_lsh *l, unsigned *bands_out, unsigned *rows_out);
+
+/*
+ * Stores sig under item (any caller number). sig is borrowed: it must stay
+ * valid and unchanged as long as the index is used (the signatures of a
+ * dataset live in one array of the caller, so they are not copied). Returns 0, MS_ENOMEM
+ * or MS_ETOOBIG (2^32 - 1 signatures); the index is unchanged on failure.
+ */
+int output_lsh_insert(struct output_lsh *l, const uint32_t sig[OUTPUT_MINHASH_PERM],
+                      uint64_t item) MS_MUST_CHECK;
+
+/*
+ * Looks for a stored signature at least threshold similar to sig, newest
+ * first in each band's bucket, band by band. Returns true and sets
+ * *item_out (may be NULL) to the first one found, false if none. At most
+ * OUTPUT_LSH_SCAN_MAX bucket mates are compared per band, so a bucket
+ * flooded by thousands of dissimilar texts that share one band cannot make
+ * queries quadratic; a true near-duplicate then still has the other bands.
+ */
+#define OUTPUT_LSH_SCAN_MAX 256
+
+bool output_lsh_query(const struct output_lsh *l, const uint32_t sig[OUTPUT_MINHASH_PERM],
+                      uint64_t *item_out);
+
+/* Number of stored signatures. */
+size_t output_lsh_size(const struct output_lsh *l);
 
 #endif

@@ -230,6 +230,8 @@ void output_stats_json(struct ms_buf *out, struct output_dataset *ds)
 	counts_json(&j, "systems", st->systems, st->n_systems);
 	length_json(&j, "question_chars", &st->question_chars);
 	length_json(&j, "answer_chars", &st->answer_chars);
+	if (ds->opts.stats_extra)
+		ds->opts.stats_extra(&j, ds->opts.stats_payload);
 	ms_json_obj_end(&j);
 	ms_buf_addch(out, '\n');
 }
