@@ -38,7 +38,9 @@ int cli_finish_stdout(int rc);
 int cli_exit_code(int status);
 
 int cmd_catalog(int argc, char **argv);
+int cmd_datagen(int argc, char **argv);
 int cmd_deid(int argc, char **argv);
+int cmd_ner(int argc, char **argv);
 int cmd_qa(int argc, char **argv);
 
 #endif

@@ -20,7 +20,9 @@ struct command {
 
 static const struct command commands[] = {
 	{ "catalog", cmd_catalog, "import, look up and search coding catalogues" },
+	{ "datagen", cmd_datagen, "generate synthetic data (annotated reports)" },
 	{ "deid", cmd_deid, "de-identify report exports" },
+	{ "ner", cmd_ner, "train, run and evaluate the PHI tagger" },
 	{ "qa", cmd_qa, "generate and check QA instruction datasets from catalogues" },
 };
 
