@@ -109,7 +109,7 @@ static const char usage_tag[] =
 
 static const char usage_eval[] =
         "usage: medsft ner eval [--cv K] [--data-dir DIR] [--detector ner|full]\n"
-        "                       [--epochs N] [--format F] [--gazetteers DIR]\n"
+        "                       [--epochs N] [--errors FILE] [--format F] [--gazetteers DIR]\n"
         "                       --gold FILE... [--hash-bits N] [--json]\n"
         "                       [--label-map FILE] [--model FILE] [--no-average]\n"
         "                       [--[no-]progress] [--rules DIR] [--seed S] [--synth N]\n"
@@ -126,6 +126,9 @@ static const char usage_eval[] =
         "                    training options below and evaluate on the fold\n"
         "  --detector D      ner (default): the model alone; full: the whole deid\n"
         "                    detector (rules, gazetteers, the model)\n"
+        "  --errors FILE     write every strict difference as JSONL (document, fn or\n"
+        "                    fp, offsets, label, source, text, overlapping spans):\n"
+        "                    it holds text of the gold documents\n"
         "  --gold FILE       annotated documents (repeatable; at least one)\n"
         "  --json            the report as JSON\n"
         "  --model FILE      model to evaluate (default <data-dir>/models/phi-de.model;\n"
@@ -151,6 +154,7 @@ enum {
 	OPT_DETECTOR,
 	OPT_DEV,
 	OPT_EPOCHS,
+	OPT_ERRORS,
 	OPT_FORMAT,
 	OPT_FROM,
 	OPT_GAZETTEERS,
@@ -175,6 +179,7 @@ static const struct option long_opts[] = {
 	{ "detector", required_argument, NULL, OPT_DETECTOR },
 	{ "dev", required_argument, NULL, OPT_DEV },
 	{ "epochs", required_argument, NULL, OPT_EPOCHS },
+	{ "errors", required_argument, NULL, OPT_ERRORS },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "from", required_argument, NULL, OPT_FROM },
 	{ "gazetteers", required_argument, NULL, OPT_GAZETTEERS },
@@ -213,7 +218,7 @@ struct opts {
 	struct inputs train, dev, gold; /* room for argc entries each */
 	enum ner_format fmt;            /* the current --format */
 	const char *map;                /* the current --label-map */
-	const char *data_dir, *gazetteers, *model, *rules;
+	const char *data_dir, *errors, *gazetteers, *model, *rules;
 	bool from_jsonl, json, no_average, detector_full;
 	int progress; /* -1 default, 0 off, 1 on */
 	unsigned long cv, epochs, hash_bits, seed, synth, synth_seed;
@@ -277,6 +282,9 @@ static int parse_one(int c, const char *usage, struct opts *o)
 		break;
 	case OPT_EPOCHS:
 		return num_opt(usage, "epochs", optarg, &o->epochs, 1, 1000);
+	case OPT_ERRORS:
+		o->errors = optarg;
+		break;
 	case OPT_FORMAT:
 		if (ner_format_parse(&o->fmt, optarg) != 0)
 			return cli_usage_error(usage, "unknown corpus format '%s'", optarg);
@@ -549,21 +557,28 @@ static void train_opts_init(struct ner_train_opts *t, const struct opts *o,
 /* Growable span list for labels mapped for comparison. */
 struct span_list {
 	struct ner_span *v;
+	const char **src; /* what found each span ("ner", a rule name, ...) */
 	size_t n, cap;
 };
 
 static int span_push(struct span_list *l, size_t start, size_t end, const char *label,
-                     const struct ner_label_map *map)
+                     const char *src, const struct ner_label_map *map)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 64;
 		struct ner_span *v = ms_realloc(l->v, cap * sizeof(*v));
+		const char **sv;
 
 		if (!v)
 			return MS_ENOMEM;
 		l->v = v;
+		sv = ms_realloc(l->src, cap * sizeof(*sv));
+		if (!sv)
+			return MS_ENOMEM;
+		l->src = sv;
 		l->cap = cap;
 	}
+	l->src[l->n] = src;
 	l->v[l->n].start = start;
 	l->v[l->n].end = end;
 	l->v[l->n].label = ner_label_map_compare(map, label);
@@ -577,10 +592,12 @@ static int span_push(struct span_list *l, size_t start, size_t end, const char *
  * deid detector (det) with the model behind its NER hook.
  */
 struct predictor {
-	struct ner_tagger *tg;       /* the current model's tagger */
-	struct deid_detector *det;   /* --detector full */
-	struct deid_spans det_out;   /* the detector's result */
-	struct span_list gold, pred; /* compared spans of one document */
+	struct ner_tagger *tg;         /* the current model's tagger */
+	struct deid_detector *det;     /* --detector full */
+	struct deid_spans det_out;     /* the detector's result */
+	struct span_list gold, pred;   /* compared spans of one document */
+	struct ms_atomic_file *errors; /* --errors: the differences, else NULL */
+	struct ms_buf line;
 };
 
 /* The detector's NER hook: the current tagger (the model of the fold). */
@@ -616,6 +633,80 @@ static int hook_tag(void *payload, const char *text, size_t len, struct deid_spa
 	return rc;
 }
 
+static bool same_span(const struct ner_span *a, const struct ner_span *b)
+{
+	return a->start == b->start && a->end == b->end && a->label == b->label;
+}
+
+/* Whether a span of l equal to sp exists. */
+static bool has_span(const struct span_list *l, const struct ner_span *sp)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (same_span(&l->v[i], sp))
+			return true;
+	}
+	return false;
+}
+
+/* One --errors line: a span of one side missing from the other. */
+static void write_error(struct ms_buf *line, const struct ner_doc *d, const char *kind,
+                        const struct span_list *l, size_t i, const struct span_list *other)
+{
+	const struct ner_span *sp = &l->v[i];
+	struct ms_json j;
+	size_t k;
+
+	ms_json_init(&j, line, false);
+	ms_json_obj_begin(&j);
+	ms_json_kstr(&j, "doc", d->id);
+	ms_json_kstr(&j, "kind", kind);
+	ms_json_kint(&j, "start", (int64_t)sp->start);
+	ms_json_kint(&j, "end", (int64_t)sp->end);
+	ms_json_kstr(&j, "label", sp->label);
+	ms_json_kstr(&j, "source", l->src[i]);
+	ms_json_key(&j, "text");
+	ms_json_strn(&j, d->text + sp->start, sp->end - sp->start);
+	ms_json_key(&j, "overlaps");
+	ms_json_arr_begin(&j);
+	for (k = 0; k < other->n; k++) {
+		const struct ner_span *o = &other->v[k];
+
+		if (o->end <= sp->start || o->start >= sp->end)
+			continue;
+		ms_json_obj_begin(&j);
+		ms_json_kint(&j, "start", (int64_t)o->start);
+		ms_json_kint(&j, "end", (int64_t)o->end);
+		ms_json_kstr(&j, "label", o->label);
+		ms_json_kstr(&j, "source", other->src[k]);
+		ms_json_obj_end(&j);
+	}
+	ms_json_arr_end(&j);
+	ms_json_obj_end(&j);
+	ms_buf_addch(line, '\n');
+}
+
+/* Writes the strict differences of a document to --errors. */
+static int write_errors(struct predictor *pr, const struct ner_doc *d, struct ms_error *err)
+{
+	size_t i;
+
+	ms_buf_reset(&pr->line);
+	for (i = 0; i < pr->gold.n; i++) {
+		if (!has_span(&pr->pred, &pr->gold.v[i]))
+			write_error(&pr->line, d, "fn", &pr->gold, i, &pr->pred);
+	}
+	for (i = 0; i < pr->pred.n; i++) {
+		if (!has_span(&pr->gold, &pr->pred.v[i]))
+			write_error(&pr->line, d, "fp", &pr->pred, i, &pr->gold);
+	}
+	if (ms_buf_status(&pr->line))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	ms_atomic_write(pr->errors, pr->line.buf, pr->line.len);
+	return 0;
+}
+
 /* Evaluates document di of c with the predictor into ev. */
 static int eval_doc(struct ner_eval *ev, struct predictor *pr, const struct ner_corpus *c,
                     size_t di, const struct ner_label_map *map, struct ms_error *err)
@@ -627,7 +718,7 @@ static int eval_doc(struct ner_eval *ev, struct predictor *pr, const struct ner_
 	pr->gold.n = pr->pred.n = 0;
 	for (i = 0; !rc && i < d->n_spans; i++)
 		rc = span_push(&pr->gold, d->spans[i].start, d->spans[i].end, d->spans[i].label,
-		               map);
+		               "gold", map);
 	if (rc)
 		return ms_error_set(err, rc, "out of memory");
 	if (pr->det) {
@@ -646,7 +737,8 @@ static int eval_doc(struct ner_eval *ev, struct predictor *pr, const struct ner_
 
 			if (!name || ner_label_parse(&l, name, strlen(name)) != 0)
 				continue;
-			rc = span_push(&pr->pred, s->start, s->end, ner_label_name(l), map);
+			rc = span_push(&pr->pred, s->start, s->end, ner_label_name(l), s->source,
+			               map);
 			if (rc)
 				rc = ms_error_set(err, rc, "out of memory");
 		}
@@ -656,7 +748,7 @@ static int eval_doc(struct ner_eval *ev, struct predictor *pr, const struct ner_
 
 		rc = ner_tagger_tag(pr->tg, d->text, d->len, &sp, &n, err);
 		for (i = 0; !rc && i < n; i++) {
-			rc = span_push(&pr->pred, sp[i].start, sp[i].end, sp[i].label, map);
+			rc = span_push(&pr->pred, sp[i].start, sp[i].end, sp[i].label, "ner", map);
 			if (rc)
 				rc = ms_error_set(err, rc, "out of memory");
 		}
@@ -664,6 +756,8 @@ static int eval_doc(struct ner_eval *ev, struct predictor *pr, const struct ner_
 	if (!rc &&
 	    ner_eval_add(ev, d->text, d->len, pr->gold.v, pr->gold.n, pr->pred.v, pr->pred.n) != 0)
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	if (!rc && pr->errors)
+		rc = write_errors(pr, d, err);
 	if (rc)
 		ms_error_set_path(err, d->id);
 	return rc;
@@ -675,7 +769,10 @@ static void predictor_release(struct predictor *pr)
 	deid_detector_free(pr->det);
 	deid_spans_release(&pr->det_out);
 	ms_free(pr->gold.v);
+	ms_free(pr->gold.src);
 	ms_free(pr->pred.v);
+	ms_free(pr->pred.src);
+	ms_buf_release(&pr->line);
 }
 
 /* Sets the model whose tags the predictor uses (NULL: none). */
@@ -1216,12 +1313,18 @@ static int eval_run(struct ner_eval *ev, const struct opts *o, struct ms_error *
 	struct ner_gazetteer *gaz = NULL;
 	struct ner_model *m = NULL;
 	struct predictor pr;
+	struct ms_atomic_file errors = MS_ATOMIC_FILE_INIT;
 	char *data_dir = NULL;
 	size_t n_gold = 0;
 	int rc;
 
 	memset(&pr, 0, sizeof(pr));
+	ms_buf_init(&pr.line, 0);
 	rc = find_data_dir(&data_dir, o, o->detector_full || (!o->cv && !o->model), err);
+	if (!rc && o->errors) {
+		rc = ms_atomic_open(&errors, o->errors, 0644, err);
+		pr.errors = rc ? NULL : &errors;
+	}
 	if (!rc)
 		rc = ner_corpus_new(&c, err);
 	if (!rc)
@@ -1241,6 +1344,10 @@ static int eval_run(struct ner_eval *ev, const struct opts *o, struct ms_error *
 		if (!rc)
 			rc = eval_docs(ev, &pr, c, n_gold, &parts, NULL, 0, err);
 	}
+	if (pr.errors && !rc)
+		rc = ms_atomic_commit(&errors, err);
+	else if (pr.errors)
+		ms_atomic_abort(&errors);
 	predictor_release(&pr);
 	ner_model_free(m);
 	ner_corpus_free(c);
@@ -1252,25 +1359,11 @@ static int eval_run(struct ner_eval *ev, const struct opts *o, struct ms_error *
 
 static int ner_eval_cmd(int argc, char **argv)
 {
-	static const int allowed[] = { OPT_CV,
-		                       OPT_DATA_DIR,
-		                       OPT_DETECTOR,
-		                       OPT_EPOCHS,
-		                       OPT_FORMAT,
-		                       OPT_GAZETTEERS,
-		                       OPT_GOLD,
-		                       OPT_HASH_BITS,
-		                       OPT_JSON,
-		                       OPT_LABEL_MAP,
-		                       OPT_MODEL,
-		                       OPT_NO_AVERAGE,
-		                       OPT_NO_PROGRESS,
-		                       OPT_PROGRESS,
-		                       OPT_RULES,
-		                       OPT_SEED,
-		                       OPT_SYNTH,
-		                       OPT_SYNTH_SEED,
-		                       0 };
+	static const int allowed[] = { OPT_CV,         OPT_DATA_DIR,    OPT_DETECTOR,   OPT_EPOCHS,
+		                       OPT_ERRORS,     OPT_FORMAT,      OPT_GAZETTEERS, OPT_GOLD,
+		                       OPT_HASH_BITS,  OPT_JSON,        OPT_LABEL_MAP,  OPT_MODEL,
+		                       OPT_NO_AVERAGE, OPT_NO_PROGRESS, OPT_PROGRESS,   OPT_RULES,
+		                       OPT_SEED,       OPT_SYNTH,       OPT_SYNTH_SEED, 0 };
 	struct opts o;
 	struct ms_error err = MS_ERROR_INIT;
 	struct ner_eval ev;
