@@ -430,8 +430,13 @@ void deid_spans_release(struct deid_spans *spans);
  * covers, with the span's label, source, field and gender at the weakest
  * evidence rank; then everything is merged again. So "Fuss, Flora" found
  * by a rule also marks a later "Flora wurde ...". KEEP regions and the
- * allowlist veto apply as to gazetteer hits. Needs tokens (gazetteers, the
- * dictionary or rules with triggers).
+ * allowlist veto apply as to gazetteer hits. Then one person gets one
+ * label: person spans that share such a word vote, and a span whose
+ * evidence (dictionary > rule > model > gazetteer) is weaker than that of
+ * the winning label, or as strong but with fewer mentions, takes it (a
+ * name found as PATIENT after "Patient:" by a rule and as STAFF by the
+ * model elsewhere becomes PATIENT everywhere). Needs tokens (gazetteers,
+ * the dictionary or rules with triggers).
  */
 
 /*

@@ -511,6 +511,114 @@ static const struct name_key *find_name(const struct name_key *keys, size_t n,
 	return NULL;
 }
 
+/* Strength of a merged span's evidence for its label: dictionary > rule > model > list. */
+static int evidence(const struct deid_span *sp)
+{
+	switch (sp->source_kind) {
+	case DEID_SOURCE_DICT:
+		return 4;
+	case DEID_SOURCE_RULE:
+		return 3;
+	case DEID_SOURCE_NER:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+static unsigned person_index(enum phi_label l)
+{
+	return l == PHI_PATIENT ? 0 : l == PHI_STAFF ? 1 : 2;
+}
+
+static const enum phi_label person_labels[3] = { PHI_PATIENT, PHI_STAFF, PHI_PERSON_OTHER };
+
+/* Whether seeds a and b are the same word. */
+static bool same_name(const struct deid_toks *t, const struct name_key *a, const struct name_key *b)
+{
+	const struct deid_tok *ta = &t->v[a->tok], *tb = &t->v[b->tok];
+
+	return a->hash == b->hash && ta->key_len == tb->key_len &&
+	       memcmp(deid_tok_key(t, ta), deid_tok_key(t, tb), ta->key_len) == 0;
+}
+
+/*
+ * The person label one name word stands for in keys[a..b): the label with
+ * the strongest evidence, then the most mentions, then label order. Spans
+ * with weaker evidence (or as strong, but outvoted) get it proposed.
+ */
+static void vote_name(const struct name_key *keys, size_t a, size_t b, const struct deid_spans *out,
+                      int *prop_ev, enum phi_label *prop)
+{
+	int best[3] = { 0, 0, 0 }, cnt[3] = { 0, 0, 0 }, n_labels = 0;
+	unsigned w = 0, l;
+	size_t k;
+
+	for (k = a; k < b; k++) {
+		const struct deid_span *sp = &out->v[keys[k].span];
+
+		l = person_index(sp->label);
+		if (!cnt[l])
+			n_labels++;
+		cnt[l]++;
+		if (evidence(sp) > best[l])
+			best[l] = evidence(sp);
+	}
+	if (n_labels < 2)
+		return;
+	for (l = 1; l < 3; l++) {
+		if (best[l] > best[w] || (best[l] == best[w] && cnt[l] > cnt[w]))
+			w = l;
+	}
+	for (k = a; k < b; k++) {
+		size_t i = keys[k].span;
+		const struct deid_span *sp = &out->v[i];
+
+		l = person_index(sp->label);
+		if (l == w || evidence(sp) > best[w] ||
+		    (evidence(sp) == best[w] && cnt[l] >= cnt[w]))
+			continue;
+		if (best[w] > prop_ev[i]) {
+			prop_ev[i] = best[w];
+			prop[i] = person_labels[w];
+		}
+	}
+}
+
+/*
+ * One person, one label: a name word found as PATIENT by a rule and as
+ * STAFF by the model elsewhere in the text is one person. Each name word
+ * votes (vote_name); a span takes the strongest proposal of its words.
+ */
+static int unify_person_labels(struct deid_detector *det, struct deid_spans *out,
+                               struct ms_error *err)
+{
+	const struct deid_toks *t = &det->toks;
+	struct name_key *keys;
+	size_t n_keys, a, b, i;
+	int *prop_ev;
+	enum phi_label *prop;
+	int rc;
+
+	rc = collect_names(&keys, &n_keys, t, out, &det->arena, err);
+	if (rc || n_keys < 2)
+		return rc;
+	prop_ev = ms_arena_calloc(&det->arena, out->n, sizeof(*prop_ev));
+	prop = ms_arena_calloc(&det->arena, out->n, sizeof(*prop));
+	if (!prop_ev || !prop)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (a = 0; a < n_keys; a = b) {
+		for (b = a + 1; b < n_keys && same_name(t, &keys[a], &keys[b]); b++)
+			;
+		vote_name(keys, a, b, out, prop_ev, prop);
+	}
+	for (i = 0; i < out->n; i++) {
+		if (prop_ev[i])
+			out->v[i].label = prop[i];
+	}
+	return 0;
+}
+
 static int propagate_names(struct deid_detector *det, const char *text, size_t len,
                            struct deid_spans *out, struct ms_error *err)
 {
@@ -599,5 +707,7 @@ int deid_detector_run(struct deid_detector *det, const struct deid_doc *doc, str
 	rc = deid_cands_merge(det->cands.v, det->cands.n, text, len, out, err);
 	if (!rc && det->toks.n && !(sh->flags & DEID_DETECT_NO_PROPAGATE))
 		rc = propagate_names(det, text, len, out, err);
+	if (!rc && det->toks.n && !(sh->flags & DEID_DETECT_NO_PROPAGATE))
+		rc = unify_person_labels(det, out, err);
 	return rc;
 }
