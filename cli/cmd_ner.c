@@ -1107,8 +1107,10 @@ static int tag_jsonl(struct ner_tagger *tg, FILE *fp, struct ms_buf *line, struc
 
 			rc = ner_corpus_read_jsonl(c, buf, (size_t)got, NULL, &e);
 			if (rc) {
-				/* the reader counts lines of what it was given: one */
+				/* the reader counts lines and records of what it was
+				   given: one */
 				e.line = line_no;
+				e.record = 0;
 				*err = e;
 			}
 		}
@@ -1378,7 +1380,7 @@ static int ner_eval_cmd(int argc, char **argv)
 		goto out;
 	rc = eval_run(&ev, &o, &err);
 	if (!rc && o.json) {
-		if (ner_eval_write_json(&ev, &out) != 0 || ms_buf_addch(&out, '\n') != 0)
+		if (ner_eval_write_json(&ev, &out) != 0)
 			rc = ms_error_set(&err, MS_ENOMEM, "out of memory");
 		else
 			fwrite(out.buf, 1, out.len, stdout);
