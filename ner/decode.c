@@ -199,6 +199,41 @@ static inline void prefetch_row(const struct ner_model *m, uint32_t row)
 }
 
 /*
+ * e[0..n) += w[0..n), the inner loop of tagging (a third of its time as
+ * a scalar loop). With GCC or Clang four floats at a time through their
+ * vector extension (one SSE addition on x86-64, generic code elsewhere);
+ * memcpy keeps the loads unaligned-safe. Per element the order of
+ * additions, and so the result, is the same as one by one.
+ */
+#if defined(__GNUC__)
+typedef float ner_v4f __attribute__((vector_size(16)));
+
+static inline void add_row(float *restrict e, const float *restrict w, unsigned n)
+{
+	unsigned t = 0;
+
+	for (; t + 4 <= n; t += 4) {
+		ner_v4f a, b;
+
+		memcpy(&a, e + t, sizeof(a));
+		memcpy(&b, w + t, sizeof(b));
+		a += b;
+		memcpy(e + t, &a, sizeof(a));
+	}
+	for (; t < n; t++)
+		e[t] += w[t];
+}
+#else
+static inline void add_row(float *restrict e, const float *restrict w, unsigned n)
+{
+	unsigned t;
+
+	for (t = 0; t < n; t++)
+		e[t] += w[t];
+}
+#endif
+
+/*
  * Emission scores of n tokens. Tagging is bound by memory latency: every
  * feature costs a random read of the row index and one of the weight row.
  * So the ids are first translated to rows in place with the index entries
@@ -209,7 +244,7 @@ static void emissions(const struct ner_model *m, uint32_t *ids, const uint32_t *
                       float *em)
 {
 	size_t total = off[n], k, i;
-	unsigned T = m->n_tags, t;
+	unsigned T = m->n_tags;
 
 	for (k = 0; k < total; k++) {
 		if (k + 16 < total)
@@ -230,8 +265,7 @@ static void emissions(const struct ner_model *m, uint32_t *ids, const uint32_t *
 			if (ids[k] == NER_ROW_ABSENT)
 				continue;
 			w = m->weights + (size_t)ids[k] * T;
-			for (t = 0; t < T; t++)
-				e[t] += w[t];
+			add_row(e, w, T);
 		}
 	}
 }
