@@ -48,10 +48,9 @@ struct trainer {
 	struct chunk *chunks;
 	size_t n_chunks, cap_chunks;
 	/* weights */
-	float *w;   /* rows x T */
-	double *u;  /* c-weighted sums, for averaging */
-	float *tw;  /* (T + 1) x T */
-	float *twt; /* tw's T x T part transposed, kept in step for Viterbi */
+	float *w;  /* rows x T */
+	double *u; /* c-weighted sums, for averaging */
+	float *tw; /* (T + 1) x T */
 	double *tu;
 	/* scratch per chunk */
 	float *em, *score;
@@ -68,7 +67,6 @@ static void trainer_release(struct trainer *t)
 	ms_free(t->w);
 	ms_free(t->u);
 	ms_free(t->tw);
-	ms_free(t->twt);
 	ms_free(t->tu);
 	ms_free(t->em);
 	ms_free(t->score);
@@ -190,8 +188,6 @@ static void update_trans(struct trainer *t, unsigned from, unsigned to, float de
 
 	t->tw[cell] += delta;
 	t->tu[cell] += c * delta;
-	if (from < t->T)
-		t->twt[(size_t)to * t->T + from] += delta;
 }
 
 /* One perceptron step on a chunk; returns the number of wrong tokens. */
@@ -214,7 +210,7 @@ static size_t step(struct trainer *t, const struct chunk *ch, double c)
 				em[tag] += w[tag];
 		}
 	}
-	ner_viterbi(t->twt, t->tw + (size_t)T * T, T, t->em, ch->n, t->score, t->back, t->pred);
+	ner_viterbi(t->tw, t->tw + (size_t)T * T, T, t->em, ch->n, t->score, t->back, t->pred);
 	for (i = 0; i < ch->n; i++) {
 		unsigned gp = i ? gold[i - 1] : T, pp = i ? t->pred[i - 1] : T;
 
@@ -389,14 +385,13 @@ static int trainer_alloc(struct trainer *t, size_t **order, struct ms_error *err
 	t->u = ms_calloc(rows * t->T, sizeof(double));
 	t->tw = ms_calloc((size_t)(t->T + 1) * t->T, sizeof(float));
 	t->tu = ms_calloc((size_t)(t->T + 1) * t->T, sizeof(double));
-	t->twt = ms_calloc((size_t)t->T * t->T, sizeof(float));
 	t->em = ms_malloc((t->cap_seq + 1) * t->T * sizeof(float));
 	t->score = ms_malloc((t->cap_seq + 1) * t->T * sizeof(float));
 	t->back = ms_malloc((t->cap_seq + 1) * t->T);
 	t->pred = ms_malloc(t->cap_seq + 1);
 	*order = ms_malloc((t->n_chunks + 1) * sizeof(**order));
-	if (!t->w || !t->u || !t->tw || !t->twt || !t->tu || !t->em || !t->score || !t->back ||
-	    !t->pred || !*order)
+	if (!t->w || !t->u || !t->tw || !t->tu || !t->em || !t->score || !t->back || !t->pred ||
+	    !*order)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	for (i = 0; i < t->n_chunks; i++)
 		(*order)[i] = i;
