@@ -7,6 +7,7 @@
  */
 #include "ner/ner.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -40,89 +41,109 @@ size_t ner_chunk_end(const char *s, const struct ner_token *toks, size_t n, size
 }
 
 /*
- * One Viterbi column: the best predecessor of every tag, BIO-constrained.
- * Sources in the outer loop and targets in the inner one, so that the
- * inner loop runs over a contiguous row of trans (from-major) and four
- * targets at a time with GCC or Clang (compare and blend on vectors).
+ * Viterbi, BIO-constrained. Tags are O, B-X, I-X per label (ner_int.h).
+ * Only O and B-X ("free" tags) may follow any tag; I-X follows B-X or I-X
+ * only, so its best predecessor is one comparison. For the free tags the
+ * search over all sources runs with sources outside and targets inside,
+ * over a copy of their transition columns made contiguous (ner_viterbi),
+ * four targets at a time with GCC or Clang (compare and blend on vectors).
  * Strictly greater wins, sources in increasing order: the first best
- * source is kept, as a scalar search would. I-X then takes the better of
- * B-X and I-X only.
+ * source is kept, as a scalar search would.
  */
 #if defined(__GNUC__)
 typedef float ner_v4f __attribute__((vector_size(16)));
 typedef int ner_v4i __attribute__((vector_size(16)));
 #endif
 
-static void viterbi_step(const float *trans, unsigned n_tags, const float *prev, const float *e,
-                         float *cur, unsigned char *bk)
-{
-	float best[NER_MAX_TAGS];
-	int from[NER_MAX_TAGS];
-	unsigned t, p, n4 = n_tags & ~3u;
+/* Transition weights of the free targets: tp[from * n_free + k] for target free_tag[k]. */
+struct free_trans {
+	float tp[NER_MAX_TAGS * (NER_N_LABELS + 1)];
+	unsigned char tag[NER_N_LABELS + 1];
+	unsigned n;
+};
 
-	for (t = 0; t < n_tags; t++) {
-		best[t] = prev[0] + trans[t];
-		from[t] = 0;
+static void viterbi_step(const struct free_trans *ft, const float *trans, unsigned n_tags,
+                         const float *prev, const float *e, float *cur, unsigned char *bk)
+{
+	float best[NER_N_LABELS + 1];
+	int from[NER_N_LABELS + 1];
+	unsigned nf = ft->n, k, p, t, n4 = nf & ~3u;
+
+	for (k = 0; k < nf; k++) {
+		best[k] = prev[0] + ft->tp[k];
+		from[k] = 0;
 	}
 	for (p = 1; p < n_tags; p++) {
-		const float *row = trans + (size_t)p * n_tags;
+		const float *row = ft->tp + (size_t)p * nf;
 		float pv = prev[p];
 
-		t = 0;
+		k = 0;
 #if defined(__GNUC__)
-		for (; t < n4; t += 4) {
+		for (; k < n4; k += 4) {
 			ner_v4f r, b, c;
 			ner_v4i f, m, pp = { (int)p, (int)p, (int)p, (int)p };
 
-			memcpy(&r, row + t, sizeof(r));
-			memcpy(&b, best + t, sizeof(b));
-			memcpy(&f, from + t, sizeof(f));
+			memcpy(&r, row + k, sizeof(r));
+			memcpy(&b, best + k, sizeof(b));
+			memcpy(&f, from + k, sizeof(f));
 			c = r + pv;
 			m = c > b;
 			b = (ner_v4f)(((ner_v4i)c & m) | ((ner_v4i)b & ~m));
 			f = (pp & m) | (f & ~m);
-			memcpy(best + t, &b, sizeof(b));
-			memcpy(from + t, &f, sizeof(f));
+			memcpy(best + k, &b, sizeof(b));
+			memcpy(from + k, &f, sizeof(f));
 		}
 #endif
-		for (; t < n_tags; t++) {
-			float c = pv + row[t];
+		for (; k < nf; k++) {
+			float c = pv + row[k];
 
-			if (c > best[t]) {
-				best[t] = c;
-				from[t] = (int)p;
+			if (c > best[k]) {
+				best[k] = c;
+				from[k] = (int)p;
 			}
 		}
 	}
-	for (t = 0; t < n_tags; t++) {
-		if (t != NER_TAG_O && !NER_TAG_IS_B(t)) {
-			/* I-X follows B-X or I-X only */
-			float sb = prev[t - 1] + trans[(size_t)(t - 1) * n_tags + t];
-			float si = prev[t] + trans[(size_t)t * n_tags + t];
+	for (k = 0; k < nf; k++) {
+		t = ft->tag[k];
+		cur[t] = best[k] + e[t];
+		bk[t] = (unsigned char)from[k];
+	}
+	for (t = 2; t < n_tags; t += 2) {
+		/* I-X follows B-X or I-X only */
+		float sb = prev[t - 1] + trans[(size_t)(t - 1) * n_tags + t];
+		float si = prev[t] + trans[(size_t)t * n_tags + t];
 
-			best[t] = si > sb ? si : sb;
-			from[t] = si > sb ? (int)t : (int)t - 1;
-		}
-		cur[t] = best[t] + e[t];
-		bk[t] = (unsigned char)from[t];
+		cur[t] = (si > sb ? si : sb) + e[t];
+		bk[t] = (unsigned char)(si > sb ? t : t - 1);
 	}
 }
 
 void ner_viterbi(const float *trans, const float *start, unsigned n_tags, const float *em, size_t n,
                  float *score, unsigned char *back, unsigned char *path)
 {
+	struct free_trans ft;
 	size_t i;
-	unsigned t, best;
+	unsigned t, best, k, p;
 
 	if (n == 0)
 		return;
+	assert(n_tags <= NER_MAX_TAGS && n_tags % 2 == 1);
+	ft.n = 0;
+	for (t = 0; t < n_tags; t++) {
+		if (t == NER_TAG_O || NER_TAG_IS_B(t))
+			ft.tag[ft.n++] = (unsigned char)t;
+	}
+	for (p = 0; p < n_tags; p++) {
+		for (k = 0; k < ft.n; k++)
+			ft.tp[(size_t)p * ft.n + k] = trans[(size_t)p * n_tags + ft.tag[k]];
+	}
 	for (t = 0; t < n_tags; t++) {
 		/* no entity starts inside: I-X cannot come first */
 		score[t] = (t != NER_TAG_O && !NER_TAG_IS_B(t)) ? -INFINITY : start[t] + em[t];
 		back[t] = 0;
 	}
 	for (i = 1; i < n; i++)
-		viterbi_step(trans, n_tags, score + (i - 1) * n_tags, em + i * n_tags,
+		viterbi_step(&ft, trans, n_tags, score + (i - 1) * n_tags, em + i * n_tags,
 		             score + i * n_tags, back + i * n_tags);
 	best = 0;
 	for (t = 1; t < n_tags; t++) {
