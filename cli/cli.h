@@ -38,10 +38,11 @@ int cli_finish_stdout(int rc);
 int cli_exit_code(int status);
 
 int cmd_catalog(int argc, char **argv);
+int cmd_datagen(int argc, char **argv);
 int cmd_deid(int argc, char **argv);
+int cmd_ner(int argc, char **argv);
 int cmd_qa(int argc, char **argv);
 int cmd_reports(int argc, char **argv);
-int cmd_datagen(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 /* medsft datagen synth-export (cli/cmd_synth_export.c) */
 int cmd_datagen_synth_export(int argc, char **argv);

@@ -22,8 +22,9 @@ static const struct command commands[] = {
 	{ "build", cmd_build,
 	  "run the whole chain from a pipeline file, skipping unchanged stages" },
 	{ "catalog", cmd_catalog, "import, look up and search coding catalogues" },
-	{ "datagen", cmd_datagen, "synthetic radiology exports for demo, tests and benchmarks" },
+	{ "datagen", cmd_datagen, "synthetic data: annotated reports and radiology exports" },
 	{ "deid", cmd_deid, "de-identify report exports" },
+	{ "ner", cmd_ner, "train, run and evaluate the PHI tagger" },
 	{ "qa", cmd_qa, "generate and check QA instruction datasets from catalogues" },
 	{ "reports", cmd_reports, "build report->code datasets from de-identified reports" },
 };

@@ -421,6 +421,22 @@ void deid_spans_release(struct deid_spans *spans);
  * remains. So overlapping evidence never uncovers text that some source
  * marked, and the stronger source decides the label. Adjacent spans are
  * not joined: a TITLE next to a name stays its own span.
+ *
+ * Name propagation (after merging, unless DEID_DETECT_NO_PROPAGATE): each
+ * word of a merged PATIENT, STAFF or PERSON_OTHER span that looks like a
+ * name (capitalised, letters only, at least three characters, not an
+ * everyday word or allowlist entry of the gazetteers) marks its other
+ * capitalised occurrences in the same text (same folded form) that no span
+ * covers, with the span's label, source, field and gender at the weakest
+ * evidence rank; then everything is merged again. So "Fuss, Flora" found
+ * by a rule also marks a later "Flora wurde ...". KEEP regions and the
+ * allowlist veto apply as to gazetteer hits. Then one person gets one
+ * label: person spans that share such a word vote, and a span whose
+ * evidence (dictionary > rule > model > gazetteer) is weaker than that of
+ * the winning label, or as strong but with fewer mentions, takes it (a
+ * name found as PATIENT after "Patient:" by a rule and as STAFF by the
+ * model elsewhere becomes PATIENT everywhere). Needs tokens (gazetteers,
+ * the dictionary or rules with triggers).
  */
 
 /*
@@ -575,8 +591,10 @@ enum deid_detect_flags {
 	DEID_DETECT_NO_GAZETTEER = 1u << 2, /* load no gazetteers (nor allowlist) */
 	DEID_DETECT_NO_NER = 1u << 3,       /* do not call the NER hook */
 	DEID_DETECT_NO_KEEP = 1u << 4,      /* ignore KEEP rules and the allowlist */
-	DEID_DETECT_NO_MERGE = 1u << 5      /* return every candidate, sorted, overlaps
+	DEID_DETECT_NO_MERGE = 1u << 5,     /* return every candidate, sorted, overlaps
 	                                       kept (for evaluating the parts) */
+	DEID_DETECT_NO_PROPAGATE = 1u << 6  /* do not mark further mentions of detected
+	                                       names (see "Name propagation") */
 };
 
 /*

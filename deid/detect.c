@@ -390,6 +390,274 @@ static int cmp_span_start(const void *pa, const void *pb)
 	return (a->span.label > b->span.label) - (a->span.label < b->span.label);
 }
 
+/* ---- name propagation ---------------------------------------------------- */
+
+/*
+ * A person's name is often written in full once ("Fuss, Flora", "Frau Dr.
+ * Beate Albers") and then alone, where no rule has context and the model
+ * may not see a name ("Flora wurde elektiv ..."). So every word of a
+ * merged person span that looks like a name is also looked for elsewhere
+ * in the same text (deid.h, "Name propagation"). Only the record's own
+ * detections seed this, so it never adds a word that nothing marked as a
+ * name.
+ */
+struct name_key {
+	uint64_t hash;
+	size_t tok;  /* token of the seed */
+	size_t span; /* merged span it lies in */
+};
+
+static int cmp_name_key(const void *pa, const void *pb)
+{
+	const struct name_key *a = pa, *b = pb;
+
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	return (a->tok > b->tok) - (a->tok < b->tok);
+}
+
+static bool is_person(enum phi_label l)
+{
+	return l == PHI_PATIENT || l == PHI_STAFF || l == PHI_PERSON_OTHER;
+}
+
+/* True if a token can seed or receive a propagated name. */
+static bool name_like(const struct deid_tok *k)
+{
+	return (k->flags & DEID_TOK_UPPER) && (k->flags & DEID_TOK_ALPHA) && k->n_chars >= 3 &&
+	       !(k->gaz & (DEID_GAZ_COMMON | DEID_GAZ_ALLOW));
+}
+
+/* True if a span of the sorted, non-overlapping list overlaps [start, end). */
+static bool covered(const struct deid_spans *sp, size_t start, size_t end)
+{
+	size_t lo = 0, hi = sp->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sp->v[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < sp->n && sp->v[lo].start < end;
+}
+
+/* The seeds: name-like tokens of person spans, sorted by key hash. */
+static int collect_names(struct name_key **keys_out, size_t *n_out, const struct deid_toks *t,
+                         const struct deid_spans *out, struct ms_arena *arena, struct ms_error *err)
+{
+	struct name_key *keys;
+	size_t n = 0, cap = 0, i, k = 0;
+
+	*keys_out = NULL;
+	*n_out = 0;
+	for (i = 0; i < out->n; i++) {
+		if (is_person(out->v[i].label))
+			cap += out->v[i].end - out->v[i].start; /* >= its tokens */
+	}
+	if (!cap)
+		return 0;
+	keys = ms_arena_alloc(arena, cap * sizeof(*keys));
+	if (!keys)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (i = 0; i < out->n; i++) {
+		const struct deid_span *sp = &out->v[i];
+
+		if (!is_person(sp->label))
+			continue;
+		while (k < t->n && t->v[k].end <= sp->start)
+			k++;
+		for (; k < t->n && t->v[k].start < sp->end; k++) {
+			if (t->v[k].start < sp->start || t->v[k].end > sp->end ||
+			    !name_like(&t->v[k]))
+				continue;
+			keys[n].hash = t->v[k].hash;
+			keys[n].tok = k;
+			keys[n].span = i;
+			n++;
+		}
+	}
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), cmp_name_key);
+	*keys_out = keys;
+	*n_out = n;
+	return 0;
+}
+
+/* The first seed with token j's key, or NULL. */
+static const struct name_key *find_name(const struct name_key *keys, size_t n,
+                                        const struct deid_toks *t, size_t j)
+{
+	const struct deid_tok *tj = &t->v[j];
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (keys[mid].hash < tj->hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && keys[lo].hash == tj->hash; lo++) {
+		const struct deid_tok *tk = &t->v[keys[lo].tok];
+
+		if (tk->key_len == tj->key_len &&
+		    memcmp(deid_tok_key(t, tk), deid_tok_key(t, tj), tj->key_len) == 0)
+			return &keys[lo];
+	}
+	return NULL;
+}
+
+/* Strength of a merged span's evidence for its label: dictionary > rule > model > list. */
+static int evidence(const struct deid_span *sp)
+{
+	switch (sp->source_kind) {
+	case DEID_SOURCE_DICT:
+		return 4;
+	case DEID_SOURCE_RULE:
+		return 3;
+	case DEID_SOURCE_NER:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+static unsigned person_index(enum phi_label l)
+{
+	return l == PHI_PATIENT ? 0 : l == PHI_STAFF ? 1 : 2;
+}
+
+static const enum phi_label person_labels[3] = { PHI_PATIENT, PHI_STAFF, PHI_PERSON_OTHER };
+
+/* Whether seeds a and b are the same word. */
+static bool same_name(const struct deid_toks *t, const struct name_key *a, const struct name_key *b)
+{
+	const struct deid_tok *ta = &t->v[a->tok], *tb = &t->v[b->tok];
+
+	return a->hash == b->hash && ta->key_len == tb->key_len &&
+	       memcmp(deid_tok_key(t, ta), deid_tok_key(t, tb), ta->key_len) == 0;
+}
+
+/*
+ * The person label one name word stands for in keys[a..b): the label with
+ * the strongest evidence, then the most mentions, then label order. Spans
+ * with weaker evidence (or as strong, but outvoted) get it proposed.
+ */
+static void vote_name(const struct name_key *keys, size_t a, size_t b, const struct deid_spans *out,
+                      int *prop_ev, enum phi_label *prop)
+{
+	int best[3] = { 0, 0, 0 }, cnt[3] = { 0, 0, 0 }, n_labels = 0;
+	unsigned w = 0, l;
+	size_t k;
+
+	for (k = a; k < b; k++) {
+		const struct deid_span *sp = &out->v[keys[k].span];
+
+		l = person_index(sp->label);
+		if (!cnt[l])
+			n_labels++;
+		cnt[l]++;
+		if (evidence(sp) > best[l])
+			best[l] = evidence(sp);
+	}
+	if (n_labels < 2)
+		return;
+	for (l = 1; l < 3; l++) {
+		if (best[l] > best[w] || (best[l] == best[w] && cnt[l] > cnt[w]))
+			w = l;
+	}
+	for (k = a; k < b; k++) {
+		size_t i = keys[k].span;
+		const struct deid_span *sp = &out->v[i];
+
+		l = person_index(sp->label);
+		if (l == w || evidence(sp) > best[w] ||
+		    (evidence(sp) == best[w] && cnt[l] >= cnt[w]))
+			continue;
+		if (best[w] > prop_ev[i]) {
+			prop_ev[i] = best[w];
+			prop[i] = person_labels[w];
+		}
+	}
+}
+
+/*
+ * One person, one label: a name word found as PATIENT by a rule and as
+ * STAFF by the model elsewhere in the text is one person. Each name word
+ * votes (vote_name); a span takes the strongest proposal of its words.
+ */
+static int unify_person_labels(struct deid_detector *det, struct deid_spans *out,
+                               struct ms_error *err)
+{
+	const struct deid_toks *t = &det->toks;
+	struct name_key *keys;
+	size_t n_keys, a, b, i;
+	int *prop_ev;
+	enum phi_label *prop;
+	int rc;
+
+	rc = collect_names(&keys, &n_keys, t, out, &det->arena, err);
+	if (rc || n_keys < 2)
+		return rc;
+	prop_ev = ms_arena_calloc(&det->arena, out->n, sizeof(*prop_ev));
+	prop = ms_arena_calloc(&det->arena, out->n, sizeof(*prop));
+	if (!prop_ev || !prop)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (a = 0; a < n_keys; a = b) {
+		for (b = a + 1; b < n_keys && same_name(t, &keys[a], &keys[b]); b++)
+			;
+		vote_name(keys, a, b, out, prop_ev, prop);
+	}
+	for (i = 0; i < out->n; i++) {
+		if (prop_ev[i])
+			out->v[i].label = prop[i];
+	}
+	return 0;
+}
+
+static int propagate_names(struct deid_detector *det, const char *text, size_t len,
+                           struct deid_spans *out, struct ms_error *err)
+{
+	const struct deid_toks *t = &det->toks;
+	const struct deid_gaz *g = det->sh->gaz;
+	bool keep = !(det->sh->flags & DEID_DETECT_NO_KEEP);
+	struct name_key *keys;
+	size_t n_keys, j, added = 0;
+	int rc;
+
+	rc = collect_names(&keys, &n_keys, t, out, &det->arena, err);
+	if (rc || !n_keys)
+		return rc;
+	for (j = 0; j < t->n; j++) {
+		const struct deid_tok *tj = &t->v[j];
+		const struct name_key *nk;
+		struct deid_cand c;
+
+		if (!name_like(tj) || covered(out, tj->start, tj->end))
+			continue;
+		nk = find_name(keys, n_keys, t, j);
+		if (!nk || protected_by(&det->keep, tj->start, tj->end) ||
+		    (keep && g && deid_gaz_vetoed(g, t, tj->start, tj->end)))
+			continue;
+		c.span = out->v[nk->span];
+		c.span.start = tj->start;
+		c.span.end = tj->end;
+		c.rank = DEID_RANK_GAZ;
+		c.priority = DEID_PRIORITY_DEFAULT;
+		if (deid_cands_add(&det->cands, &c))
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		added++;
+	}
+	if (!added)
+		return 0;
+	deid_spans_reset(out);
+	return deid_cands_merge(det->cands.v, det->cands.n, text, len, out, err);
+}
+
 int deid_detector_run(struct deid_detector *det, const struct deid_doc *doc, struct deid_spans *out,
                       struct ms_error *err)
 {
@@ -436,5 +704,10 @@ int deid_detector_run(struct deid_detector *det, const struct deid_doc *doc, str
 		}
 		return 0;
 	}
-	return deid_cands_merge(det->cands.v, det->cands.n, text, len, out, err);
+	rc = deid_cands_merge(det->cands.v, det->cands.n, text, len, out, err);
+	if (!rc && det->toks.n && !(sh->flags & DEID_DETECT_NO_PROPAGATE))
+		rc = propagate_names(det, text, len, out, err);
+	if (!rc && det->toks.n && !(sh->flags & DEID_DETECT_NO_PROPAGATE))
+		rc = unify_person_labels(det, out, err);
+	return rc;
 }

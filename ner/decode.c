@@ -7,6 +7,7 @@
  */
 #include "ner/ner.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -39,55 +40,110 @@ size_t ner_chunk_end(const char *s, const struct ner_token *toks, size_t n, size
 	return j;
 }
 
-/* One Viterbi column: best predecessor of every tag, BIO-constrained. */
-static void viterbi_step(const float *trans_t, unsigned n_tags, const float *prev, const float *e,
-                         float *cur, unsigned char *bk)
+/*
+ * Viterbi, BIO-constrained. Tags are O, B-X, I-X per label (ner_int.h).
+ * Only O and B-X ("free" tags) may follow any tag; I-X follows B-X or I-X
+ * only, so its best predecessor is one comparison. For the free tags the
+ * search over all sources runs with sources outside and targets inside,
+ * over a copy of their transition columns made contiguous (ner_viterbi),
+ * four targets at a time with GCC or Clang (compare and blend on vectors).
+ * Strictly greater wins, sources in increasing order: the first best
+ * source is kept, as a scalar search would.
+ */
+#if defined(__GNUC__)
+typedef float ner_v4f __attribute__((vector_size(16)));
+typedef int ner_v4i __attribute__((vector_size(16)));
+#endif
+
+/* Transition weights of the free targets: tp[from * n_free + k] for target free_tag[k]. */
+struct free_trans {
+	float tp[NER_MAX_TAGS * (NER_N_LABELS + 1)];
+	unsigned char tag[NER_N_LABELS + 1];
+	unsigned n;
+};
+
+static void viterbi_step(const struct free_trans *ft, const float *trans, unsigned n_tags,
+                         const float *prev, const float *e, float *cur, unsigned char *bk)
 {
-	unsigned t, p;
+	float best[NER_N_LABELS + 1];
+	int from[NER_N_LABELS + 1];
+	unsigned nf = ft->n, k, p, t, n4 = nf & ~3u;
 
-	for (t = 0; t < n_tags; t++) {
-		const float *tt = trans_t + (size_t)t * n_tags; /* into t, by source */
-		float bs;
-		unsigned bp;
+	for (k = 0; k < nf; k++) {
+		best[k] = prev[0] + ft->tp[k];
+		from[k] = 0;
+	}
+	for (p = 1; p < n_tags; p++) {
+		const float *row = ft->tp + (size_t)p * nf;
+		float pv = prev[p];
 
-		if (t != NER_TAG_O && !NER_TAG_IS_B(t)) {
-			/* I-X follows B-X or I-X only */
-			float sb = prev[t - 1] + tt[t - 1], si = prev[t] + tt[t];
+		k = 0;
+#if defined(__GNUC__)
+		for (; k < n4; k += 4) {
+			ner_v4f r, b, c;
+			ner_v4i f, m, pp = { (int)p, (int)p, (int)p, (int)p };
 
-			bs = si > sb ? si : sb;
-			bp = si > sb ? t : t - 1;
-		} else {
-			bs = prev[0] + tt[0];
-			bp = 0;
-			for (p = 1; p < n_tags; p++) {
-				float v = prev[p] + tt[p];
+			memcpy(&r, row + k, sizeof(r));
+			memcpy(&b, best + k, sizeof(b));
+			memcpy(&f, from + k, sizeof(f));
+			c = r + pv;
+			m = c > b;
+			b = (ner_v4f)(((ner_v4i)c & m) | ((ner_v4i)b & ~m));
+			f = (pp & m) | (f & ~m);
+			memcpy(best + k, &b, sizeof(b));
+			memcpy(from + k, &f, sizeof(f));
+		}
+#endif
+		for (; k < nf; k++) {
+			float c = pv + row[k];
 
-				if (v > bs) {
-					bs = v;
-					bp = p;
-				}
+			if (c > best[k]) {
+				best[k] = c;
+				from[k] = (int)p;
 			}
 		}
-		cur[t] = bs + e[t];
-		bk[t] = (unsigned char)bp;
+	}
+	for (k = 0; k < nf; k++) {
+		t = ft->tag[k];
+		cur[t] = best[k] + e[t];
+		bk[t] = (unsigned char)from[k];
+	}
+	for (t = 2; t < n_tags; t += 2) {
+		/* I-X follows B-X or I-X only */
+		float sb = prev[t - 1] + trans[(size_t)(t - 1) * n_tags + t];
+		float si = prev[t] + trans[(size_t)t * n_tags + t];
+
+		cur[t] = (si > sb ? si : sb) + e[t];
+		bk[t] = (unsigned char)(si > sb ? t : t - 1);
 	}
 }
 
-void ner_viterbi(const float *trans_t, const float *start, unsigned n_tags, const float *em,
-                 size_t n, float *score, unsigned char *back, unsigned char *path)
+void ner_viterbi(const float *trans, const float *start, unsigned n_tags, const float *em, size_t n,
+                 float *score, unsigned char *back, unsigned char *path)
 {
+	struct free_trans ft;
 	size_t i;
-	unsigned t, best;
+	unsigned t, best, k, p;
 
 	if (n == 0)
 		return;
+	assert(n_tags <= NER_MAX_TAGS && n_tags % 2 == 1);
+	ft.n = 0;
+	for (t = 0; t < n_tags; t++) {
+		if (t == NER_TAG_O || NER_TAG_IS_B(t))
+			ft.tag[ft.n++] = (unsigned char)t;
+	}
+	for (p = 0; p < n_tags; p++) {
+		for (k = 0; k < ft.n; k++)
+			ft.tp[(size_t)p * ft.n + k] = trans[(size_t)p * n_tags + ft.tag[k]];
+	}
 	for (t = 0; t < n_tags; t++) {
 		/* no entity starts inside: I-X cannot come first */
 		score[t] = (t != NER_TAG_O && !NER_TAG_IS_B(t)) ? -INFINITY : start[t] + em[t];
 		back[t] = 0;
 	}
 	for (i = 1; i < n; i++)
-		viterbi_step(trans_t, n_tags, score + (i - 1) * n_tags, em + i * n_tags,
+		viterbi_step(&ft, trans, n_tags, score + (i - 1) * n_tags, em + i * n_tags,
 		             score + i * n_tags, back + i * n_tags);
 	best = 0;
 	for (t = 1; t < n_tags; t++) {
@@ -199,6 +255,39 @@ static inline void prefetch_row(const struct ner_model *m, uint32_t row)
 }
 
 /*
+ * e[0..n) += w[0..n), the inner loop of tagging (a third of its time as
+ * a scalar loop). With GCC or Clang four floats at a time through their
+ * vector extension (one SSE addition on x86-64, generic code elsewhere);
+ * memcpy keeps the loads unaligned-safe. Per element the order of
+ * additions, and so the result, is the same as one by one.
+ */
+#if defined(__GNUC__)
+static inline void add_row(float *restrict e, const float *restrict w, unsigned n)
+{
+	unsigned t = 0;
+
+	for (; t + 4 <= n; t += 4) {
+		ner_v4f a, b;
+
+		memcpy(&a, e + t, sizeof(a));
+		memcpy(&b, w + t, sizeof(b));
+		a += b;
+		memcpy(e + t, &a, sizeof(a));
+	}
+	for (; t < n; t++)
+		e[t] += w[t];
+}
+#else
+static inline void add_row(float *restrict e, const float *restrict w, unsigned n)
+{
+	unsigned t;
+
+	for (t = 0; t < n; t++)
+		e[t] += w[t];
+}
+#endif
+
+/*
  * Emission scores of n tokens. Tagging is bound by memory latency: every
  * feature costs a random read of the row index and one of the weight row.
  * So the ids are first translated to rows in place with the index entries
@@ -209,7 +298,7 @@ static void emissions(const struct ner_model *m, uint32_t *ids, const uint32_t *
                       float *em)
 {
 	size_t total = off[n], k, i;
-	unsigned T = m->n_tags, t;
+	unsigned T = m->n_tags;
 
 	for (k = 0; k < total; k++) {
 		if (k + 16 < total)
@@ -230,8 +319,7 @@ static void emissions(const struct ner_model *m, uint32_t *ids, const uint32_t *
 			if (ids[k] == NER_ROW_ABSENT)
 				continue;
 			w = m->weights + (size_t)ids[k] * T;
-			for (t = 0; t < T; t++)
-				e[t] += w[t];
+			add_row(e, w, T);
 		}
 	}
 }
@@ -275,7 +363,7 @@ int ner_tagger_tag(struct ner_tagger *tg, const char *text, size_t len,
 	for (i = 0; i < n;) {
 		size_t e = ner_chunk_end(text, toks, n, i);
 
-		ner_viterbi(m->trans_t, m->trans + (size_t)T * T, T, tg->em + i * T, e - i,
+		ner_viterbi(m->trans, m->trans + (size_t)T * T, T, tg->em + i * T, e - i,
 		            tg->score + i * T, tg->back + i * T, tg->path + i);
 		i = e;
 	}

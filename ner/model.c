@@ -23,18 +23,7 @@ int ner_model_index_build(struct ner_model *m, struct ms_error *err)
 	memset(m->index, 0xff, n * sizeof(*m->index));
 	for (i = 0; i < m->n_rows; i++)
 		m->index[m->row_ids[i]] = (uint32_t)i;
-	ner_trans_transpose(m->trans_t, m->trans, m->n_tags);
 	return 0;
-}
-
-void ner_trans_transpose(float *trans_t, const float *trans, unsigned n_tags)
-{
-	unsigned a, b;
-
-	for (a = 0; a < n_tags; a++) {
-		for (b = 0; b < n_tags; b++)
-			trans_t[(size_t)b * n_tags + a] = trans[(size_t)a * n_tags + b];
-	}
 }
 
 void ner_model_free(struct ner_model *m)

@@ -153,11 +153,10 @@ struct ner_model {
 	uint32_t hash_seed;
 	unsigned n_labels;
 	unsigned n_tags;
-	const char *labels[NER_N_LABELS];           /* canonical label pointers */
-	const float *trans;                         /* (n_tags + 1) * n_tags */
-	float trans_t[NER_MAX_TAGS * NER_MAX_TAGS]; /* transposed, for Viterbi */
-	const uint32_t *row_ids;                    /* n_rows, increasing */
-	const float *weights;                       /* n_rows * n_tags */
+	const char *labels[NER_N_LABELS]; /* canonical label pointers */
+	const float *trans;               /* (n_tags + 1) * n_tags */
+	const uint32_t *row_ids;          /* n_rows, increasing */
+	const float *weights;             /* n_rows * n_tags */
 	size_t n_rows;
 	uint32_t *index;           /* 2^hash_bits entries: row or NER_ROW_ABSENT */
 	struct ner_gazetteer *gaz; /* never NULL */
@@ -178,16 +177,13 @@ int ner_model_index_build(struct ner_model *m, struct ms_error *err);
 
 /*
  * Viterbi over emission scores em (n x n_tags), BIO-constrained; writes the
- * best tags to path (n). trans_t is the transition matrix transposed
- * (trans_t[to * n_tags + from], so the inner loop reads contiguously),
- * start the start weights. score is scratch of n x n_tags floats, back of
+ * best tags to path (n). trans is the transition matrix, from-major
+ * (trans[from * n_tags + to]: the inner loop runs over targets), start
+ * the start weights. score is scratch of n x n_tags floats, back of
  * n x n_tags bytes.
  */
-void ner_viterbi(const float *trans_t, const float *start, unsigned n_tags, const float *em,
-                 size_t n, float *score, unsigned char *back, unsigned char *path);
-
-/* Fills trans_t (n_tags x n_tags) from trans ((n_tags + 1) x n_tags). */
-void ner_trans_transpose(float *trans_t, const float *trans, unsigned n_tags);
+void ner_viterbi(const float *trans, const float *start, unsigned n_tags, const float *em, size_t n,
+                 float *score, unsigned char *back, unsigned char *path);
 
 /*
  * Sequences for training and decoding are chunks of a document: runs of

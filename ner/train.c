@@ -48,10 +48,9 @@ struct trainer {
 	struct chunk *chunks;
 	size_t n_chunks, cap_chunks;
 	/* weights */
-	float *w;   /* rows x T */
-	double *u;  /* c-weighted sums, for averaging */
-	float *tw;  /* (T + 1) x T */
-	float *twt; /* tw's T x T part transposed, kept in step for Viterbi */
+	float *w;  /* rows x T */
+	double *u; /* c-weighted sums, for averaging */
+	float *tw; /* (T + 1) x T */
 	double *tu;
 	/* scratch per chunk */
 	float *em, *score;
@@ -68,7 +67,6 @@ static void trainer_release(struct trainer *t)
 	ms_free(t->w);
 	ms_free(t->u);
 	ms_free(t->tw);
-	ms_free(t->twt);
 	ms_free(t->tu);
 	ms_free(t->em);
 	ms_free(t->score);
@@ -190,8 +188,6 @@ static void update_trans(struct trainer *t, unsigned from, unsigned to, float de
 
 	t->tw[cell] += delta;
 	t->tu[cell] += c * delta;
-	if (from < t->T)
-		t->twt[(size_t)to * t->T + from] += delta;
 }
 
 /* One perceptron step on a chunk; returns the number of wrong tokens. */
@@ -214,7 +210,7 @@ static size_t step(struct trainer *t, const struct chunk *ch, double c)
 				em[tag] += w[tag];
 		}
 	}
-	ner_viterbi(t->twt, t->tw + (size_t)T * T, T, t->em, ch->n, t->score, t->back, t->pred);
+	ner_viterbi(t->tw, t->tw + (size_t)T * T, T, t->em, ch->n, t->score, t->back, t->pred);
 	for (i = 0; i < ch->n; i++) {
 		unsigned gp = i ? gold[i - 1] : T, pp = i ? t->pred[i - 1] : T;
 
@@ -236,30 +232,43 @@ static float absf(float v)
 	return v < 0 ? -v : v;
 }
 
-/* Averaged weights, rows below min_weight dropped, into a new model. */
-static int finish(struct ner_model *m, struct trainer *t, double c, const struct ner_train_opts *o,
-                  struct ms_error *err)
+/* The weight of a cell as the model will hold it (averaged unless asked not to). */
+static float final_weight(const float *w, const double *u, size_t cell, double c,
+                          const struct ner_train_opts *o)
+{
+	return o->no_average ? w[cell] : (float)(w[cell] - u[cell] / c);
+}
+
+/* Whether row r keeps any weight of at least min_weight. */
+static bool row_kept(const struct trainer *t, size_t r, double c, const struct ner_train_opts *o)
+{
+	unsigned k;
+	float mx = 0;
+
+	for (k = 0; k < t->T; k++) {
+		float v = absf(final_weight(t->w, t->u, r * t->T + k, c, o));
+
+		if (v > mx)
+			mx = v;
+	}
+	return mx >= o->min_weight;
+}
+
+/*
+ * Averaged weights, rows below min_weight dropped, into m (labels, tags and
+ * hash parameters set). The trainer is left as it was, so that a snapshot
+ * after an epoch can be taken and training go on.
+ */
+static int finish(struct ner_model *m, const struct trainer *t, double c,
+                  const struct ner_train_opts *o, struct ms_error *err)
 {
 	unsigned T = t->T, k;
 	size_t rows = (size_t)1 << t->hash_bits, r, kept = 0, i;
 	size_t tcells = (size_t)(T + 1) * T;
 	float *w;
 
-	for (i = 0; i < tcells; i++)
-		t->tw[i] = o->no_average ? t->tw[i] : (float)(t->tw[i] - t->tu[i] / c);
 	for (r = 0; r < rows; r++) {
-		float *row = t->w + r * T;
-		float mx = 0;
-
-		for (k = 0; k < T; k++) {
-			size_t cell = r * T + k;
-			float v = o->no_average ? row[k] : (float)(row[k] - t->u[cell] / c);
-
-			row[k] = v;
-			if (absf(v) > mx)
-				mx = absf(v);
-		}
-		if (mx >= o->min_weight)
+		if (row_kept(t, r, c, o))
 			kept++;
 	}
 	m->own_rows = ms_malloc((kept + 1) * sizeof(uint32_t));
@@ -267,21 +276,16 @@ static int finish(struct ner_model *m, struct trainer *t, double c, const struct
 	m->own_trans = ms_malloc(tcells * sizeof(float));
 	if (!m->own_rows || !m->own_weights || !m->own_trans)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	memcpy(m->own_trans, t->tw, tcells * sizeof(float));
+	for (i = 0; i < tcells; i++)
+		m->own_trans[i] = final_weight(t->tw, t->tu, i, c, o);
 	w = m->own_weights;
 	kept = 0;
 	for (r = 0; r < rows; r++) {
-		const float *row = t->w + r * T;
-		float mx = 0;
-
-		for (k = 0; k < T; k++) {
-			if (absf(row[k]) > mx)
-				mx = absf(row[k]);
-		}
-		if (mx < o->min_weight)
+		if (!row_kept(t, r, c, o))
 			continue;
 		m->own_rows[kept] = (uint32_t)r;
-		memcpy(w + kept * T, row, T * sizeof(float));
+		for (k = 0; k < T; k++)
+			w[kept * T + k] = final_weight(t->w, t->u, r * T + k, c, o);
 		kept++;
 	}
 	m->trans = m->own_trans;
@@ -289,6 +293,32 @@ static int finish(struct ner_model *m, struct trainer *t, double c, const struct
 	m->weights = m->own_weights;
 	m->n_rows = kept;
 	return ner_model_index_build(m, err);
+}
+
+/* The model as it would be if training stopped now, for o->snapshot. */
+static int snapshot(const struct ner_model *proto, const struct trainer *t, double c,
+                    unsigned epoch, const struct ner_train_opts *o, struct ms_error *err)
+{
+	struct ner_model *m = ms_calloc(1, sizeof(*m));
+	int rc;
+
+	if (!m)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	m->hash_bits = proto->hash_bits;
+	m->hash_seed = proto->hash_seed;
+	m->n_labels = proto->n_labels;
+	m->n_tags = proto->n_tags;
+	memcpy(m->labels, proto->labels, sizeof(m->labels));
+	memcpy(m->gaz_fp, proto->gaz_fp, sizeof(m->gaz_fp));
+	rc = ner_gazetteer_copy(&m->gaz, proto->gaz, err);
+	if (rc == 0 && !m->gaz)
+		rc = ner_gazetteer_new(&m->gaz, err);
+	if (rc == 0)
+		rc = finish(m, t, c, o, err);
+	if (rc == 0 && o->snapshot(epoch, m, o->payload) != 0)
+		rc = ms_error_set(err, MS_ECANCELLED, "training stopped after epoch %u", epoch);
+	ner_model_free(m);
+	return rc;
 }
 
 static int check_opts(struct ner_train_opts *o, struct ms_error *err)
@@ -355,14 +385,13 @@ static int trainer_alloc(struct trainer *t, size_t **order, struct ms_error *err
 	t->u = ms_calloc(rows * t->T, sizeof(double));
 	t->tw = ms_calloc((size_t)(t->T + 1) * t->T, sizeof(float));
 	t->tu = ms_calloc((size_t)(t->T + 1) * t->T, sizeof(double));
-	t->twt = ms_calloc((size_t)t->T * t->T, sizeof(float));
 	t->em = ms_malloc((t->cap_seq + 1) * t->T * sizeof(float));
 	t->score = ms_malloc((t->cap_seq + 1) * t->T * sizeof(float));
 	t->back = ms_malloc((t->cap_seq + 1) * t->T);
 	t->pred = ms_malloc(t->cap_seq + 1);
 	*order = ms_malloc((t->n_chunks + 1) * sizeof(**order));
-	if (!t->w || !t->u || !t->tw || !t->twt || !t->tu || !t->em || !t->score || !t->back ||
-	    !t->pred || !*order)
+	if (!t->w || !t->u || !t->tw || !t->tu || !t->em || !t->score || !t->back || !t->pred ||
+	    !*order)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	for (i = 0; i < t->n_chunks; i++)
 		(*order)[i] = i;
@@ -370,8 +399,8 @@ static int trainer_alloc(struct trainer *t, size_t **order, struct ms_error *err
 }
 
 /* The epochs; *cnt ends as the number of steps + 1 (for averaging). */
-static int run_epochs(struct trainer *t, size_t *order, const struct ner_train_opts *o, double *cnt,
-                      struct ms_error *err)
+static int run_epochs(const struct ner_model *proto, struct trainer *t, size_t *order,
+                      const struct ner_train_opts *o, double *cnt, struct ms_error *err)
 {
 	struct ner_rng rng;
 	unsigned e;
@@ -395,6 +424,12 @@ static int run_epochs(struct trainer *t, size_t *order, const struct ner_train_o
 		if (o->progress && o->progress(e, wrong, t->n_tok, o->payload) != 0)
 			return ms_error_set(err, MS_ECANCELLED, "training stopped after epoch %u",
 			                    e);
+		if (o->snapshot && e < o->epochs) {
+			int rc = snapshot(proto, t, *cnt, e, o, err);
+
+			if (rc < 0)
+				return rc;
+		}
 	}
 	return 0;
 }
@@ -460,7 +495,7 @@ int ner_model_train(struct ner_model **out, const struct ner_corpus *c, const si
 	if (rc == 0)
 		rc = trainer_alloc(&t, &order, err);
 	if (rc == 0)
-		rc = run_epochs(&t, order, &o, &cnt, err);
+		rc = run_epochs(m, &t, order, &o, &cnt, err);
 	if (rc == 0)
 		rc = finish(m, &t, cnt, &o, err);
 	/* size and checksum as a file, so ner_model_info() describes it */

@@ -301,6 +301,105 @@ static void test_ner_contract(void **state)
 	deid_detector_free(det);
 }
 
+/* A pretend tagger: marks the first occurrence of each phrase as STAFF. */
+static int ner_first(void *payload, const char *text, size_t len, struct deid_spans *out,
+                     struct ms_error *err)
+{
+	const char *const *w;
+
+	(void)err;
+	for (w = payload; *w; w++) {
+		const char *p = strstr(text, *w);
+		struct deid_span s;
+
+		if (!p || (size_t)(p - text) >= len)
+			continue;
+		memset(&s, 0, sizeof(s));
+		s.start = (size_t)(p - text);
+		s.end = s.start + strlen(*w);
+		s.label = PHI_STAFF;
+		s.score = 0.8f;
+		if (deid_spans_add(out, &s))
+			return MS_ENOMEM;
+	}
+	return 0;
+}
+
+static void test_name_propagation(void **state)
+{
+	static const char *const words[] = { "Lena Hendlbein", "Anna Parkinson", NULL };
+	struct deid_ner_hook hook = { ner_first, (void *)words };
+	struct deid_detector *det = make(&hook, DEID_DETECT_NO_RULES);
+	struct deid_spans sp = DEID_SPANS_INIT;
+	const char *text = "Befund von Lena Hendlbein. Rückfragen an HENDLBEIN oder Lena; "
+	                   "hendlbein klein. Anna Parkinson. Parkinson, Hendlbeins.";
+
+	(void)state;
+	run(det, text, &sp);
+	/* every capitalised mention of a detected name word, same label and source;
+	   not lower case, not other words, not an allowlisted word ("Parkinson") */
+	assert_string_equal(texts(text, &sp), "STAFF:Lena Hendlbein|STAFF:HENDLBEIN|STAFF:Lena|"
+	                                      "STAFF:Anna Parkinson");
+	assert_int_equal(sp.v[1].source_kind, DEID_SOURCE_NER);
+	assert_string_equal(sp.v[1].source, "ner");
+	deid_spans_release(&sp);
+	deid_detector_free(det);
+	det = make(&hook, DEID_DETECT_NO_RULES | DEID_DETECT_NO_PROPAGATE);
+	run(det, text, &sp);
+	assert_string_equal(texts(text, &sp), "STAFF:Lena Hendlbein|STAFF:Anna Parkinson");
+	deid_spans_release(&sp);
+	deid_detector_free(det);
+}
+
+/* A pretend tagger: "Lena Hendlbein" once as STAFF, every "Hendlbein" as PATIENT. */
+static int ner_mixed(void *payload, const char *text, size_t len, struct deid_spans *out,
+                     struct ms_error *err)
+{
+	const char *p = strstr(text, "Lena Hendlbein");
+	struct deid_span s;
+
+	(void)payload;
+	(void)err;
+	memset(&s, 0, sizeof(s));
+	if (p) {
+		s.start = (size_t)(p - text);
+		s.end = s.start + strlen("Lena Hendlbein");
+		s.label = PHI_STAFF;
+		if (deid_spans_add(out, &s))
+			return MS_ENOMEM;
+	}
+	for (p = text; (p = strstr(p, "Hendlbein")) != NULL && (size_t)(p - text) < len; p++) {
+		s.start = (size_t)(p - text);
+		s.end = s.start + strlen("Hendlbein");
+		s.label = PHI_PATIENT;
+		if (deid_spans_add(out, &s))
+			return MS_ENOMEM;
+	}
+	return 0;
+}
+
+static void test_person_labels(void **state)
+{
+	struct deid_ner_hook hook = { ner_mixed, NULL };
+	struct deid_detector *det = make(&hook, DEID_DETECT_NO_RULES);
+	struct deid_spans sp = DEID_SPANS_INIT;
+	const char *text = "Lena Hendlbein, Zimmer 3. Frau Hendlbein klagt. Hendlbein geht.";
+
+	(void)state;
+	run(det, text, &sp);
+	/* one name word, one person: the label most mentions carry wins */
+	assert_string_equal(texts(text, &sp),
+	                    "PATIENT:Lena Hendlbein|PATIENT:Hendlbein|PATIENT:Hendlbein");
+	deid_spans_release(&sp);
+	deid_detector_free(det);
+	det = make(&hook, DEID_DETECT_NO_RULES | DEID_DETECT_NO_PROPAGATE);
+	run(det, text, &sp);
+	assert_string_equal(texts(text, &sp),
+	                    "STAFF:Lena Hendlbein|PATIENT:Hendlbein|PATIENT:Hendlbein");
+	deid_spans_release(&sp);
+	deid_detector_free(det);
+}
+
 static void test_fingerprint_and_clone(void **state)
 {
 	struct deid_detector *a = make(NULL, 0), *b = make(NULL, 0), *c = make(NULL, 1), *w = NULL;
@@ -336,10 +435,11 @@ static void test_fingerprint_and_clone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fold),         cmocka_unit_test(test_tokens),
-		cmocka_unit_test(test_load_errors),  cmocka_unit_test(test_names),
-		cmocka_unit_test(test_places),       cmocka_unit_test(test_allowlist_and_ner),
-		cmocka_unit_test(test_ner_contract), cmocka_unit_test(test_fingerprint_and_clone),
+		cmocka_unit_test(test_fold),          cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_load_errors),   cmocka_unit_test(test_names),
+		cmocka_unit_test(test_places),        cmocka_unit_test(test_allowlist_and_ner),
+		cmocka_unit_test(test_ner_contract),  cmocka_unit_test(test_name_propagation),
+		cmocka_unit_test(test_person_labels), cmocka_unit_test(test_fingerprint_and_clone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

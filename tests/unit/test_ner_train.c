@@ -17,7 +17,9 @@
  *
  *       MS_TRAIN_DEFAULT_MODEL=data/models/phi-de.model build/tests/test_ner_train
  *
- * Tests that need ../shared/data skip when it is absent.
+ * Tests that need ../shared/data skip when it is absent; the ones that
+ * train on all of it skip when MS_SKIP_HEAVY is set (the sanitizer build,
+ * where they would take many minutes; tests/CMakeLists.txt).
  */
 #include "ms_test.h"
 
@@ -107,6 +109,17 @@ static int teardown(void **state)
 	ner_corpus_free(grascco);
 	ner_gazetteer_free(gaz);
 	return 0;
+}
+
+/* True (and the test is skipped) in builds where training on GraSCCo is too slow. */
+static bool heavy_skipped(void)
+{
+	const char *v = getenv("MS_SKIP_HEAVY");
+
+	if (!v || !*v || !strcmp(v, "0"))
+		return false;
+	printf("SKIP: MS_SKIP_HEAVY is set (sanitizer build)\n");
+	return true;
 }
 
 static void opts_recipe(struct ner_train_opts *o)
@@ -254,6 +267,10 @@ static void test_cv_grascco(void **state)
 	double t0;
 
 	(void)state;
+	if (heavy_skipped()) {
+		skip();
+		return;
+	}
 	if (!n_grascco) {
 		skip();
 		return;
@@ -274,6 +291,10 @@ static void test_cv_grascco_synth(void **state)
 	double t0;
 
 	(void)state;
+	if (heavy_skipped()) {
+		skip();
+		return;
+	}
 	if (!n_grascco || !n_synth) {
 		skip();
 		return;
@@ -294,6 +315,10 @@ static void test_synth_only(void **state)
 	size_t *train, i;
 
 	(void)state;
+	if (heavy_skipped()) {
+		skip();
+		return;
+	}
 	if (!n_grascco || !n_synth) {
 		skip();
 		return;
@@ -326,6 +351,10 @@ static void test_speed(void **state)
 	int r, loads = 10;
 
 	(void)state;
+	if (heavy_skipped()) {
+		skip();
+		return;
+	}
 	if (!n_grascco || !n_synth) {
 		skip();
 		return;
