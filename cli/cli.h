@@ -8,6 +8,7 @@
 #define MS_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "common/error.h"
 
@@ -36,6 +37,20 @@ int cli_usage_error(const char *usage, const char *fmt, ...) MS_PRINTF(2, 3);
 int cli_finish_stdout(int rc);
 /* Maps a negative status to an exit code. */
 int cli_exit_code(int status);
+
+/* One subcommand of a command group ("catalog import"). */
+struct cli_sub {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+
+/*
+ * Runs the subcommand named by argv[1] with argv shifted by one, after
+ * setting cli.command to "<group> <name>" for messages; prints usage for
+ * -h/--help, and a usage error for a missing or unknown subcommand.
+ */
+int cli_dispatch(const char *group, const char *usage, const struct cli_sub *subs, size_t n,
+                 int argc, char **argv);
 
 int cmd_catalog(int argc, char **argv);
 int cmd_datagen(int argc, char **argv);

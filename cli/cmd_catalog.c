@@ -655,30 +655,12 @@ static int catalog_check(int argc, char **argv)
 
 int cmd_catalog(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int argc, char **argv);
-	} subs[] = {
+	static const struct cli_sub subs[] = {
 		{ "check", catalog_check },   { "import", catalog_import },
 		{ "lookup", catalog_lookup }, { "search", catalog_search },
 		{ "stats", catalog_stats },
 	};
-	size_t i;
 
-	if (argc < 2)
-		return cli_usage_error(usage_catalog, "missing subcommand");
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(usage_catalog, stdout);
-		return CLI_EXIT_OK;
-	}
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (!strcmp(argv[1], subs[i].name)) {
-			static char command[32];
-
-			snprintf(command, sizeof(command), "catalog %s", subs[i].name);
-			cli.command = command;
-			return subs[i].fn(argc - 1, argv + 1);
-		}
-	}
-	return cli_usage_error(usage_catalog, "unknown subcommand '%s'", argv[1]);
+	return cli_dispatch("catalog", usage_catalog, subs, sizeof(subs) / sizeof(subs[0]), argc,
+	                    argv);
 }

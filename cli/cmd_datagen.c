@@ -219,29 +219,11 @@ static int datagen_synth_reports(int argc, char **argv)
 
 int cmd_datagen(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int argc, char **argv);
-	} subs[] = {
+	static const struct cli_sub subs[] = {
 		{ "synth-export", cmd_datagen_synth_export },
 		{ "synth-reports", datagen_synth_reports },
 	};
-	size_t i;
 
-	if (argc < 2)
-		return cli_usage_error(usage_datagen, "missing subcommand");
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(usage_datagen, stdout);
-		return CLI_EXIT_OK;
-	}
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (!strcmp(argv[1], subs[i].name)) {
-			static char command[48];
-
-			snprintf(command, sizeof(command), "datagen %s", subs[i].name);
-			cli.command = command;
-			return subs[i].fn(argc - 1, argv + 1);
-		}
-	}
-	return cli_usage_error(usage_datagen, "unknown subcommand '%s'", argv[1]);
+	return cli_dispatch("datagen", usage_datagen, subs, sizeof(subs) / sizeof(subs[0]), argc,
+	                    argv);
 }

@@ -1886,29 +1886,10 @@ static int deid_sample(int argc, char **argv)
 
 int cmd_deid(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int argc, char **argv);
-	} subs[] = {
+	static const struct cli_sub subs[] = {
 		{ "audit", deid_audit }, { "eval", deid_eval },     { "keygen", deid_keygen },
 		{ "run", deid_run },     { "sample", deid_sample },
 	};
-	size_t i;
 
-	if (argc < 2)
-		return cli_usage_error(usage_deid, "missing subcommand");
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(usage_deid, stdout);
-		return CLI_EXIT_OK;
-	}
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (!strcmp(argv[1], subs[i].name)) {
-			static char command[32];
-
-			snprintf(command, sizeof(command), "deid %s", subs[i].name);
-			cli.command = command;
-			return subs[i].fn(argc - 1, argv + 1);
-		}
-	}
-	return cli_usage_error(usage_deid, "unknown subcommand '%s'", argv[1]);
+	return cli_dispatch("deid", usage_deid, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }

@@ -1495,31 +1495,12 @@ out:
 
 int cmd_ner(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int argc, char **argv);
-	} subs[] = {
+	static const struct cli_sub subs[] = {
 		{ "eval", ner_eval_cmd },
 		{ "info", ner_info },
 		{ "tag", ner_tag_cmd },
 		{ "train", ner_train },
 	};
-	size_t i;
 
-	if (argc < 2)
-		return cli_usage_error(usage_ner, "missing subcommand");
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(usage_ner, stdout);
-		return CLI_EXIT_OK;
-	}
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (!strcmp(argv[1], subs[i].name)) {
-			static char command[32];
-
-			snprintf(command, sizeof(command), "ner %s", subs[i].name);
-			cli.command = command;
-			return subs[i].fn(argc - 1, argv + 1);
-		}
-	}
-	return cli_usage_error(usage_ner, "unknown subcommand '%s'", argv[1]);
+	return cli_dispatch("ner", usage_ner, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }

@@ -460,29 +460,10 @@ static int qa_check(int argc, char **argv)
 
 int cmd_qa(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int argc, char **argv);
-	} subs[] = {
+	static const struct cli_sub subs[] = {
 		{ "check", qa_check },
 		{ "generate", qa_generate },
 	};
-	size_t i;
 
-	if (argc < 2)
-		return cli_usage_error(usage_qa, "missing subcommand");
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(usage_qa, stdout);
-		return CLI_EXIT_OK;
-	}
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (!strcmp(argv[1], subs[i].name)) {
-			static char command[32];
-
-			snprintf(command, sizeof(command), "qa %s", subs[i].name);
-			cli.command = command;
-			return subs[i].fn(argc - 1, argv + 1);
-		}
-	}
-	return cli_usage_error(usage_qa, "unknown subcommand '%s'", argv[1]);
+	return cli_dispatch("qa", usage_qa, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }

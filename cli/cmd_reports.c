@@ -499,19 +499,11 @@ static int reports_check(int argc, char **argv)
 
 int cmd_reports(int argc, char **argv)
 {
-	static char command[32];
+	static const struct cli_sub subs[] = {
+		{ "build", reports_build },
+		{ "check", reports_check },
+	};
 
-	if (argc < 2)
-		return cli_usage_error(usage_reports, "missing subcommand");
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(usage_reports, stdout);
-		return CLI_EXIT_OK;
-	}
-	if (!strcmp(argv[1], "build") || !strcmp(argv[1], "check")) {
-		snprintf(command, sizeof(command), "reports %s", argv[1]);
-		cli.command = command;
-		return !strcmp(argv[1], "build") ? reports_build(argc - 1, argv + 1)
-		                                 : reports_check(argc - 1, argv + 1);
-	}
-	return cli_usage_error(usage_reports, "unknown subcommand '%s'", argv[1]);
+	return cli_dispatch("reports", usage_reports, subs, sizeof(subs) / sizeof(subs[0]), argc,
+	                    argv);
 }

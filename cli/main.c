@@ -85,6 +85,28 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
+int cli_dispatch(const char *group, const char *usage, const struct cli_sub *subs, size_t n,
+                 int argc, char **argv)
+{
+	static char command[64];
+	size_t i;
+
+	if (argc < 2)
+		return cli_usage_error(usage, "missing subcommand");
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage, stdout);
+		return CLI_EXIT_OK;
+	}
+	for (i = 0; i < n; i++) {
+		if (!strcmp(argv[1], subs[i].name)) {
+			snprintf(command, sizeof(command), "%s %s", group, subs[i].name);
+			cli.command = command;
+			return subs[i].fn(argc - 1, argv + 1);
+		}
+	}
+	return cli_usage_error(usage, "unknown subcommand '%s'", argv[1]);
+}
+
 int cli_exit_code(int status)
 {
 	if (status == 0)
