@@ -39,56 +39,6 @@ static void det_close(void *worker)
 	deid_detector_free(worker);
 }
 
-static void tagger_free(void *tg)
-{
-	ner_tagger_free(tg);
-}
-
-static int ner_add(const struct ner_span *sp, struct deid_spans *out)
-{
-	struct deid_span s;
-	enum phi_label label;
-
-	if (phi_label_parse(&label, sp->label) != 0)
-		return 0;
-	memset(&s, 0, sizeof(s));
-	s.start = sp->start;
-	s.end = sp->end;
-	s.label = label;
-	s.source_kind = DEID_SOURCE_NER;
-	s.source = "ner";
-	s.score = sp->score;
-	s.field = -1;
-	return deid_spans_add(out, &s);
-}
-
-/* The NER hook: one tagger per thread (the detector's clones share the hook). */
-static int ner_tag(void *payload, const char *text, size_t len, struct deid_spans *out,
-                   struct ms_error *err)
-{
-	struct build_deid *d = payload;
-	struct ner_tagger *tg = pthread_getspecific(d->tagger_key);
-	const struct ner_span *spans = NULL;
-	size_t n = 0, i;
-	int rc;
-
-	if (!tg) {
-		rc = ner_tagger_new(&tg, d->model, err);
-		if (rc)
-			return rc;
-		if (pthread_setspecific(d->tagger_key, tg) != 0) {
-			ner_tagger_free(tg);
-			return ms_error_set(err, MS_ENOMEM, "out of memory");
-		}
-	}
-	rc = ner_tagger_tag(tg, text, len, &spans, &n, err);
-	for (i = 0; !rc && i < n; i++)
-		rc = ner_add(&spans[i], out);
-	if (rc)
-		return ms_error_set(err, rc, "out of memory");
-	return 0;
-}
-
 static int read_or_make_key(struct build_deid *d, struct ms_error *err)
 {
 	struct stat sb;
@@ -116,7 +66,7 @@ static int read_or_make_key(struct build_deid *d, struct ms_error *err)
 int build_deid_prepare(struct build_deid *d, const char *data_dir, struct ms_error *err)
 {
 	struct deid_detector_opts o = DEID_DETECTOR_OPTS_INIT;
-	struct deid_ner_hook hook = { ner_tag, d };
+	struct deid_ner_hook hook = { NULL, NULL };
 	struct ms_buf rules = MS_BUF_INIT, gaz = MS_BUF_INIT, model = MS_BUF_INIT;
 	struct ner_model_info info;
 	struct stat sb;
@@ -139,11 +89,10 @@ int build_deid_prepare(struct build_deid *d, const char *data_dir, struct ms_err
 		rc = ner_model_load(&d->model, model.buf, err);
 		if (rc)
 			goto out;
-		if (pthread_key_create(&d->tagger_key, tagger_free) != 0) {
-			rc = ms_error_set(err, MS_ENOMEM, "cannot create a thread key");
+		rc = deid_model_hook_new(&d->hook, d->model, err);
+		if (rc)
 			goto out;
-		}
-		d->have_tagger_key = true;
+		hook = deid_model_hook_get(d->hook);
 		o.ner = &hook;
 	} else {
 		o.flags = DEID_DETECT_NO_NER;
@@ -283,12 +232,8 @@ void build_deid_release(struct build_deid *d)
 	/* the workers' detectors are clones; they are gone with the pipeline */
 	deid_detector_free(d->det);
 	d->det = NULL;
-	if (d->have_tagger_key) {
-		ner_tagger_free(pthread_getspecific(d->tagger_key));
-		pthread_setspecific(d->tagger_key, NULL);
-		pthread_key_delete(d->tagger_key);
-		d->have_tagger_key = false;
-	}
+	deid_model_hook_free(d->hook);
+	d->hook = NULL;
 	ner_model_free(d->model);
 	d->model = NULL;
 	if (d->have_key)

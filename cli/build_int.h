@@ -7,7 +7,6 @@
 #ifndef MS_CLI_BUILD_INT_H
 #define MS_CLI_BUILD_INT_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -33,8 +32,7 @@ struct build_deid {
 	char detector_fingerprint[DEID_FINGERPRINT_LEN + 1];
 	struct deid_detector *det;
 	struct ner_model *model;
-	pthread_key_t tagger_key;
-	bool have_tagger_key;
+	struct deid_model_hook *hook; /* the model behind the NER hook */
 	/* during the run */
 	FILE *out;
 	size_t n_documents, n_rejects;

@@ -10,7 +10,6 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,10 +430,9 @@ static long long now(void)
 struct run_state {
 	const struct opts *o;
 	const struct deid_key *key;
-	struct deid_detector *det; /* the original; workers use clones */
-	struct ner_model *model;   /* immutable, shared by the workers */
-	pthread_key_t tagger_key;  /* each thread's ner_tagger */
-	bool have_tagger_key;
+	struct deid_detector *det;    /* the original; workers use clones */
+	struct ner_model *model;      /* immutable, shared by the workers */
+	struct deid_model_hook *hook; /* the model behind the NER hook */
 	char model_fp[MS_SHA256_HEX_LEN + 1];
 	struct deid_audit *audit;
 	struct ms_atomic_file rejects;
@@ -643,61 +641,6 @@ static int run_input(struct run_state *st, struct deid_reader *rd, struct deid_p
 	return rc;
 }
 
-static int ner_add(const struct ner_span *sp, void *payload)
-{
-	struct deid_spans *out = payload;
-	struct deid_span d;
-	enum phi_label label;
-
-	if (phi_label_parse(&label, sp->label) != 0)
-		return 0;
-	memset(&d, 0, sizeof(d));
-	d.start = sp->start;
-	d.end = sp->end;
-	d.label = label;
-	d.source_kind = DEID_SOURCE_NER;
-	d.source = "ner";
-	d.score = sp->score;
-	d.field = -1;
-	return deid_spans_add(out, &d);
-}
-
-static void tagger_free(void *tg)
-{
-	ner_tagger_free(tg);
-}
-
-/*
- * The NER hook. The detector's clones share it, so it keeps one tagger
- * (the per-thread working memory) per thread: made on first use, freed
- * when the worker thread ends, and for the calling thread by close_model().
- */
-static int ner_tag(void *payload, const char *text, size_t len, struct deid_spans *out,
-                   struct ms_error *err)
-{
-	struct run_state *st = payload;
-	struct ner_tagger *tg = pthread_getspecific(st->tagger_key);
-	const struct ner_span *spans = NULL;
-	size_t n = 0, i;
-	int rc;
-
-	if (!tg) {
-		rc = ner_tagger_new(&tg, st->model, err);
-		if (rc)
-			return rc;
-		if (pthread_setspecific(st->tagger_key, tg) != 0) {
-			ner_tagger_free(tg);
-			return ms_error_set(err, MS_ENOMEM, "out of memory");
-		}
-	}
-	rc = ner_tagger_tag(tg, text, len, &spans, &n, err);
-	for (i = 0; !rc && i < n; i++)
-		rc = ner_add(&spans[i], out);
-	if (rc)
-		return ms_error_set(err, rc, "out of memory"); /* unless tagging said why */
-	return 0;
-}
-
 /* Loads the model: --model, else the shipped one when there is one. */
 static int open_model(struct run_state *st, const char *data_dir, struct deid_ner_hook *hook,
                       struct ms_error *err)
@@ -721,15 +664,12 @@ static int open_model(struct run_state *st, const char *data_dir, struct deid_ne
 	rc = ner_model_load(&st->model, path.buf, err);
 	if (rc)
 		goto out;
-	if (pthread_key_create(&st->tagger_key, tagger_free) != 0) {
-		rc = ms_error_set(err, MS_ENOMEM, "cannot create a thread key");
+	rc = deid_model_hook_new(&st->hook, st->model, err);
+	if (rc)
 		goto out;
-	}
-	st->have_tagger_key = true;
 	ner_model_info(st->model, &info);
 	snprintf(st->model_fp, sizeof(st->model_fp), "%s", info.checksum);
-	hook->tag = ner_tag;
-	hook->payload = st;
+	*hook = deid_model_hook_get(st->hook);
 out:
 	ms_buf_release(&path);
 	return rc;
@@ -738,12 +678,8 @@ out:
 /* Frees the calling thread's tagger and the model, once the workers ended. */
 static void close_model(struct run_state *st)
 {
-	if (st->have_tagger_key) {
-		ner_tagger_free(pthread_getspecific(st->tagger_key));
-		pthread_setspecific(st->tagger_key, NULL);
-		pthread_key_delete(st->tagger_key);
-		st->have_tagger_key = false;
-	}
+	deid_model_hook_free(st->hook);
+	st->hook = NULL;
 	ner_model_free(st->model);
 	st->model = NULL;
 }

@@ -606,30 +606,14 @@ static int hook_tag(void *payload, const char *text, size_t len, struct deid_spa
 {
 	struct predictor *pr = payload;
 	const struct ner_span *sp = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	int rc;
 
 	if (!pr->tg)
 		return 0;
 	rc = ner_tagger_tag(pr->tg, text, len, &sp, &n, err);
-	for (i = 0; !rc && i < n; i++) {
-		struct deid_span d;
-		enum phi_label label;
-
-		if (phi_label_parse(&label, sp[i].label) != 0)
-			continue;
-		memset(&d, 0, sizeof(d));
-		d.start = sp[i].start;
-		d.end = sp[i].end;
-		d.label = label;
-		d.source_kind = DEID_SOURCE_NER;
-		d.source = "ner";
-		d.score = sp[i].score;
-		d.field = -1;
-		rc = deid_spans_add(out, &d);
-		if (rc)
-			rc = ms_error_set(err, rc, "out of memory");
-	}
+	if (!rc && deid_spans_add_ner(out, sp, n))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 	return rc;
 }
 

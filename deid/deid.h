@@ -1352,4 +1352,32 @@ void deid_report_free(struct deid_report *rep);
 int deid_eval_write_issues(struct ms_buf *out, const struct deid_eval *ev, size_t i,
                            const char *text, size_t len, size_t context_chars) MS_MUST_CHECK;
 
+/* ==== The shipped NER model behind the detector's hook ================== */
+
+struct ner_model;
+struct ner_span;
+
+/*
+ * Appends n tagger spans (ner/ner.h) to out as NER candidates (source
+ * "ner", DEID_SOURCE_NER, the tagger's score); labels that are not PHI
+ * labels of phi_label_parse() are dropped. Returns 0 or MS_ENOMEM.
+ */
+int deid_spans_add_ner(struct deid_spans *out, const struct ner_span *spans,
+                       size_t n) MS_MUST_CHECK;
+
+/*
+ * A struct deid_ner_hook over a loaded model for detectors that run in
+ * several threads: each calling thread gets its own ner_tagger, made on
+ * first use and freed when the thread ends; the creating thread's is freed
+ * by deid_model_hook_free(). The model must outlive the hook, and the hook
+ * every detector that uses it. Returns 0 or MS_ENOMEM.
+ */
+struct deid_model_hook;
+
+int deid_model_hook_new(struct deid_model_hook **out, const struct ner_model *model,
+                        struct ms_error *err) MS_MUST_CHECK;
+/* The hook to put into struct deid_detector_opts. */
+struct deid_ner_hook deid_model_hook_get(struct deid_model_hook *h);
+void deid_model_hook_free(struct deid_model_hook *h);
+
 #endif
