@@ -52,10 +52,9 @@ static inline bool ms_buf_fits(const struct ms_buf *b, size_t extra)
 /* Appends len bytes (inline when they fit: the hot path of every writer). */
 static inline int ms_buf_add(struct ms_buf *b, const void *data, size_t len)
 {
-	if (!ms_buf_fits(b, len))
+	if (!data || !ms_buf_fits(b, len))
 		return ms_buf_add_slow(b, data, len);
-	if (len)
-		memcpy(b->buf + b->len, data, len);
+	memcpy(b->buf + b->len, data, len);
 	b->len += len;
 	b->buf[b->len] = '\0';
 	return 0;
