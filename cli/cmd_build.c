@@ -1078,7 +1078,7 @@ int cmd_build(int argc, char **argv)
 	memset(&b, 0, sizeof(b));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hqv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hqv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			b.force = true;

@@ -105,7 +105,7 @@ static int synth_parse(int argc, char **argv, struct synth_opts *o)
 	o->seed = 1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hqv", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage, stdout);

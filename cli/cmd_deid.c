@@ -320,7 +320,7 @@ static int parse_opts(int argc, char **argv, const char *usage, const int *allow
 	o->seed = 1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hqv", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
 		if (c == '?' || !opt_allowed(c, allowed)) {
 			const char *arg = argv[optind - 1];
 

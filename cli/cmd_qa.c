@@ -249,7 +249,7 @@ static int parse_opts(int argc, char **argv, const char *usage, const int *allow
 	o->seed = DEFAULT_SEED;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hqv", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
 		bool ok = c == 'h' || c == 'q' || c == 'v';
 
 		for (i = 0; allowed[i] && !ok; i++)

@@ -400,7 +400,7 @@ static int reports_build(int argc, char **argv)
 	a.o.near_dup = 0.8;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hqv", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
 		if (c == '?')
 			return cli_usage_error(usage_build, "unknown or misplaced option '%s'",
 			                       argv[optind - 1]);
@@ -461,7 +461,7 @@ static int reports_check(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hqv", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage_check, stdout);
 			return CLI_EXIT_OK;

@@ -87,7 +87,7 @@ int cmd_datagen_synth_export(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hqv", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage, stdout);
