@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,19 +83,47 @@ void ms_json_arr_end(struct ms_json *j)
 	close_(j, ']');
 }
 
+/*
+ * Index of the first byte from i on that JSON must escape (below 0x20, '"'
+ * or a backslash), or len. Eight bytes at a time: a word has such a byte
+ * if one of the classic has-zero-byte tests fires (bytes below 0x20, and
+ * bytes equal to '"' or '\\' after XOR). The tests never miss such a byte
+ * but a borrow may make them fire without one, so the word is then
+ * scanned byte by byte.
+ */
+static size_t next_escape(const char *s, size_t i, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w, q, b;
+
+		memcpy(&w, s + i, 8);
+		q = w ^ (ones * '"');
+		b = w ^ (ones * '\\');
+		if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
+			break;
+	}
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == '"' || c == '\\')
+			return i;
+	}
+	return len;
+}
+
 int ms_json_quote(struct ms_buf *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, start = 0;
 
 	ms_buf_addch(out, '"');
-	for (i = 0; i < len; i++) {
+	for (i = next_escape(s, 0, len); i < len; i = next_escape(s, i + 1, len)) {
 		unsigned char c = (unsigned char)s[i];
 		const char *esc = NULL;
 		char u[6];
 
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
 		ms_buf_add(out, s + start, i - start);
 		switch (c) {
 		case '"':

@@ -180,6 +180,7 @@ int output_dataset_open(struct output_dataset **out, const char *dir,
 	ds->opts = *opts;
 	ds->kfold = opts->kfold.k > 0;
 	ms_buf_init(&ds->rec, OUTPUT_RECORD_MAX);
+	ms_buf_init(&ds->last_key, 0);
 	/* "out/ds/" and "out/ds" are the same folder; keep "/" itself */
 	len = strlen(dir);
 	while (len > 1 && dir[len - 1] == '/')
@@ -218,8 +219,14 @@ static struct output_part *choose_part(struct output_dataset *ds, const struct o
 	uint32_t fold;
 
 	if (!ds->kfold) {
-		if (split == OUTPUT_SPLIT_NONE)
-			split = output_split_assign(&ds->opts.split, ds->opts.seed, key, len);
+		if (split != OUTPUT_SPLIT_NONE)
+			return &ds->parts[split - OUTPUT_SPLIT_TRAIN];
+		if (ds->last_key.len == len && ds->last_split != OUTPUT_SPLIT_NONE &&
+		    memcmp(ds->last_key.buf, key, len) == 0)
+			return &ds->parts[ds->last_split - OUTPUT_SPLIT_TRAIN];
+		split = output_split_assign(&ds->opts.split, ds->opts.seed, key, len);
+		ms_buf_reset(&ds->last_key);
+		ds->last_split = ms_buf_add(&ds->last_key, key, len) ? OUTPUT_SPLIT_NONE : split;
 		return &ds->parts[split - OUTPUT_SPLIT_TRAIN];
 	}
 	if (split == OUTPUT_SPLIT_TEST)
@@ -486,6 +493,7 @@ void output_dataset_free(struct output_dataset *ds)
 	ms_free(ds->part_counts);
 	output_dedup_free(ds->dedup);
 	ms_buf_release(&ds->rec);
+	ms_buf_release(&ds->last_key);
 	output_counter_release(&ds->tasks);
 	output_counter_release(&ds->systems);
 	output_hist_release(&ds->question);

@@ -118,6 +118,10 @@ struct output_dataset {
 	size_t n_parts;
 	struct output_dedup *dedup;
 	struct ms_buf rec;
+	/* the split of the last group key: writers emit a group's examples
+	 * together, and the keyed hash is the dearest part of choosing */
+	struct ms_buf last_key;
+	enum output_split last_split;
 	uint64_t n_added; /* calls to add, for error record numbers */
 	uint64_t n_examples;
 	uint64_t n_duplicates;

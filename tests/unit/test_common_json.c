@@ -2,6 +2,8 @@
 /* Unit tests for common/json.c: exact bytes, escaping, nesting, numbers. */
 #include "ms_test.h"
 
+#include <string.h>
+
 #include "common/buf.h"
 #include "common/json.h"
 
@@ -57,11 +59,86 @@ static void test_pretty(void **state)
 	ms_buf_release(&b);
 }
 
+/* The escaping of every byte value at every offset of a word, and random
+ * strings, against a plain byte-by-byte reference. */
+static void quote_ref(struct ms_buf *out, const char *s, size_t len)
+{
+	size_t i;
+
+	ms_buf_addch(out, '"');
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			ms_buf_addf(out, "\\%c", c);
+		else if (c == '\n')
+			ms_buf_adds(out, "\\n");
+		else if (c == '\r')
+			ms_buf_adds(out, "\\r");
+		else if (c == '\t')
+			ms_buf_adds(out, "\\t");
+		else if (c == '\b')
+			ms_buf_adds(out, "\\b");
+		else if (c == '\f')
+			ms_buf_adds(out, "\\f");
+		else if (c < 0x20)
+			ms_buf_addf(out, "\\u%04x", c);
+		else
+			ms_buf_addch(out, c);
+	}
+	ms_buf_addch(out, '"');
+}
+
+static void expect_quote(const char *s, size_t len)
+{
+	struct ms_buf a = MS_BUF_INIT, b = MS_BUF_INIT;
+
+	assert_int_equal(ms_json_quote(&a, s, len), 0);
+	quote_ref(&b, s, len);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.buf, b.buf, a.len);
+	ms_buf_release(&a);
+	ms_buf_release(&b);
+}
+
+static void test_quote(void **state)
+{
+	char s[40];
+	unsigned seed = 7;
+	int c, pos, n, k;
+
+	(void)state;
+	for (c = 0; c < 256; c++) {
+		for (pos = 0; pos < 20; pos++) {
+			memset(s, 'a', sizeof(s));
+			s[pos] = (char)c;
+			expect_quote(s, 20);
+			s[pos + 1] = (char)0xC3; /* a UTF-8 lead byte after it */
+			expect_quote(s, 21);
+		}
+	}
+	for (n = 0; n < 2000; n++) {
+		for (k = 0; k < (int)sizeof(s); k++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly text, some controls, quotes, backslashes, high bytes */
+			c = (int)(seed >> 16) % 10;
+			s[k] = (char)(c < 6    ? 'a' + c
+			              : c == 6 ? '"'
+			              : c == 7 ? '\\'
+			              : c == 8 ? 0x1f
+			                       : 0xE4);
+		}
+		expect_quote(s, (size_t)(seed >> 8) % sizeof(s));
+	}
+	expect_quote("", 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compact),
 		cmocka_unit_test(test_pretty),
+		cmocka_unit_test(test_quote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
