@@ -125,6 +125,11 @@ static void test_dates(void **state)
 		{ "Kontrolle im 1. Quartal 2024.", PHI_DATE, "1. Quartal 2024" },
 		{ "Labor vom 29.09.: unauffällig.", PHI_DATE, "29.09." },
 		{ "stationär vom 13.-21.10.2021", PHI_DATE, "13." },
+		/* a one-digit month after a word; month ranges of therapy lists */
+		{ "3. Urosepsis 4.3. (E. coli)", PHI_DATE, "4.3." },
+		{ "Capecitabin 6-9/19, Progress", PHI_DATE, "6" },
+		{ "Capecitabin 6-9/19, Progress", PHI_DATE, "9/19" },
+		{ "Bestrahlung 4-5/2021 der Leber", PHI_DATE, "4" },
 	};
 
 	(void)state;
@@ -143,6 +148,15 @@ static void test_birthdates_ages(void **state)
 		{ "Alter: 93", PHI_AGE, "93" },
 		{ "im 95. Lebensjahr", PHI_AGE, "95" },
 		{ "Patientin, 91 Jahre, mit", PHI_AGE, "91" },
+		{ "Aufnahme: 47-j. Patientin", PHI_AGE, "47" },
+		{ "Glaukom ab dem 62. Lj. bekannt", PHI_AGE, "62" },
+		{ "erste Brille mit ca. 11. LJ", PHI_AGE, "11" },
+		{ "Befund: 7 Jahre alter Junge", PHI_AGE, "7" },
+		{ "bereits im Alter von 16 Jahren", PHI_AGE, "16" },
+		{ "Vater mit 63 an Herzinfarkt verstorben", PHI_AGE, "63" },
+		{ "Mutter mit 58 Jahren Apoplex", PHI_AGE, "58" },
+		{ "ein dreijähriger Bruder", PHI_AGE, "drei" },
+		{ "Zweiundachtzigjährige Patientin", PHI_AGE, "Zweiundachtzig" },
 	};
 
 	(void)state;
@@ -272,6 +286,10 @@ static void test_negatives(void **state)
 		"Hb 12,3 g/dl, CRP 45 mg/l, Leukozyten 12.000/µl, Quick 85 %.",
 		"DLP 1950 mGycm, CTDI 12,5 mGy, 2000 ml Volumen.",
 		"Medikation 1-0-1, 5-jährige Überlebensrate 80 %.",
+		"Fünfjährige Überlebensrate 60 %, 5-J.-Überleben 40 %.",
+		"Amlodipin/Valsartan 10/160 mg, Ramipril 2,5/12,5 mg, 5/20 mg.",
+		"1.2. Vorbefunde\nsiehe Abschnitt 1.2. oben, 2-3/12 LK befallen.",
+		"Tumor mit 30 mm Durchmesser, mit 2 Zyklen.",
 		"Gleason 3+4=7, ECOG 1, NYHA II, Child-Pugh A.",
 		"Morbus Crohn, Baker-Zyste links, Weber-B-Fraktur rechts.",
 		"Hashimoto-Thyreoiditis, Morbus Parkinson, Alzheimer-Demenz.",
