@@ -201,6 +201,8 @@ static void test_ids(void **state)
 		{ "Steuer-ID: 86095742719", PHI_ID, "86095742719" },
 		{ "Studie 1.2.840.113619.2.55.3 angehängt", PHI_ID, "1.2.840.113619.2.55.3" },
 		{ "auf Station A23 verlegt", PHI_ID, "A23" },
+		{ "Histologie (E12345/21): Adenom", PHI_ID, "E12345/21" },
+		{ "mehrere Aufenthalte auf PSY12, zuvor", PHI_ID, "PSY12" },
 	};
 
 	(void)state;
@@ -223,6 +225,8 @@ static void test_addresses(void **state)
 		{ "wohnhaft in 9020 Klagenfurt.", PHI_CITY, "Klagenfurt" },
 		{ "Sie lebt in Heidelberg.", PHI_CITY, "Heidelberg" },
 		{ "Pettenkoferstraße, 10247 Berlin", PHI_STREET, "Pettenkoferstraße" },
+		{ "Hofgasse 3 A-9020 Klagenfurt", PHI_STREET, "Hofgasse 3" },
+		{ "Hofgasse 3 A-9020 Klagenfurt", PHI_ZIP, "A-9020" },
 	};
 
 	(void)state;
@@ -247,6 +251,20 @@ static void test_people(void **state)
 		{ "Janina Parkinson MD MSc", PHI_TITLE, "MD MSc" },
 		{ "Gebauer, Gerlinde geb. am", PHI_PATIENT, "Gebauer, Gerlinde" },
 		{ "Beate Albers wurde aufgenommen.", PHI_PATIENT, "Beate Albers" },
+		{ "Rückruf durch Drs. Wolter und Brandauer.", PHI_STAFF, "Brandauer" },
+		{ "Rückruf durch Drs. Wolter und Brandauer.", PHI_STAFF, "Wolter" },
+		{ "Freigabe: Ostermeier K. MBA", PHI_STAFF, "Ostermeier K." },
+		{ "Freigabe: Ostermeier K. MBA", PHI_TITLE, "MBA" },
+		{ "Dimitrios Papadakis MD PhD\nStationsarzt", PHI_STAFF, "Dimitrios Papadakis" },
+		{ "OA PD Dr. med K. Wendlinger", PHI_STAFF, "K. Wendlinger" },
+		{ "gez. Doz. DDr. Dr.med.univer. K. Obermoser", PHI_STAFF, "K. Obermoser" },
+		{ "gez. Doz. DDr. Dr.med.univer. K. Obermoser", PHI_TITLE,
+		  "Doz. DDr. Dr.med.univer." },
+		{ "Univ-Prof. Dr. Karl Wendlinger", PHI_STAFF, "Karl Wendlinger" },
+		{ "Dr. Ștefan Bălănescu kam", PHI_STAFF, "Ștefan Bălănescu" },
+		{ "Hr. Wendlinger zur Anschlussheilbehandlung", PHI_PATIENT, "Wendlinger" },
+		{ "Pat.: Anna Obermoser, Geb.Dat. 01.02.1950", PHI_PATIENT, "Anna Obermoser" },
+		{ "die Patientin M. Obermoserova kam", PHI_PATIENT, "M. Obermoserova" },
 	};
 
 	(void)state;
@@ -265,6 +283,8 @@ static void test_hospitals(void **state)
 		{ "Städt. Klinikum Neustadt", PHI_HOSPITAL, "Städt. Klinikum Neustadt" },
 		{ "im Krankenhaus der Samariter Holzhausen", PHI_HOSPITAL,
 		  "Krankenhaus der Samariter Holzhausen" },
+		{ "Restaging im KH der Johanniter am 3.3.", PHI_HOSPITAL, "KH der Johanniter" },
+		{ "Vor-CT vom Klinikum HH ohne Befund", PHI_HOSPITAL, "Klinikum HH" },
 	};
 
 	(void)state;
@@ -290,6 +310,11 @@ static void test_negatives(void **state)
 		"Amlodipin/Valsartan 10/160 mg, Ramipril 2,5/12,5 mg, 5/20 mg.",
 		"1.2. Vorbefunde\nsiehe Abschnitt 1.2. oben, 2-3/12 LK befallen.",
 		"Tumor mit 30 mm Durchmesser, mit 2 Zyklen.",
+		"Reizschwelle Ventrikel 1,2 V, Vorhof 13 mm dilatiert.",
+		"Konsil durch Kollegen der Chirurgie und die Oberärztin der Klinik.",
+		"die einjährige Interferontherapie, eine zweijährige Pause.",
+		"KLINIK UND POLIKLINIK FÜR RADIOLOGIE, im Klinikum CT gemacht.",
+		"Testung auf HER2 negativ, Umstellung auf FOLFOX4, C5/6, pT2/14.",
 		"Gleason 3+4=7, ECOG 1, NYHA II, Child-Pugh A.",
 		"Morbus Crohn, Baker-Zyste links, Weber-B-Fraktur rechts.",
 		"Hashimoto-Thyreoiditis, Morbus Parkinson, Alzheimer-Demenz.",
