@@ -309,6 +309,7 @@ static void test_negatives(void **state)
 		"Fünfjährige Überlebensrate 60 %, 5-J.-Überleben 40 %.",
 		"Amlodipin/Valsartan 10/160 mg, Ramipril 2,5/12,5 mg, 5/20 mg.",
 		"1.2. Vorbefunde\nsiehe Abschnitt 1.2. oben, 2-3/12 LK befallen.",
+		"Speicherung mit SUV max 8.2. Keine weiteren Herde.",
 		"Tumor mit 30 mm Durchmesser, mit 2 Zyklen.",
 		"Reizschwelle Ventrikel 1,2 V, Vorhof 13 mm dilatiert.",
 		"Konsil durch Kollegen der Chirurgie und die Oberärztin der Klinik.",
