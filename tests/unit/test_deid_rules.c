@@ -157,6 +157,8 @@ static void test_birthdates_ages(void **state)
 		{ "Mutter mit 58 Jahren Apoplex", PHI_AGE, "58" },
 		{ "ein dreijähriger Bruder", PHI_AGE, "drei" },
 		{ "Zweiundachtzigjährige Patientin", PHI_AGE, "Zweiundachtzig" },
+		{ "Vater mit 61 an einem Kolon-Ca verstorben", PHI_AGE, "61" },
+		{ "Großmutter mit 94 an Altersschwäche", PHI_AGE, "94" },
 	};
 
 	(void)state;
@@ -203,6 +205,9 @@ static void test_ids(void **state)
 		{ "auf Station A23 verlegt", PHI_ID, "A23" },
 		{ "Histologie (E12345/21): Adenom", PHI_ID, "E12345/21" },
 		{ "mehrere Aufenthalte auf PSY12, zuvor", PHI_ID, "PSY12" },
+		{ "Wiederaufnahme Onkologie B21 zur Chemotherapie", PHI_ID, "B21" },
+		{ "Vorstellung in der Ambulanz UC4: Procedere", PHI_ID, "UC4" },
+		{ "Eingriff im OP III am Vormittag", PHI_ID, "III" },
 	};
 
 	(void)state;
@@ -265,6 +270,7 @@ static void test_people(void **state)
 		{ "Hr. Wendlinger zur Anschlussheilbehandlung", PHI_PATIENT, "Wendlinger" },
 		{ "Pat.: Anna Obermoser, Geb.Dat. 01.02.1950", PHI_PATIENT, "Anna Obermoser" },
 		{ "die Patientin M. Obermoserova kam", PHI_PATIENT, "M. Obermoserova" },
+		{ "Obermoser, Wiltrud, geb. am 01.02.1950", PHI_PATIENT, "Obermoser, Wiltrud" },
 	};
 
 	(void)state;
@@ -316,6 +322,8 @@ static void test_negatives(void **state)
 		"die einjährige Interferontherapie, eine zweijährige Pause.",
 		"KLINIK UND POLIKLINIK FÜR RADIOLOGIE, im Klinikum CT gemacht.",
 		"Testung auf HER2 negativ, Umstellung auf FOLFOX4, C5/6, pT2/14.",
+		"Mutter mit 2 Kindern, Vater mit 3 Geschwistern.",
+		"Urologie S3-Leitlinie, Kardiologie NYHA II, Diabetes Typ II.",
 		"Gleason 3+4=7, ECOG 1, NYHA II, Child-Pugh A.",
 		"Morbus Crohn, Baker-Zyste links, Weber-B-Fraktur rechts.",
 		"Hashimoto-Thyreoiditis, Morbus Parkinson, Alzheimer-Demenz.",
