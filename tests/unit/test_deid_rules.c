@@ -323,6 +323,8 @@ static void test_negatives(void **state)
 		"KLINIK UND POLIKLINIK FÜR RADIOLOGIE, im Klinikum CT gemacht.",
 		"Testung auf HER2 negativ, Umstellung auf FOLFOX4, C5/6, pT2/14.",
 		"Mutter mit 2 Kindern, Vater mit 3 Geschwistern.",
+		"Schmerzen NRS 3-4/10 in Ruhe, VAS 5/10, Gleason 3+4/10.",
+		"Patient M. Crohn bekannt, Pat. M. Parkinson seit Jahren.",
 		"Urologie S3-Leitlinie, Kardiologie NYHA II, Diabetes Typ II.",
 		"Gleason 3+4=7, ECOG 1, NYHA II, Child-Pugh A.",
 		"Morbus Crohn, Baker-Zyste links, Weber-B-Fraktur rechts.",
