@@ -206,6 +206,7 @@ static void test_ids(void **state)
 		{ "Histologie (E12345/21): Adenom", PHI_ID, "E12345/21" },
 		{ "mehrere Aufenthalte auf PSY12, zuvor", PHI_ID, "PSY12" },
 		{ "Wiederaufnahme Onkologie B21 zur Chemotherapie", PHI_ID, "B21" },
+		{ "Exstirpation (48213/2020: tumorfrei)", PHI_ID, "48213/2020" },
 		{ "Vorstellung in der Ambulanz UC4: Procedere", PHI_ID, "UC4" },
 		{ "Eingriff im OP III am Vormittag", PHI_ID, "III" },
 	};
@@ -324,6 +325,7 @@ static void test_negatives(void **state)
 		"Testung auf HER2 negativ, Umstellung auf FOLFOX4, C5/6, pT2/14.",
 		"Mutter mit 2 Kindern, Vater mit 3 Geschwistern.",
 		"Schmerzen NRS 3-4/10 in Ruhe, VAS 5/10, Gleason 3+4/10.",
+		"Leukozyten 12000/µl, 50000/20000 IE/ml.",
 		"Patient M. Crohn bekannt, Pat. M. Parkinson seit Jahren.",
 		"Urologie S3-Leitlinie, Kardiologie NYHA II, Diabetes Typ II.",
 		"Gleason 3+4=7, ECOG 1, NYHA II, Child-Pugh A.",
