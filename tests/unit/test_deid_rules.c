@@ -125,6 +125,8 @@ static void test_dates(void **state)
 		{ "Kontrolle im 1. Quartal 2024.", PHI_DATE, "1. Quartal 2024" },
 		{ "Labor vom 29.09.: unauffällig.", PHI_DATE, "29.09." },
 		{ "stationär vom 13.-21.10.2021", PHI_DATE, "13." },
+		{ "stationär vom 3. -  21. Juli 2022", PHI_DATE, "3." },
+		{ "stationär vom 3. -  21. Juli 2022", PHI_DATE, "21. Juli 2022" },
 		/* a one-digit month after a word; month ranges of therapy lists */
 		{ "3. Urosepsis 4.3. (E. coli)", PHI_DATE, "4.3." },
 		{ "Capecitabin 6-9/19, Progress", PHI_DATE, "6" },
