@@ -125,6 +125,13 @@ static void test_dates(void **state)
 		{ "Kontrolle im 1. Quartal 2024.", PHI_DATE, "1. Quartal 2024" },
 		{ "Labor vom 29.09.: unauffällig.", PHI_DATE, "29.09." },
 		{ "stationär vom 13.-21.10.2021", PHI_DATE, "13." },
+		{ "stationär vom 3. -  21. Juli 2022", PHI_DATE, "3." },
+		{ "stationär vom 3. -  21. Juli 2022", PHI_DATE, "21. Juli 2022" },
+		/* a one-digit month after a word; month ranges of therapy lists */
+		{ "3. Urosepsis 4.3. (E. coli)", PHI_DATE, "4.3." },
+		{ "Capecitabin 6-9/19, Progress", PHI_DATE, "6" },
+		{ "Capecitabin 6-9/19, Progress", PHI_DATE, "9/19" },
+		{ "Bestrahlung 4-5/2021 der Leber", PHI_DATE, "4" },
 	};
 
 	(void)state;
@@ -143,6 +150,17 @@ static void test_birthdates_ages(void **state)
 		{ "Alter: 93", PHI_AGE, "93" },
 		{ "im 95. Lebensjahr", PHI_AGE, "95" },
 		{ "Patientin, 91 Jahre, mit", PHI_AGE, "91" },
+		{ "Aufnahme: 47-j. Patientin", PHI_AGE, "47" },
+		{ "Glaukom ab dem 62. Lj. bekannt", PHI_AGE, "62" },
+		{ "erste Brille mit ca. 11. LJ", PHI_AGE, "11" },
+		{ "Befund: 7 Jahre alter Junge", PHI_AGE, "7" },
+		{ "bereits im Alter von 16 Jahren", PHI_AGE, "16" },
+		{ "Vater mit 63 an Herzinfarkt verstorben", PHI_AGE, "63" },
+		{ "Mutter mit 58 Jahren Apoplex", PHI_AGE, "58" },
+		{ "ein dreijähriger Bruder", PHI_AGE, "drei" },
+		{ "Zweiundachtzigjährige Patientin", PHI_AGE, "Zweiundachtzig" },
+		{ "Vater mit 61 an einem Kolon-Ca verstorben", PHI_AGE, "61" },
+		{ "Großmutter mit 94 an Altersschwäche", PHI_AGE, "94" },
 	};
 
 	(void)state;
@@ -187,6 +205,12 @@ static void test_ids(void **state)
 		{ "Steuer-ID: 86095742719", PHI_ID, "86095742719" },
 		{ "Studie 1.2.840.113619.2.55.3 angehängt", PHI_ID, "1.2.840.113619.2.55.3" },
 		{ "auf Station A23 verlegt", PHI_ID, "A23" },
+		{ "Histologie (E12345/21): Adenom", PHI_ID, "E12345/21" },
+		{ "mehrere Aufenthalte auf PSY12, zuvor", PHI_ID, "PSY12" },
+		{ "Wiederaufnahme Onkologie B21 zur Chemotherapie", PHI_ID, "B21" },
+		{ "Exstirpation (48213/2020: tumorfrei)", PHI_ID, "48213/2020" },
+		{ "Vorstellung in der Ambulanz UC4: Procedere", PHI_ID, "UC4" },
+		{ "Eingriff im OP III am Vormittag", PHI_ID, "III" },
 	};
 
 	(void)state;
@@ -209,6 +233,8 @@ static void test_addresses(void **state)
 		{ "wohnhaft in 9020 Klagenfurt.", PHI_CITY, "Klagenfurt" },
 		{ "Sie lebt in Heidelberg.", PHI_CITY, "Heidelberg" },
 		{ "Pettenkoferstraße, 10247 Berlin", PHI_STREET, "Pettenkoferstraße" },
+		{ "Hofgasse 3 A-9020 Klagenfurt", PHI_STREET, "Hofgasse 3" },
+		{ "Hofgasse 3 A-9020 Klagenfurt", PHI_ZIP, "A-9020" },
 	};
 
 	(void)state;
@@ -233,6 +259,21 @@ static void test_people(void **state)
 		{ "Janina Parkinson MD MSc", PHI_TITLE, "MD MSc" },
 		{ "Gebauer, Gerlinde geb. am", PHI_PATIENT, "Gebauer, Gerlinde" },
 		{ "Beate Albers wurde aufgenommen.", PHI_PATIENT, "Beate Albers" },
+		{ "Rückruf durch Drs. Wolter und Brandauer.", PHI_STAFF, "Brandauer" },
+		{ "Rückruf durch Drs. Wolter und Brandauer.", PHI_STAFF, "Wolter" },
+		{ "Freigabe: Ostermeier K. MBA", PHI_STAFF, "Ostermeier K." },
+		{ "Freigabe: Ostermeier K. MBA", PHI_TITLE, "MBA" },
+		{ "Dimitrios Papadakis MD PhD\nStationsarzt", PHI_STAFF, "Dimitrios Papadakis" },
+		{ "OA PD Dr. med K. Wendlinger", PHI_STAFF, "K. Wendlinger" },
+		{ "gez. Doz. DDr. Dr.med.univer. K. Obermoser", PHI_STAFF, "K. Obermoser" },
+		{ "gez. Doz. DDr. Dr.med.univer. K. Obermoser", PHI_TITLE,
+		  "Doz. DDr. Dr.med.univer." },
+		{ "Univ-Prof. Dr. Karl Wendlinger", PHI_STAFF, "Karl Wendlinger" },
+		{ "Dr. Ștefan Bălănescu kam", PHI_STAFF, "Ștefan Bălănescu" },
+		{ "Hr. Wendlinger zur Anschlussheilbehandlung", PHI_PATIENT, "Wendlinger" },
+		{ "Pat.: Anna Obermoser, Geb.Dat. 01.02.1950", PHI_PATIENT, "Anna Obermoser" },
+		{ "die Patientin M. Obermoserova kam", PHI_PATIENT, "M. Obermoserova" },
+		{ "Obermoser, Wiltrud, geb. am 01.02.1950", PHI_PATIENT, "Obermoser, Wiltrud" },
 	};
 
 	(void)state;
@@ -251,6 +292,8 @@ static void test_hospitals(void **state)
 		{ "Städt. Klinikum Neustadt", PHI_HOSPITAL, "Städt. Klinikum Neustadt" },
 		{ "im Krankenhaus der Samariter Holzhausen", PHI_HOSPITAL,
 		  "Krankenhaus der Samariter Holzhausen" },
+		{ "Restaging im KH der Johanniter am 3.3.", PHI_HOSPITAL, "KH der Johanniter" },
+		{ "Vor-CT vom Klinikum HH ohne Befund", PHI_HOSPITAL, "Klinikum HH" },
 	};
 
 	(void)state;
@@ -272,6 +315,21 @@ static void test_negatives(void **state)
 		"Hb 12,3 g/dl, CRP 45 mg/l, Leukozyten 12.000/µl, Quick 85 %.",
 		"DLP 1950 mGycm, CTDI 12,5 mGy, 2000 ml Volumen.",
 		"Medikation 1-0-1, 5-jährige Überlebensrate 80 %.",
+		"Fünfjährige Überlebensrate 60 %, 5-J.-Überleben 40 %.",
+		"Amlodipin/Valsartan 10/160 mg, Ramipril 2,5/12,5 mg, 5/20 mg.",
+		"1.2. Vorbefunde\nsiehe Abschnitt 1.2. oben, 2-3/12 LK befallen.",
+		"Speicherung mit SUV max 8.2. Keine weiteren Herde.",
+		"Tumor mit 30 mm Durchmesser, mit 2 Zyklen.",
+		"Reizschwelle Ventrikel 1,2 V, Vorhof 13 mm dilatiert.",
+		"Konsil durch Kollegen der Chirurgie und die Oberärztin der Klinik.",
+		"die einjährige Interferontherapie, eine zweijährige Pause.",
+		"KLINIK UND POLIKLINIK FÜR RADIOLOGIE, im Klinikum CT gemacht.",
+		"Testung auf HER2 negativ, Umstellung auf FOLFOX4, C5/6, pT2/14.",
+		"Mutter mit 2 Kindern, Vater mit 3 Geschwistern.",
+		"Schmerzen NRS 3-4/10 in Ruhe, VAS 5/10, Gleason 3+4/10.",
+		"Leukozyten 12000/µl, 50000/20000 IE/ml.",
+		"Patient M. Crohn bekannt, Pat. M. Parkinson seit Jahren.",
+		"Urologie S3-Leitlinie, Kardiologie NYHA II, Diabetes Typ II.",
 		"Gleason 3+4=7, ECOG 1, NYHA II, Child-Pugh A.",
 		"Morbus Crohn, Baker-Zyste links, Weber-B-Fraktur rechts.",
 		"Hashimoto-Thyreoiditis, Morbus Parkinson, Alzheimer-Demenz.",
