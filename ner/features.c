@@ -336,6 +336,13 @@ struct emitter {
 	size_t n;
 	/* hashing */
 	uint64_t h0;
+	/* hash states after h0 and a feature name: names are a few dozen
+	 * literals, each hashed once per document instead of per feature */
+	struct {
+		const char *name;
+		size_t nl;
+		uint64_t h;
+	} memo[64];
 	uint32_t mask;
 	uint32_t *ids;
 	size_t n_ids;
@@ -371,9 +378,15 @@ static void emit3n(struct emitter *e, const char *name, size_t nl, const char *v
 		return;
 	}
 	{
-		uint64_t h = ner_hash_bytes(e->h0, name, nl);
+		size_t slot = ((uintptr_t)name / 4 + nl) % (sizeof(e->memo) / sizeof(e->memo[0]));
+		uint64_t h;
 
-		h = ner_hash_bytes(h, v1, l1);
+		if (e->memo[slot].name != name || e->memo[slot].nl != nl) {
+			e->memo[slot].name = name;
+			e->memo[slot].nl = nl;
+			e->memo[slot].h = ner_hash_bytes(e->h0, name, nl);
+		}
+		h = ner_hash_bytes(e->memo[slot].h, v1, l1);
 		if (v2) {
 			h = ner_hash_bytes(h, "|", 1);
 			h = ner_hash_bytes(h, v2, l2);
