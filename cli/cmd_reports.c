@@ -286,9 +286,10 @@ static void print_summary(const struct datagen_reports_stats *st, const struct b
 	         " distinct codes, %s %s)",
 	         st->n_examples, a->out, st->n_records, a->o.folds ? a->o.folds : 5, st->n_holdout,
 	         st->n_groups, st->n_labels, a->system, st->version);
-	cli_info("codes: %" PRIu64 " valid, %" PRIu64 " unknown, %" PRIu64 " malformed, %" PRIu64
-	         " of another system",
-	         st->n_codes_ok, st->n_codes_unknown, st->n_codes_malformed, st->n_codes_other);
+	cli_info("codes: %" PRIu64 " valid, %" PRIu64 " unknown, %" PRIu64 " not terminal, %" PRIu64
+	         " malformed, %" PRIu64 " of another system",
+	         st->n_codes_ok, st->n_codes_unknown, st->n_codes_not_terminal,
+	         st->n_codes_malformed, st->n_codes_other);
 	cli_info("records dropped: %" PRIu64 " invalid code, %" PRIu64 " no code, %" PRIu64
 	         " exact and %" PRIu64 " near duplicates in the folds, %" PRIu64
 	         " exact and %" PRIu64 " near duplicates of hold-out records",

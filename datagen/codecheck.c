@@ -159,6 +159,8 @@ enum datagen_code_status datagen_code_checker_check(const struct datagen_code_ch
 	*canon_out = e->display ? e->display : e->code;
 	if (title_out)
 		*title_out = e->label_long ? e->label_long : e->label;
+	if (!(e->flags & CATALOG_ENTRY_TERMINAL))
+		return DATAGEN_CODE_NOT_TERMINAL;
 	return DATAGEN_CODE_OK;
 }
 

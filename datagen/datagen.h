@@ -238,6 +238,10 @@ int datagen_qa_check(size_t *n_problems_out, const char *dir, struct catalog_sto
  *                 the supported catalogues has (only [0-9A-Za-z.-:/!*+],
  *                 after trimming blanks at either end)
  *   UNKNOWN       well-formed, but not in the catalogue version
+ *   NOT_TERMINAL  in the catalogue, but a class that is not coded itself
+ *                 (a chapter, block, or a category with subcategories,
+ *                 e.g. ICD-10-GM C95.9 next to C95.90/C95.91); catalogues
+ *                 without a hierarchy (GOÄ) have only terminal entries
  *   OTHER_SYSTEM  the label names another coding system (an ICD-10-GM
  *                 diagnosis next to GOÄ numbers, a local service code): not
  *                 a code of this dataset, skipped and counted
@@ -246,6 +250,7 @@ enum datagen_code_status {
 	DATAGEN_CODE_OK = 0,
 	DATAGEN_CODE_MALFORMED,
 	DATAGEN_CODE_UNKNOWN,
+	DATAGEN_CODE_NOT_TERMINAL,
 	DATAGEN_CODE_OTHER_SYSTEM
 };
 
@@ -346,22 +351,23 @@ struct datagen_reports_options {
 
 /* What a build did. */
 struct datagen_reports_stats {
-	uint64_t n_records;          /* read from the input */
-	uint64_t n_examples;         /* written */
-	uint64_t n_codes_ok;         /* labels kept (after de-duplication in a record) */
-	uint64_t n_codes_unknown;    /* well-formed, not in the catalogue */
-	uint64_t n_codes_malformed;  /* see DATAGEN_CODE_MALFORMED */
-	uint64_t n_codes_other;      /* of another coding system */
-	uint64_t n_dropped_unknown;  /* records dropped by DROP_RECORD */
-	uint64_t n_dropped_no_codes; /* records left without a code */
-	uint64_t n_exact_dups;       /* training records: same folded text as a kept one */
-	uint64_t n_near_dups;        /* training records: near-duplicate of a kept one */
-	uint64_t n_contam_exact;     /* training records equal to a hold-out record */
-	uint64_t n_contam_near;      /* training records near a hold-out record */
-	uint64_t n_groups;           /* groups (patients) with a kept record */
-	uint64_t n_labels;           /* distinct codes */
-	uint64_t n_holdout;          /* examples in the hold-out test set */
-	char version[32];            /* catalogue version used */
+	uint64_t n_records;            /* read from the input */
+	uint64_t n_examples;           /* written */
+	uint64_t n_codes_ok;           /* labels kept (after de-duplication in a record) */
+	uint64_t n_codes_unknown;      /* well-formed, not in the catalogue */
+	uint64_t n_codes_not_terminal; /* in the catalogue, not codable itself */
+	uint64_t n_codes_malformed;    /* see DATAGEN_CODE_MALFORMED */
+	uint64_t n_codes_other;        /* of another coding system */
+	uint64_t n_dropped_unknown;    /* records dropped by DROP_RECORD */
+	uint64_t n_dropped_no_codes;   /* records left without a code */
+	uint64_t n_exact_dups;         /* training records: same folded text as a kept one */
+	uint64_t n_near_dups;          /* training records: near-duplicate of a kept one */
+	uint64_t n_contam_exact;       /* training records equal to a hold-out record */
+	uint64_t n_contam_near;        /* training records near a hold-out record */
+	uint64_t n_groups;             /* groups (patients) with a kept record */
+	uint64_t n_labels;             /* distinct codes */
+	uint64_t n_holdout;            /* examples in the hold-out test set */
+	char version[32];              /* catalogue version used */
 };
 
 /*

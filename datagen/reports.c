@@ -213,6 +213,13 @@ static int read_codes(struct build *b, const struct deid_doc *doc, struct rrec *
 			problem(b, doc->record, "code '%.32s' is not in %s %s", doc->labels[i].code,
 			        b->o->system, b->st->version);
 			continue;
+		case DATAGEN_CODE_NOT_TERMINAL:
+			b->st->n_codes_not_terminal++;
+			bad = true;
+			problem(b, doc->record,
+			        "code '%.32s' is not a terminal code of %s %s (it has subcodes)",
+			        doc->labels[i].code, b->o->system, b->st->version);
+			continue;
 		case DATAGEN_CODE_OK:
 			break;
 		}
@@ -658,6 +665,7 @@ static void stats_extra(struct ms_json *j, void *payload)
 	ms_json_obj_begin(j);
 	ms_json_kint(j, "valid", (int64_t)st->n_codes_ok);
 	ms_json_kint(j, "unknown", (int64_t)st->n_codes_unknown);
+	ms_json_kint(j, "not_terminal", (int64_t)st->n_codes_not_terminal);
 	ms_json_kint(j, "malformed", (int64_t)st->n_codes_malformed);
 	ms_json_kint(j, "other_system", (int64_t)st->n_codes_other);
 	ms_json_kint(j, "distinct", (int64_t)st->n_labels);

@@ -18,7 +18,8 @@ static char db[4096];
 
 static int setup(void **state)
 {
-	const char *paths[1];
+	char goae[4096], icd[4096];
+	const char *paths[2] = { goae, icd };
 	struct catalog_store *store = NULL;
 	struct catalog_import_opts io;
 	struct ms_error err = MS_ERROR_INIT;
@@ -29,11 +30,13 @@ static int setup(void **state)
 	if (!t || ms_hash_init())
 		return -1;
 	snprintf(db, sizeof(db), "%s/g.db", t);
-	paths[0] = ms_test_src_path("data/catalogs/goae-excerpt.csv");
+	/* ms_test_src_path() returns a static buffer: copy each path */
+	snprintf(goae, sizeof(goae), "%s", ms_test_src_path("data/catalogs/goae-excerpt.csv"));
+	snprintf(icd, sizeof(icd), "%s", ms_test_src_path("data/catalogs/sample-icd-10-gm.xml"));
 	memset(&io, 0, sizeof(io));
 	rc = catalog_store_open(&store, db, CATALOG_STORE_CREATE, &err);
 	if (!rc)
-		rc = catalog_store_import(store, paths, 1, &io, NULL, NULL, &err);
+		rc = catalog_store_import(store, paths, 2, &io, NULL, NULL, &err);
 	catalog_store_free(store);
 	return rc;
 }
@@ -103,6 +106,15 @@ static void test_check(void **state)
 	assert_int_equal(datagen_code_checker_check(c, "5370", NULL, &canon, &title),
 	                 DATAGEN_CODE_OK);
 	assert_non_null(strstr(title, "Computergesteuerte Tomographie im Kopfbereich"));
+	datagen_code_checker_free(c);
+	/* a hierarchy: only terminal classes are codes of a record */
+	c = NULL;
+	assert_int_equal(datagen_code_checker_new(&c, store, CATALOG_SYSTEM_ICD10GM, NULL, &err),
+	                 0);
+	expect(c, "C95.90", NULL, DATAGEN_CODE_OK, "C95.90");
+	expect(c, "c95.91", "ICD-10-GM", DATAGEN_CODE_OK, "C95.91");
+	expect(c, "C95.9", NULL, DATAGEN_CODE_NOT_TERMINAL, "C95.9"); /* has C95.90, C95.91 */
+	expect(c, "C95.99", NULL, DATAGEN_CODE_UNKNOWN, NULL);
 	datagen_code_checker_free(c);
 	/* catalogues that are not there */
 	c = NULL;
