@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 
@@ -37,6 +38,14 @@ int cli_usage_error(const char *usage, const char *fmt, ...) MS_PRINTF(2, 3);
 int cli_finish_stdout(int rc);
 /* Maps a negative status to an exit code. */
 int cli_exit_code(int status);
+
+/*
+ * Parse a whole option value as a decimal number without sign: true and
+ * *out set when s is digits only and the value lies in [min, max] (for
+ * cli_parse_u64 in [0, max]); false for anything else, *out unchanged.
+ */
+bool cli_parse_ulong(const char *s, unsigned long *out, unsigned long min, unsigned long max);
+bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 /* One subcommand of a command group ("catalog import"). */
 struct cli_sub {

@@ -64,21 +64,6 @@ static const char usage_synth_reports[] =
 
 enum { OPT_DATA_DIR = 256, OPT_GAZETTEERS, OPT_N, OPT_OUT, OPT_SEED };
 
-static bool parse_ulong(const char *s, unsigned long *out, unsigned long min, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	if (!s[0] || s[0] == '-' || s[0] == '+')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 struct synth_opts {
 	const char *data_dir, *gazetteers, *out;
 	unsigned long n, seed;
@@ -123,7 +108,7 @@ static int synth_parse(int argc, char **argv, struct synth_opts *o)
 			o->gazetteers = optarg;
 			break;
 		case OPT_N:
-			if (!parse_ulong(optarg, &o->n, 1, MAX_REPORTS))
+			if (!cli_parse_ulong(optarg, &o->n, 1, MAX_REPORTS))
 				return cli_usage_error(usage, "--n takes a number from 1 to %d",
 				                       MAX_REPORTS);
 			break;
@@ -131,7 +116,7 @@ static int synth_parse(int argc, char **argv, struct synth_opts *o)
 			o->out = optarg;
 			break;
 		case OPT_SEED:
-			if (!parse_ulong(optarg, &o->seed, 1, 4294967295UL))
+			if (!cli_parse_ulong(optarg, &o->seed, 1, 4294967295UL))
 				return cli_usage_error(usage, "--seed takes a number from 1 to "
 				                              "4294967295");
 			break;

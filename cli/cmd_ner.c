@@ -231,21 +231,6 @@ static void opts_release(struct opts *o)
 	ms_free(o->gold.v);
 }
 
-static bool parse_ulong(const char *s, unsigned long *out, unsigned long min, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	if (!s[0] || s[0] == '-' || s[0] == '+')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 static void add_input(struct inputs *in, const struct opts *o, const char *path)
 {
 	in->v[in->n].path = path;
@@ -258,7 +243,7 @@ static void add_input(struct inputs *in, const struct opts *o, const char *path)
 static int num_opt(const char *usage, const char *name, const char *arg, unsigned long *out,
                    unsigned long min, unsigned long max)
 {
-	if (parse_ulong(arg, out, min, max))
+	if (cli_parse_ulong(arg, out, min, max))
 		return -1;
 	return cli_usage_error(usage, "--%s takes a number from %lu to %lu", name, min, max);
 }

@@ -5,7 +5,6 @@
  */
 #include "cli/cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -134,21 +133,6 @@ struct qa_opts {
 };
 
 /* Decimal number in [0, max] or false. */
-static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s[0] || s[0] == '-' || s[0] == '+')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* Applies one parsed option; returns -1 to go on, else an exit code. */
 static int set_option(struct qa_opts *o, int c, const char *usage)
 {
@@ -184,7 +168,7 @@ static int set_option(struct qa_opts *o, int c, const char *usage)
 		o->out = optarg;
 		break;
 	case OPT_PARAPHRASES:
-		if (!parse_u64(optarg, 1000, &v) || v == 0)
+		if (!cli_parse_u64(optarg, 1000, &v) || v == 0)
 			return cli_usage_error(usage,
 			                       "--paraphrases takes a number from 1 to 1000");
 		o->paraphrases = (unsigned)v;
@@ -193,7 +177,7 @@ static int set_option(struct qa_opts *o, int c, const char *usage)
 		o->progress = 1;
 		break;
 	case OPT_SEED:
-		if (!parse_u64(optarg, UINT64_MAX, &o->seed))
+		if (!cli_parse_u64(optarg, UINT64_MAX, &o->seed))
 			return cli_usage_error(usage, "--seed takes a non-negative integer");
 		break;
 	case OPT_SPLIT:

@@ -130,21 +130,6 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
 	return true;
 }
 
-static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s[0] || s[0] == '-' || s[0] == '+')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 struct build_args {
 	const char *db, *in, *out, *codes, *format, *compress;
 	char system[16];
@@ -208,7 +193,7 @@ static int set_option(struct build_args *a, int c)
 		a->db = optarg;
 		break;
 	case OPT_FOLDS:
-		if (!parse_u64(optarg, OUTPUT_KFOLD_MAX, &v) || v < 2)
+		if (!cli_parse_u64(optarg, OUTPUT_KFOLD_MAX, &v) || v < 2)
 			return cli_usage_error(usage_build, "--folds takes a number from 2 to %u",
 			                       OUTPUT_KFOLD_MAX);
 		a->o.folds = (unsigned)v;
@@ -244,7 +229,7 @@ static int set_option(struct build_args *a, int c)
 		a->out = optarg;
 		break;
 	case OPT_SEED:
-		if (!parse_u64(optarg, UINT64_MAX, &a->o.output.seed))
+		if (!cli_parse_u64(optarg, UINT64_MAX, &a->o.output.seed))
 			return cli_usage_error(usage_build, "--seed takes a non-negative integer");
 		break;
 	case OPT_UNKNOWN:

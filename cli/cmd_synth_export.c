@@ -6,7 +6,6 @@
  */
 #include "cli/cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,21 +48,6 @@ static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
 };
-
-static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s[0] || s[0] == '-' || s[0] == '+')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return false;
-	*out = v;
-	return true;
-}
 
 static int write_file(void *payload, const void *data, size_t len)
 {
@@ -111,7 +95,7 @@ int cmd_datagen_synth_export(int argc, char **argv)
 				return cli_usage_error(usage, "--format takes csv or hl7");
 			break;
 		case OPT_N:
-			if (!parse_u64(optarg, 100000000, &o.n) || o.n == 0)
+			if (!cli_parse_u64(optarg, 100000000, &o.n) || o.n == 0)
 				return cli_usage_error(usage,
 				                       "--n takes a number from 1 to 100000000");
 			have_n = true;
@@ -120,7 +104,7 @@ int cmd_datagen_synth_export(int argc, char **argv)
 			out = optarg;
 			break;
 		case OPT_SEED:
-			if (!parse_u64(optarg, UINT64_MAX, &o.seed))
+			if (!cli_parse_u64(optarg, UINT64_MAX, &o.seed))
 				return cli_usage_error(usage,
 				                       "--seed takes a non-negative integer");
 			break;

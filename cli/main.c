@@ -5,9 +5,11 @@
  */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct cli_state cli = { "", 0 };
@@ -83,6 +85,31 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "%s", usage);
 	return CLI_EXIT_USAGE;
+}
+
+bool cli_parse_ulong(const char *s, unsigned long *out, unsigned long min, unsigned long max)
+{
+	uint64_t v;
+
+	if (!cli_parse_u64(s, max, &v) || v < min)
+		return false;
+	*out = (unsigned long)v;
+	return true;
+}
+
+bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s[0] || s[0] == '-' || s[0] == '+')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || v > max)
+		return false;
+	*out = v;
+	return true;
 }
 
 int cli_dispatch(const char *group, const char *usage, const struct cli_sub *subs, size_t n,
