@@ -38,7 +38,8 @@ static const char usage_qa[] =
 
 static const char usage_generate[] =
         "usage: medsft qa generate [-q] [--compress gz] [--data-dir DIR] [--db FILE]\n"
-        "                          [--format F] [--paraphrases N] [--seed N] [--split SPEC]\n"
+        "                          [--format F] [--no-meta] [--paraphrases N] [--seed N]\n"
+        "                          [--split SPEC]\n"
         "                          [--system S[:V]]... [--templates FILE]... --out DIR\n"
         "\n"
         "Asks every question template of every task family for every item of the\n"
@@ -54,6 +55,10 @@ static const char usage_generate[] =
         "                     <binary>/../data, then " MS_INSTALL_DATADIR "\n"
         "  --db FILE          catalogue database (default catalog.db)\n"
         "  --format F         messages (default), prompt-completion, alpaca or sharegpt\n"
+        "  --no-meta          records without the \"meta\" object (OpenAI fine-tuning\n"
+        "                     accepts no other keys than the format's); the examples\n"
+        "                     and splits are those of the same run with meta, which\n"
+        "                     'qa check' can verify\n"
         "  --out DIR          dataset folder to create (must not exist or be empty)\n"
         "  --paraphrases N    at most N questions per item (default: all templates)\n"
         "  --progress         show progress even when stderr is no terminal\n"
@@ -87,6 +92,7 @@ enum {
 	OPT_DATA_DIR,
 	OPT_DB,
 	OPT_FORMAT,
+	OPT_NO_META,
 	OPT_NO_PROGRESS,
 	OPT_OUT,
 	OPT_PARAPHRASES,
@@ -103,6 +109,7 @@ static const struct option long_opts[] = {
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "help", no_argument, NULL, 'h' },
+	{ "no-meta", no_argument, NULL, OPT_NO_META },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "paraphrases", required_argument, NULL, OPT_PARAPHRASES },
@@ -126,6 +133,7 @@ struct qa_opts {
 	uint64_t seed;
 	unsigned paraphrases;
 	int progress; /* -1 never, 0 if a terminal, 1 always */
+	bool no_meta;
 	struct datagen_qa_selection sel[MAX_SELECTIONS];
 	size_t n_sel;
 	const char *templates[MAX_TEMPLATE_FILES];
@@ -160,6 +168,9 @@ static int set_option(struct qa_opts *o, int c, const char *usage)
 		break;
 	case OPT_FORMAT:
 		o->format = optarg;
+		break;
+	case OPT_NO_META:
+		o->no_meta = true;
 		break;
 	case OPT_NO_PROGRESS:
 		o->progress = -1;
@@ -280,6 +291,8 @@ static int output_options(struct output_dataset_options *out, char created[OUTPU
 	}
 	out->seed = o->seed;
 	out->name = "medsft_qa";
+	if (o->no_meta)
+		out->record_flags |= OUTPUT_RECORD_NO_META;
 	if (epoch && epoch[0]) {
 		if (output_epoch_format(created, epoch, &err)) {
 			cli_error("SOURCE_DATE_EPOCH: %s", err.msg);
@@ -316,19 +329,13 @@ static void print_summary(const struct datagen_qa_stats *st, const char *dir)
 
 static int qa_generate(int argc, char **argv)
 {
-	static const int allowed[] = { OPT_COMPRESS,
-		                       OPT_DATA_DIR,
-		                       OPT_DB,
-		                       OPT_FORMAT,
-		                       OPT_NO_PROGRESS,
-		                       OPT_OUT,
-		                       OPT_PARAPHRASES,
-		                       OPT_PROGRESS,
-		                       OPT_SEED,
-		                       OPT_SPLIT,
-		                       OPT_SYSTEM,
-		                       OPT_TEMPLATES,
-		                       0 };
+	static const int allowed[] = { OPT_COMPRESS,  OPT_DATA_DIR,
+		                       OPT_DB,        OPT_FORMAT,
+		                       OPT_NO_META,   OPT_NO_PROGRESS,
+		                       OPT_OUT,       OPT_PARAPHRASES,
+		                       OPT_PROGRESS,  OPT_SEED,
+		                       OPT_SPLIT,     OPT_SYSTEM,
+		                       OPT_TEMPLATES, 0 };
 	struct datagen_qa_options qo = { .output = OUTPUT_DATASET_OPTIONS_INIT };
 	char created[OUTPUT_TIMESTAMP_SIZE];
 	struct ms_error err = MS_ERROR_INIT;

@@ -33,7 +33,7 @@ static const char usage_build[] =
         "usage: medsft reports build [-q] [--answer codes|codes+text] [--compress gz]\n"
         "                            [--db FILE] [--folds K] [--format F]\n"
         "                            [--group-by patient|record] [--holdout SHARE]\n"
-        "                            [--near-dup THRESHOLD] [--seed N]\n"
+        "                            [--near-dup THRESHOLD] [--no-meta] [--seed N]\n"
         "                            [--unknown drop-code|drop-record|fail]\n"
         "                            --in FILE --codes SYSTEM[:VERSION] --out DIR\n"
         "\n"
@@ -56,6 +56,8 @@ static const char usage_build[] =
         "  --group-by G        patient (default: the record's group) or record\n"
         "  --holdout SHARE     share of the examples in the hold-out test set (default 0.1)\n"
         "  --in FILE           de-identified records (JSONL)\n"
+        "  --no-meta           records without the \"meta\" object (OpenAI upload); the\n"
+        "                      examples and folds are those of a run with meta\n"
         "  --near-dup T        Jaccard threshold for near duplicates, 0 < T <= 1\n"
         "                      (default 0.8; 0 = exact duplicates only)\n"
         "  --out DIR           dataset folder to create (must not exist or be empty)\n"
@@ -89,6 +91,7 @@ enum {
 	OPT_HOLDOUT,
 	OPT_IN,
 	OPT_NEAR_DUP,
+	OPT_NO_META,
 	OPT_OUT,
 	OPT_SEED,
 	OPT_UNKNOWN
@@ -106,6 +109,7 @@ static const struct option long_opts[] = {
 	{ "holdout", required_argument, NULL, OPT_HOLDOUT },
 	{ "in", required_argument, NULL, OPT_IN },
 	{ "near-dup", required_argument, NULL, OPT_NEAR_DUP },
+	{ "no-meta", no_argument, NULL, OPT_NO_META },
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "seed", required_argument, NULL, OPT_SEED },
@@ -201,6 +205,9 @@ static int set_option(struct build_args *a, int c)
 	case OPT_FORMAT:
 		if (output_format_parse(&a->o.output.format, optarg, &err))
 			return cli_usage_error(usage_build, "%s", err.msg);
+		break;
+	case OPT_NO_META:
+		a->o.output.record_flags |= OUTPUT_RECORD_NO_META;
 		break;
 	case OPT_GROUP_BY:
 		if (!strcmp(optarg, "patient"))
