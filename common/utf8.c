@@ -5,6 +5,7 @@
  */
 #include "common/utf8.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <unicode/ucasemap.h>
 #include <unicode/unorm2.h>
@@ -37,7 +38,17 @@ bool ms_utf8_valid(const char *s, size_t len, size_t *bad_off)
 		unsigned cp, min;
 
 		if (c < 0x80) {
-			i++;
+			uint64_t w;
+
+			/* ASCII runs eight bytes at a time */
+			while (len - i >= 8) {
+				memcpy(&w, p + i, 8);
+				if (w & 0x8080808080808080u)
+					break;
+				i += 8;
+			}
+			if (i < len && p[i] < 0x80)
+				i++;
 			continue;
 		}
 		if (c >= 0xC2 && c <= 0xDF) {

@@ -21,6 +21,26 @@ static void test_valid(void **state)
 	assert_int_equal(bad, 1);
 	assert_false(ms_utf8_valid("\xF4\x90\x80\x80", 4, &bad)); /* > U+10FFFF */
 	assert_true(ms_utf8_valid("\xF0\x9F\x98\x80", 4, NULL));
+	/* a bad byte at every offset of long ASCII runs (the eight-byte path) */
+	{
+		char s[40];
+		int pos;
+
+		for (pos = 0; pos < 40; pos++) {
+			memset(s, 'a', sizeof(s));
+			assert_true(ms_utf8_valid(s, sizeof(s), NULL));
+			s[pos] = (char)0xFF;
+			assert_false(ms_utf8_valid(s, sizeof(s), &bad));
+			assert_int_equal(bad, (size_t)pos);
+			s[pos] = (char)0xC3; /* a lead byte: valid only before 0x80..0xBF */
+			assert_int_equal(ms_utf8_valid(s, sizeof(s), &bad), false);
+			assert_int_equal(bad, (size_t)pos);
+			if (pos < 39) {
+				s[pos + 1] = (char)0xA4; /* "ä" */
+				assert_true(ms_utf8_valid(s, sizeof(s), NULL));
+			}
+		}
+	}
 }
 
 static void test_decode(void **state)
