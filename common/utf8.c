@@ -27,6 +27,22 @@ const char *ms_encoding_name(enum ms_encoding enc)
 	}
 }
 
+/* The offset after the ASCII run at p[i] (p[i] < 0x80), eight bytes at a time. */
+static size_t skip_ascii(const unsigned char *p, size_t i, size_t len)
+{
+	uint64_t w;
+
+	while (len - i >= 8) {
+		memcpy(&w, p + i, 8);
+		if (w & 0x8080808080808080u)
+			break;
+		i += 8;
+	}
+	while (i < len && p[i] < 0x80)
+		i++;
+	return i;
+}
+
 bool ms_utf8_valid(const char *s, size_t len, size_t *bad_off)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -38,17 +54,7 @@ bool ms_utf8_valid(const char *s, size_t len, size_t *bad_off)
 		unsigned cp, min;
 
 		if (c < 0x80) {
-			uint64_t w;
-
-			/* ASCII runs eight bytes at a time */
-			while (len - i >= 8) {
-				memcpy(&w, p + i, 8);
-				if (w & 0x8080808080808080u)
-					break;
-				i += 8;
-			}
-			if (i < len && p[i] < 0x80)
-				i++;
+			i = skip_ascii(p, i, len);
 			continue;
 		}
 		if (c >= 0xC2 && c <= 0xDF) {
