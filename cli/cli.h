@@ -47,6 +47,15 @@ int cli_exit_code(int status);
 bool cli_parse_ulong(const char *s, unsigned long *out, unsigned long min, unsigned long max);
 bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
+/* True for -h, -q, -v and the option values listed in allowed (0-terminated). */
+bool cli_opt_allowed(int c, const int *allowed);
+/*
+ * The usage error for an option getopt_long() rejected (c == '?') or that
+ * the subcommand does not take: names the option as written; returns
+ * CLI_EXIT_USAGE. Call it right after getopt_long() returned c.
+ */
+int cli_bad_option(const char *usage, int c, char **argv);
+
 /* One subcommand of a command group ("catalog import"). */
 struct cli_sub {
 	const char *name;

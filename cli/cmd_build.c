@@ -1096,8 +1096,7 @@ int cmd_build(int argc, char **argv)
 			workdir = optarg;
 			break;
 		default:
-			return cli_usage_error(usage, "unknown or misplaced option '%s'",
-			                       argv[optind - 1]);
+			return cli_bad_option(usage, c, argv);
 		}
 	}
 	if (optind + 1 != argc)

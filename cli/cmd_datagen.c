@@ -121,8 +121,7 @@ static int synth_parse(int argc, char **argv, struct synth_opts *o)
 				                              "4294967295");
 			break;
 		default:
-			return cli_usage_error(usage, "unknown or misplaced option '%s'",
-			                       argv[optind - 1]);
+			return cli_bad_option(usage, c, argv);
 		}
 	}
 	if (optind != argc)

@@ -291,18 +291,6 @@ static int parse_eval_opt(int c, const char *usage, struct opts *o)
 }
 
 /* Whether this subcommand takes option c (help, quiet and verbose always). */
-static bool opt_allowed(int c, const int *allowed)
-{
-	int i;
-
-	if (c == 'h' || c == 'q' || c == 'v')
-		return true;
-	for (i = 0; allowed[i]; i++)
-		if (allowed[i] == c)
-			return true;
-	return false;
-}
-
 /*
  * Parses the options; allowed lists the OPT_* values this subcommand takes.
  * Returns -1 to go on, else an exit code (help printed or usage error).
@@ -321,13 +309,8 @@ static int parse_opts(int argc, char **argv, const char *usage, const int *allow
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
-		if (c == '?' || !opt_allowed(c, allowed)) {
-			const char *arg = argv[optind - 1];
-
-			return cli_usage_error(usage, "unknown or misplaced option '%s'",
-			                       c == '?' && optopt ? (char[]){ '-', (char)optopt, 0 }
-			                                          : arg);
-		}
+		if (c == '?' || !cli_opt_allowed(c, allowed))
+			return cli_bad_option(usage, c, argv);
 		switch (c) {
 		case 'h':
 			fputs(usage, stdout);

@@ -333,7 +333,7 @@ static int parse_one(int c, const char *usage, struct opts *o)
  */
 static int parse_opts(int argc, char **argv, const char *usage, const int *allowed, struct opts *o)
 {
-	int c, i, rc;
+	int c, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->progress = -1;
@@ -351,17 +351,8 @@ static int parse_opts(int argc, char **argv, const char *usage, const int *allow
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+hqv", long_opts, NULL)) != -1) {
-		bool ok = c == 'h' || c == 'q' || c == 'v';
-
-		for (i = 0; allowed[i] && !ok; i++)
-			ok = allowed[i] == c;
-		if (c == '?' || !ok) {
-			const char *arg = argv[optind - 1];
-
-			return cli_usage_error(usage, "unknown or misplaced option '%s'",
-			                       c == '?' && optopt ? (char[]){ '-', (char)optopt, 0 }
-			                                          : arg);
-		}
+		if (c == '?' || !cli_opt_allowed(c, allowed))
+			return cli_bad_option(usage, c, argv);
 		if (c == 'h') {
 			fputs(usage, stdout);
 			return CLI_EXIT_OK;

@@ -225,9 +225,7 @@ static int bad_option(int c, char **argv, const char *usage)
 			return cli_usage_error(usage, "option '--%s' is not valid here",
 			                       long_opts[i].name);
 	}
-	return cli_usage_error(usage, "unknown or misplaced option '%s'",
-	                       c == '?' && optopt ? (char[]){ '-', (char)optopt, 0 }
-	                                          : argv[optind - 1]);
+	return cli_bad_option(usage, c, argv);
 }
 
 /*
@@ -237,7 +235,7 @@ static int bad_option(int c, char **argv, const char *usage)
 static int parse_opts(int argc, char **argv, const char *usage, const int *allowed,
                       struct qa_opts *o)
 {
-	int c, i, rc;
+	int c, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->db = DEFAULT_DB;
@@ -245,11 +243,7 @@ static int parse_opts(int argc, char **argv, const char *usage, const int *allow
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
-		bool ok = c == 'h' || c == 'q' || c == 'v';
-
-		for (i = 0; allowed[i] && !ok; i++)
-			ok = allowed[i] == c;
-		if (c == '?' || !ok)
+		if (c == '?' || !cli_opt_allowed(c, allowed))
 			return bad_option(c, argv, usage);
 		rc = set_option(o, c, usage);
 		if (rc >= 0)

@@ -395,8 +395,7 @@ static int reports_build(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
 		if (c == '?')
-			return cli_usage_error(usage_build, "unknown or misplaced option '%s'",
-			                       argv[optind - 1]);
+			return cli_bad_option(usage_build, c, argv);
 		rc = set_option(&a, c);
 		if (rc >= 0)
 			return rc;
@@ -463,8 +462,7 @@ static int reports_check(int argc, char **argv)
 		} else if (c == OPT_DB) {
 			db = optarg;
 		} else if (c != 'v') {
-			return cli_usage_error(usage_check, "unknown or misplaced option '%s'",
-			                       argv[optind - 1]);
+			return cli_bad_option(usage_check, c, argv);
 		}
 	}
 	if (optind + 1 != argc)

@@ -109,8 +109,7 @@ int cmd_datagen_synth_export(int argc, char **argv)
 				                       "--seed takes a non-negative integer");
 			break;
 		default:
-			return cli_usage_error(usage, "unknown or misplaced option '%s'",
-			                       argv[optind - 1]);
+			return cli_bad_option(usage, c, argv);
 		}
 	}
 	if (optind != argc)

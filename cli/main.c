@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -110,6 +111,30 @@ bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+bool cli_opt_allowed(int c, const int *allowed)
+{
+	size_t i;
+
+	if (c == 'h' || c == 'q' || c == 'v')
+		return true;
+	for (i = 0; allowed[i]; i++) {
+		if (allowed[i] == c)
+			return true;
+	}
+	return false;
+}
+
+int cli_bad_option(const char *usage, int c, char **argv)
+{
+	/* an unknown short option: optopt has it, argv may hold a group (-qx) */
+	if (c == '?' && optopt) {
+		char opt[3] = { '-', (char)optopt, 0 };
+
+		return cli_usage_error(usage, "unknown or misplaced option '%s'", opt);
+	}
+	return cli_usage_error(usage, "unknown or misplaced option '%s'", argv[optind - 1]);
 }
 
 int cli_dispatch(const char *group, const char *usage, const struct cli_sub *subs, size_t n,
