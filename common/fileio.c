@@ -185,3 +185,56 @@ const char *ms_basename(const char *path)
 
 	return slash ? slash + 1 : path;
 }
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void ms_dir_names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ms_free(names[i]);
+	ms_free(names);
+}
+
+int ms_dir_names(DIR *d, bool (*keep)(const char *name, void *arg), void *arg, size_t max,
+                 char ***names_out, size_t *n_out)
+{
+	const struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	*names_out = NULL;
+	*n_out = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || !keep(e->d_name, arg))
+			continue;
+		if (max && n == max) {
+			rc = MS_ETOOBIG;
+			break;
+		}
+		if (MS_GROW(names, cap, n + 1)) {
+			rc = MS_ENOMEM;
+			break;
+		}
+		names[n] = ms_strdup(e->d_name);
+		if (!names[n]) {
+			rc = MS_ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (rc) {
+		ms_dir_names_free(names, n);
+		return rc;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
+	*names_out = names;
+	*n_out = n;
+	return 0;
+}

@@ -7,6 +7,7 @@
 #ifndef MS_COMMON_FILEIO_H
 #define MS_COMMON_FILEIO_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -66,5 +67,16 @@ int ms_file_write_atomic(const char *path, const void *data, size_t len, unsigne
 
 /* Returns the final component of path (borrowed pointer into path). */
 const char *ms_basename(const char *path);
+
+/*
+ * The names in the open directory d that keep(name, arg) accepts ("." and
+ * ".." and other dot files never), sorted bytewise, as malloc'ed strings
+ * in *names_out (free with ms_dir_names_free). Returns 0, MS_ENOMEM, or
+ * MS_ETOOBIG when more than max names are accepted (0 = no limit); the
+ * caller opened d, closes it, and words its own errors.
+ */
+int ms_dir_names(DIR *d, bool (*keep)(const char *name, void *arg), void *arg, size_t max,
+                 char ***names_out, size_t *n_out) MS_MUST_CHECK;
+void ms_dir_names_free(char **names, size_t n);
 
 #endif

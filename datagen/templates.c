@@ -607,19 +607,19 @@ int datagen_templates_load_file(struct datagen_templates *t, const char *path, s
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
+static bool is_json_name(const char *name, void *arg)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	size_t len = strlen(name);
+
+	(void)arg;
+	return len >= 6 && strcmp(name + len - 5, ".json") == 0;
 }
 
-/* The "*.json" names of dir, sorted bytewise; free each and the array. */
+/* The "*.json" names of dir, sorted bytewise (ms_dir_names_free). */
 static int list_json(char ***out, size_t *n_out, const char *dir, struct ms_error *err)
 {
 	DIR *d = opendir(dir);
-	const struct dirent *e;
-	char **names = NULL;
-	size_t n = 0, cap = 0, len, i;
-	int rc = 0;
+	int rc;
 
 	*out = NULL;
 	*n_out = 0;
@@ -628,40 +628,13 @@ static int list_json(char ***out, size_t *n_out, const char *dir, struct ms_erro
 		return ms_error_set(err, errno == ENOENT ? MS_ENOTFOUND : MS_EIO,
 		                    "cannot open template directory: %s", strerror(errno));
 	}
-	while ((e = readdir(d)) != NULL) {
-		len = strlen(e->d_name);
-		if (len < 6 || e->d_name[0] == '.' || strcmp(e->d_name + len - 5, ".json") != 0)
-			continue;
-		if (n >= TEMPLATE_FILES_MAX) {
-			ms_error_set_path(err, dir);
-			rc = ms_error_set(err, MS_ETOOBIG, "more than %d template files",
-			                  TEMPLATE_FILES_MAX);
-			goto out;
-		}
-		if (MS_GROW(names, cap, n + 1)) {
-			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-			goto out;
-		}
-		names[n] = ms_strdup(e->d_name);
-		if (!names[n]) {
-			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-			goto out;
-		}
-		n++;
-	}
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_str);
-out:
+	rc = ms_dir_names(d, is_json_name, NULL, TEMPLATE_FILES_MAX, out, n_out);
 	closedir(d);
-	if (rc) {
-		for (i = 0; i < n; i++)
-			ms_free(names[i]);
-		ms_free(names);
-		return rc;
+	if (rc == MS_ETOOBIG) {
+		ms_error_set_path(err, dir);
+		return ms_error_set(err, rc, "more than %d template files", TEMPLATE_FILES_MAX);
 	}
-	*out = names;
-	*n_out = n;
-	return 0;
+	return rc ? ms_error_set(err, rc, "out of memory") : 0;
 }
 
 int datagen_templates_load_builtin(struct datagen_templates *t, const char *data_dir,
@@ -720,9 +693,7 @@ int datagen_templates_load_builtin(struct datagen_templates *t, const char *data
 out:
 	if (rc)
 		ms_error_set_path(err, dir.buf);
-	for (i = 0; i < n; i++)
-		ms_free(names[i]);
-	ms_free(names);
+	ms_dir_names_free(names, n);
 	ms_buf_release(&dir);
 	ms_buf_release(&path);
 	return rc;

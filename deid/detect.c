@@ -69,50 +69,36 @@ out:
 	return rc;
 }
 
-static int cmp_names(const void *a, const void *b)
+static bool is_rules_name(const char *name, void *arg)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	size_t len = strlen(name);
+
+	(void)arg;
+	return len > 6 && strcmp(name + len - 6, ".rules") == 0;
 }
 
 static int add_rules_dir(struct deid_rules *rules, const char *dir, struct ms_buf *manifest,
                          struct ms_error *err)
 {
 	DIR *d = opendir(dir);
-	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, i;
 	struct ms_buf path = MS_BUF_INIT;
-	int rc = 0;
+	int rc;
 
 	if (!d) {
 		ms_error_set_path(err, dir);
 		return ms_error_set(err, errno == ENOENT ? MS_ENOTFOUND : MS_EIO,
 		                    "cannot open rules directory: %s", strerror(errno));
 	}
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-
-		if (len <= 6 || de->d_name[0] == '.' || strcmp(de->d_name + len - 6, ".rules") != 0)
-			continue;
-		if (n == DETECT_MAX_RULE_FILES) {
-			ms_error_set_path(err, dir);
-			rc = ms_error_set(err, MS_ETOOBIG, "more than %d rule files",
-			                  DETECT_MAX_RULE_FILES);
-			goto out;
-		}
-		if (MS_GROW(names, cap, n + 1)) {
-			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-			goto out;
-		}
-		names[n] = ms_strdup(de->d_name);
-		if (!names[n]) {
-			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-			goto out;
-		}
-		n++;
+	rc = ms_dir_names(d, is_rules_name, NULL, DETECT_MAX_RULE_FILES, &names, &n);
+	closedir(d);
+	if (rc == MS_ETOOBIG) {
+		ms_error_set_path(err, dir);
+		return ms_error_set(err, rc, "more than %d rule files", DETECT_MAX_RULE_FILES);
 	}
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_names);
+	if (rc)
+		return ms_error_set(err, rc, "out of memory");
 	for (i = 0; i < n; i++) {
 		ms_buf_reset(&path);
 		if (ms_buf_addf(&path, "%s/%s", dir, names[i])) {
@@ -124,10 +110,7 @@ static int add_rules_dir(struct deid_rules *rules, const char *dir, struct ms_bu
 			goto out;
 	}
 out:
-	closedir(d);
-	for (i = 0; i < n; i++)
-		ms_free(names[i]);
-	ms_free(names);
+	ms_dir_names_free(names, n);
 	ms_buf_release(&path);
 	return rc;
 }

@@ -568,19 +568,21 @@ out:
 	return rc;
 }
 
-static int cmp_name(const void *a, const void *b)
+/* A corpus file of the wanted format (any known one for NER_FORMAT_AUTO). */
+static bool is_corpus_name(const char *name, void *arg)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	enum ner_format want = *(const enum ner_format *)arg, f = format_of(name);
+
+	return f != NER_FORMAT_AUTO && (want == NER_FORMAT_AUTO || f == want);
 }
 
 int ner_corpus_read_path(struct ner_corpus *c, const char *path, enum ner_format fmt,
                          const struct ner_read_opts *opts, struct ms_error *err)
 {
 	struct stat st;
-	DIR *d = NULL;
-	struct dirent *de;
+	DIR *d;
 	char **names = NULL;
-	size_t n = 0, cap = 0, i, used = 0;
+	size_t n = 0, i, used = 0;
 	struct ms_buf p = MS_BUF_INIT;
 	int rc = 0;
 
@@ -597,26 +599,12 @@ int ner_corpus_read_path(struct ner_corpus *c, const char *path, enum ner_format
 		ms_error_set_path(err, path);
 		return rc;
 	}
-	while ((de = readdir(d)) != NULL) {
-		enum ner_format f = format_of(de->d_name);
-		char *nm;
-
-		if (de->d_name[0] == '.' || f == NER_FORMAT_AUTO ||
-		    (fmt != NER_FORMAT_AUTO && f != fmt))
-			continue;
-		if (MS_GROW(names, cap, n + 1) < 0) {
-			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-			goto out;
-		}
-		nm = ms_strdup(de->d_name);
-		if (!nm) {
-			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-			goto out;
-		}
-		names[n++] = nm;
+	rc = ms_dir_names(d, is_corpus_name, &fmt, 0, &names, &n);
+	closedir(d);
+	if (rc) {
+		rc = ms_error_set(err, rc, "out of memory");
+		goto out;
 	}
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_name);
 	for (i = 0; i < n; i++) {
 		ms_buf_reset(&p);
 		if (ms_buf_addf(&p, "%s/%s", path, names[i]) < 0) {
@@ -633,10 +621,7 @@ int ner_corpus_read_path(struct ner_corpus *c, const char *path, enum ner_format
 		ms_error_set_path(err, path);
 	}
 out:
-	closedir(d);
-	for (i = 0; i < n; i++)
-		ms_free(names[i]);
-	ms_free(names);
+	ms_dir_names_free(names, n);
 	ms_buf_release(&p);
 	return rc;
 }

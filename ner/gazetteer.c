@@ -286,18 +286,18 @@ static int kind_of_file(const char *name)
 	return -1;
 }
 
-static int cmp_str(const void *a, const void *b)
+static bool is_list_name(const char *name, void *arg)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	(void)arg;
+	return kind_of_file(name) >= 0;
 }
 
 int ner_gazetteer_add_dir(struct ner_gazetteer *g, const char *dir, size_t *n_files_out,
                           struct ms_error *err)
 {
 	DIR *d;
-	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0, cap = 0, i, used = 0;
+	size_t n = 0, i, used = 0;
 	struct ms_buf path = MS_BUF_INIT;
 	int rc = 0;
 
@@ -309,24 +309,12 @@ int ner_gazetteer_add_dir(struct ner_gazetteer *g, const char *dir, size_t *n_fi
 		ms_error_set_path(err, dir);
 		return rc;
 	}
-	while ((de = readdir(d)) != NULL) {
-		char *nm;
-
-		if (kind_of_file(de->d_name) < 0)
-			continue;
-		if (MS_GROW(names, cap, n + 1) < 0) {
-			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-			goto out;
-		}
-		nm = ms_strdup(de->d_name);
-		if (!nm) {
-			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-			goto out;
-		}
-		names[n++] = nm;
+	rc = ms_dir_names(d, is_list_name, NULL, 0, &names, &n);
+	closedir(d);
+	if (rc) {
+		rc = ms_error_set(err, rc, "out of memory");
+		goto out;
 	}
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n; i++) {
 		ms_buf_reset(&path);
 		if (ms_buf_addf(&path, "%s/%s", dir, names[i]) < 0) {
@@ -346,10 +334,7 @@ int ner_gazetteer_add_dir(struct ner_gazetteer *g, const char *dir, size_t *n_fi
 	if (n_files_out)
 		*n_files_out = used;
 out:
-	closedir(d);
-	for (i = 0; i < n; i++)
-		ms_free(names[i]);
-	ms_free(names);
+	ms_dir_names_free(names, n);
 	ms_buf_release(&path);
 	return rc;
 }

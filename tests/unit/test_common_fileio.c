@@ -133,12 +133,54 @@ static void test_hash(void **state)
 	                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+static bool ends_txt(const char *name, void *arg)
+{
+	size_t len = strlen(name);
+
+	(void)arg;
+	return len > 4 && strcmp(name + len - 4, ".txt") == 0;
+}
+
+static void test_dir_names(void **state)
+{
+	const char *dir = ms_test_tmpdir();
+	const char *files[] = { "b.txt", "a.txt", "c.json", ".hidden.txt", "B.txt" };
+	char path[4096], **names = NULL;
+	size_t n = 0, i;
+	DIR *d;
+
+	(void)state;
+	assert_non_null(dir);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fclose(f);
+	}
+	d = opendir(dir);
+	assert_non_null(d);
+	assert_int_equal(ms_dir_names(d, ends_txt, NULL, 0, &names, &n), 0);
+	closedir(d);
+	assert_int_equal(n, 3); /* sorted bytewise, dot files and other names left out */
+	assert_string_equal(names[0], "B.txt");
+	assert_string_equal(names[1], "a.txt");
+	assert_string_equal(names[2], "b.txt");
+	ms_dir_names_free(names, n);
+	d = opendir(dir);
+	assert_non_null(d);
+	assert_int_equal(ms_dir_names(d, ends_txt, NULL, 2, &names, &n), MS_ETOOBIG);
+	closedir(d);
+	assert_null(names);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lines),
-		cmocka_unit_test(test_atomic),
-		cmocka_unit_test(test_error_format),
+		cmocka_unit_test(test_lines),     cmocka_unit_test(test_atomic),
+		cmocka_unit_test(test_dir_names), cmocka_unit_test(test_error_format),
 		cmocka_unit_test(test_hash),
 	};
 
