@@ -173,43 +173,34 @@ void ms_hex(char *out, const unsigned char *data, size_t len)
 
 int ms_sha256_file(char out[MS_SHA256_HEX_LEN + 1], const char *path, struct ms_error *err)
 {
-	EVP_MD_CTX *ctx = NULL;
-	unsigned char digest[MS_SHA256_LEN];
+	struct ms_sha256_stream h;
 	unsigned char chunk[4096];
 	FILE *f;
 	size_t n;
-	int rc = 0;
+	int rc;
 
 	f = fopen(path, "rb");
 	if (!f) {
 		ms_error_set_path(err, path);
 		return ms_error_set(err, MS_EIO, "cannot open: %s", strerror(errno));
 	}
-	ctx = EVP_MD_CTX_new();
-	if (!ctx || ms_hash_init() || !EVP_DigestInit_ex2(ctx, sha256_md, NULL)) {
-		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-		goto out;
+	rc = ms_sha256_stream_begin(&h);
+	if (rc) {
+		fclose(f);
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (!EVP_DigestUpdate(ctx, chunk, n)) {
-			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		ms_sha256_stream_add(&h, chunk, n);
 	if (ferror(f)) {
+		ms_sha256_stream_abort(&h);
+		fclose(f);
 		ms_error_set_path(err, path);
-		rc = ms_error_set(err, MS_EIO, "read error");
-		goto out;
+		return ms_error_set(err, MS_EIO, "read error");
 	}
-	if (!EVP_DigestFinal_ex(ctx, digest, NULL)) {
-		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-		goto out;
-	}
-	ms_hex(out, digest, sizeof(digest));
-out:
-	EVP_MD_CTX_free(ctx);
 	fclose(f);
-	return rc;
+	if (ms_sha256_stream_end(&h, out))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	return 0;
 }
 
 uint64_t ms_fnv1a(const void *data, size_t len)
