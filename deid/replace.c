@@ -62,7 +62,7 @@ int deid_replacer_new(struct deid_replacer **out, const struct deid_replace_opts
 	if (!deid_mode_name(opts->mode))
 		return ms_error_set(err, MS_EUSAGE, "unknown replacement mode %d", (int)opts->mode);
 	if (ms_hash_init())
-		return ms_error_set(err, MS_EIO, "cannot initialise libsodium");
+		return ms_error_set(err, MS_EIO, "cannot initialise the hash library");
 	r = ms_calloc(1, sizeof(*r));
 	if (!r)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");

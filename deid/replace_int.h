@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sodium.h>
+#include <openssl/sha.h>
 
 #include "common/arena.h"
 #include "common/buf.h"
@@ -29,7 +29,8 @@
  * may serve several threads.
  */
 struct deid_hmac {
-	crypto_auth_hmacsha256_state st;
+	SHA256_CTX inner; /* after the key xor ipad block */
+	SHA256_CTX outer; /* after the key xor opad block */
 };
 
 void deid_hmac_init(struct deid_hmac *h, const struct deid_key *key);

@@ -44,6 +44,7 @@
  */
 #include "deid/replace_int.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <unicode/uchar.h>

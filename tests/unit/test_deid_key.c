@@ -10,8 +10,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sodium.h>
+
 #include "common/fileio.h"
 #include "deid/deid.h"
+#include "deid/replace_int.h"
 
 static const char test_hex[] = "000102030405060708090a0b0c0d0e0f"
                                "101112131415161718191a1b1c1d1e1f";
@@ -184,6 +187,66 @@ static void test_fingerprint_pseudonym(void **state)
 	assert_string_not_equal(p1, p2);
 }
 
+/* HMAC(key, domain 0x1f a [0x1f b]) by libsodium, an independent implementation. */
+static void reference_hmac(unsigned char out[MS_SHA256_LEN], const struct deid_key *key,
+                           const char *domain, const char *a, size_t a_len, const char *b,
+                           size_t b_len)
+{
+	crypto_auth_hmacsha256_state st;
+
+	crypto_auth_hmacsha256_init(&st, key->bytes, DEID_KEY_LEN);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)domain, strlen(domain));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)"\x1f", 1);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)a, a_len);
+	if (b) {
+		crypto_auth_hmacsha256_update(&st, (const unsigned char *)"\x1f", 1);
+		crypto_auth_hmacsha256_update(&st, (const unsigned char *)b, b_len);
+	}
+	crypto_auth_hmacsha256_final(&st, out);
+}
+
+/*
+ * The keyed hash is HMAC-SHA-256 exactly: checked against libsodium for
+ * messages around the block boundaries (55/56/64 bytes and longer), and
+ * its u64 form is the big-endian head of the MAC.
+ */
+static void test_hmac_matches_reference(void **state)
+{
+	static const size_t lens[] = {
+		0, 1, 31, 32, 47, 48, 54, 55, 56, 63, 64, 65, 119, 200, 1000
+	};
+	char msg[1000];
+	struct deid_key key;
+	struct deid_hmac h;
+	unsigned char got[MS_SHA256_LEN], want[MS_SHA256_LEN];
+	size_t i, k;
+	uint64_t v = 0;
+
+	(void)state;
+	for (i = 0; i < DEID_KEY_LEN; i++)
+		key.bytes[i] = (unsigned char)(0xa5 ^ (i * 7));
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (char)('a' + i % 26);
+	deid_hmac_init(&h, &key);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		deid_hmac2(&h, got, "name", msg, lens[i], NULL, 0);
+		reference_hmac(want, &key, "name", msg, lens[i], NULL, 0);
+		assert_memory_equal(got, want, sizeof(got));
+		deid_hmac2(&h, got, "date-shift", msg, lens[i], msg + 3, lens[i] / 2);
+		reference_hmac(want, &key, "date-shift", msg, lens[i], msg + 3, lens[i] / 2);
+		assert_memory_equal(got, want, sizeof(got));
+	}
+	/* a different key gives a different MAC */
+	key.bytes[0] ^= 1;
+	reference_hmac(want, &key, "name", msg, 10, NULL, 0);
+	deid_hmac2(&h, got, "name", msg, 10, NULL, 0);
+	assert_memory_not_equal(got, want, sizeof(got));
+	for (k = 0; k < 8; k++)
+		v = v << 8 | got[k];
+	assert_int_equal(deid_hmac_u64(&h, "name", msg, 10, NULL, 0), v);
+	deid_hmac_wipe(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_permissions),
 		cmocka_unit_test(test_fingerprint_pseudonym),
+		cmocka_unit_test(test_hmac_matches_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
