@@ -469,29 +469,48 @@ static int collect_names(struct name_key **keys_out, size_t *n_out, const struct
 	return 0;
 }
 
-/* The first seed with token j's key, or NULL. */
-static const struct name_key *find_name(const struct name_key *keys, size_t n,
-                                        const struct deid_toks *t, size_t j)
+/* The first seed whose key is key[0, len) with FNV-1a hash, or NULL. */
+static const struct name_key *find_name_key(const struct name_key *keys, size_t n,
+                                            const struct deid_toks *t, const char *key,
+                                            size_t len, uint64_t hash)
 {
-	const struct deid_tok *tj = &t->v[j];
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (keys[mid].hash < tj->hash)
+		if (keys[mid].hash < hash)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (; lo < n && keys[lo].hash == tj->hash; lo++) {
+	for (; lo < n && keys[lo].hash == hash; lo++) {
 		const struct deid_tok *tk = &t->v[keys[lo].tok];
 
-		if (tk->key_len == tj->key_len &&
-		    memcmp(deid_tok_key(t, tk), deid_tok_key(t, tj), tj->key_len) == 0)
+		if (tk->key_len == len && memcmp(deid_tok_key(t, tk), key, len) == 0)
 			return &keys[lo];
 	}
 	return NULL;
+}
+
+/*
+ * The seed for token j: its own key, else (a German genitive, "Hendlbeins")
+ * its key without the final s, then *end_out loses the s. NULL if neither.
+ */
+static const struct name_key *find_name(const struct name_key *keys, size_t n,
+                                        const struct deid_toks *t, size_t j, size_t *end_out)
+{
+	const struct deid_tok *tj = &t->v[j];
+	const char *key = deid_tok_key(t, tj);
+	const struct name_key *nk = find_name_key(keys, n, t, key, tj->key_len, tj->hash);
+
+	*end_out = tj->end;
+	if (nk || tj->key_len < 4 || key[tj->key_len - 1] != 's' || t->text[tj->end - 1] != 's')
+		return nk;
+	nk = find_name_key(keys, n, t, key, tj->key_len - 1, ms_fnv1a(key, tj->key_len - 1));
+	if (nk)
+		*end_out = tj->end - 1;
+	return nk;
 }
 
 /* Strength of a merged span's evidence for its label: dictionary > rule > model > list. */
@@ -619,16 +638,17 @@ static int propagate_names(struct deid_detector *det, const char *text, size_t l
 		const struct deid_tok *tj = &t->v[j];
 		const struct name_key *nk;
 		struct deid_cand c;
+		size_t end;
 
 		if (!name_like(tj) || covered(out, tj->start, tj->end))
 			continue;
-		nk = find_name(keys, n_keys, t, j);
+		nk = find_name(keys, n_keys, t, j, &end);
 		if (!nk || protected_by(&det->keep, tj->start, tj->end) ||
 		    (keep && g && deid_gaz_vetoed(g, t, tj->start, tj->end)))
 			continue;
 		c.span = out->v[nk->span];
 		c.span.start = tj->start;
-		c.span.end = tj->end;
+		c.span.end = end;
 		c.rank = DEID_RANK_GAZ;
 		c.priority = DEID_PRIORITY_DEFAULT;
 		if (deid_cands_add(&det->cands, &c))

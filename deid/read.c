@@ -639,6 +639,21 @@ static void put_visible(struct cleaner *c, unsigned char ch)
 	ms_buf_addch(c->out, ch);
 }
 
+/*
+ * After a visible character, the bytes up to the next line break, control
+ * character or possible C1 control (lead byte 0xC2) need no decision: they
+ * are copied in one go. Returns how many were copied from s[from].
+ */
+static size_t copy_plain_run(struct ms_buf *out, const unsigned char *s, size_t from, size_t len)
+{
+	size_t j = from;
+
+	while (j < len && s[j] >= 0x20 && s[j] != 0x7F && s[j] != 0xC2)
+		j++;
+	ms_buf_add(out, s + from, j - from);
+	return j - from;
+}
+
 /* Cleans multi-line text into out (see struct deid_doc). */
 static void clean_text(struct ms_buf *out, const char *s, size_t len)
 {
@@ -666,6 +681,7 @@ static void clean_text(struct ms_buf *out, const char *s, size_t len)
 			c.hold_end = i + 1;
 		} else {
 			put_visible(&c, ch);
+			i += copy_plain_run(out, c.s, i + 1, len);
 		}
 	}
 	trim_line(&c);
