@@ -471,8 +471,8 @@ static int collect_names(struct name_key **keys_out, size_t *n_out, const struct
 
 /* The first seed whose key is key[0, len) with FNV-1a hash, or NULL. */
 static const struct name_key *find_name_key(const struct name_key *keys, size_t n,
-                                            const struct deid_toks *t, const char *key,
-                                            size_t len, uint64_t hash)
+                                            const struct deid_toks *t, const char *key, size_t len,
+                                            uint64_t hash)
 {
 	size_t lo = 0, hi = n;
 

@@ -498,9 +498,29 @@ static bool name_shaped(const char *text, const struct deid_tok *k)
 }
 
 /*
- * A word that may end a name: name-shaped and not an everyday word, unless
- * it is also a known surname ("Hans Klein"). An allowlisted eponym counts
- * after a first name ("Janina Parkinson"), not alone (after_first).
+ * Does the word end like a German abstract noun ("Anschlussheilbehandlung",
+ * "Schwangerschaft", "Operation", "Mobilität")? Such words follow first
+ * names in prose ("Theodor zur Anschlussheilbehandlung") and are not
+ * surnames unless the surname list says so ("Hornung").
+ */
+static bool noun_suffix(const char *text, const struct deid_tok *k)
+{
+	static const char *const suffixes[] = { "ung", "heit", "keit", "schaft", "tion", "ität" };
+	size_t n = k->end - k->start, i, sl;
+
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		sl = strlen(suffixes[i]);
+		if (n > sl + 2 && memcmp(text + k->end - sl, suffixes[i], sl) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A word that may end a name: name-shaped and not an everyday word or an
+ * abstract noun, unless it is also a known surname ("Hans Klein"). An
+ * allowlisted eponym counts after a first name ("Janina Parkinson"), not
+ * alone (after_first).
  */
 static bool surname_like(const struct deid_gaz *g, const struct deid_toks *t, size_t i,
                          bool after_first)
@@ -510,7 +530,7 @@ static bool surname_like(const struct deid_gaz *g, const struct deid_toks *t, si
 	if (!name_shaped(t->text, &t->v[i]) || (t->v[i].flags & DEID_TOK_HYPHEN_BEFORE))
 		return false;
 	f = tok_flags(g, t, i);
-	if ((f & DEID_GAZ_COMMON) && !(f & DEID_GAZ_SURNAME))
+	if (((f & DEID_GAZ_COMMON) || noun_suffix(t->text, &t->v[i])) && !(f & DEID_GAZ_SURNAME))
 		return false;
 	return after_first || !(f & DEID_GAZ_ALLOW);
 }
