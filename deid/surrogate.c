@@ -486,6 +486,12 @@ static const char *const month_full[12] = { "Januar",    "Februar", "März",    
 	                                    "September", "Oktober", "November", "Dezember" };
 static const char *const month_abbr[12] = { "Jan", "Feb", "Mär", "Apr", "Mai", "Jun",
 	                                    "Jul", "Aug", "Sep", "Okt", "Nov", "Dez" };
+/* English month names, for dates of English-language interfaces ("Nov 17 1994"). */
+static const char *const month_en_full[12] = { "January",   "February", "March",    "April",
+	                                       "May",       "June",     "July",     "August",
+	                                       "September", "October",  "November", "December" };
+static const char *const month_en_abbr[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 static const char *const wday_full[7] = { "Montag",  "Dienstag", "Mittwoch", "Donnerstag",
 	                                  "Freitag", "Samstag",  "Sonntag" };
 static const char *const wday_abbr[7] = { "Mo", "Di", "Mi", "Do", "Fr", "Sa", "So" };
@@ -494,31 +500,58 @@ static const char *const wday_abbr[7] = { "Mo", "Di", "Mi", "Do", "Fr", "Sa", "S
 struct word_form {
 	const char *folded;
 	unsigned value;
-	unsigned style; /* WORD_FULL, WORD_ABBR, WORD_AUSTRIAN, WORD_MRZ */
+	unsigned style; /* WORD_FULL, WORD_ABBR, WORD_AUSTRIAN, WORD_MRZ, WORD_EN_* */
 };
 
 enum {
 	WORD_FULL = 0,
 	WORD_ABBR,
 	WORD_AUSTRIAN, /* "Jänner" */
-	WORD_MRZ       /* "Mrz" */
+	WORD_MRZ,      /* "Mrz" */
+	WORD_EN_FULL,  /* English only: "March", "May" */
+	WORD_EN_ABBR   /* English only: "Mar", "Oct" */
 };
 
 static const struct word_form month_forms[] = {
-	{ "januar", 1, WORD_FULL },    { "jaenner", 1, WORD_AUSTRIAN },
-	{ "jan", 1, WORD_ABBR },       { "februar", 2, WORD_FULL },
-	{ "feber", 2, WORD_FULL },     { "feb", 2, WORD_ABBR },
-	{ "maerz", 3, WORD_FULL },     { "maer", 3, WORD_ABBR },
-	{ "mrz", 3, WORD_MRZ },        { "april", 4, WORD_FULL },
-	{ "apr", 4, WORD_ABBR },       { "mai", 5, WORD_FULL },
-	{ "juni", 6, WORD_FULL },      { "jun", 6, WORD_ABBR },
-	{ "juli", 7, WORD_FULL },      { "jul", 7, WORD_ABBR },
-	{ "august", 8, WORD_FULL },    { "aug", 8, WORD_ABBR },
-	{ "september", 9, WORD_FULL }, { "sept", 9, WORD_ABBR },
-	{ "sep", 9, WORD_ABBR },       { "oktober", 10, WORD_FULL },
-	{ "okt", 10, WORD_ABBR },      { "november", 11, WORD_FULL },
-	{ "nov", 11, WORD_ABBR },      { "dezember", 12, WORD_FULL },
+	{ "januar", 1, WORD_FULL },
+	{ "jaenner", 1, WORD_AUSTRIAN },
+	{ "jan", 1, WORD_ABBR },
+	{ "februar", 2, WORD_FULL },
+	{ "feber", 2, WORD_FULL },
+	{ "feb", 2, WORD_ABBR },
+	{ "maerz", 3, WORD_FULL },
+	{ "maer", 3, WORD_ABBR },
+	{ "mrz", 3, WORD_MRZ },
+	{ "april", 4, WORD_FULL },
+	{ "apr", 4, WORD_ABBR },
+	{ "mai", 5, WORD_FULL },
+	{ "juni", 6, WORD_FULL },
+	{ "jun", 6, WORD_ABBR },
+	{ "juli", 7, WORD_FULL },
+	{ "jul", 7, WORD_ABBR },
+	{ "august", 8, WORD_FULL },
+	{ "aug", 8, WORD_ABBR },
+	{ "september", 9, WORD_FULL },
+	{ "sept", 9, WORD_ABBR },
+	{ "sep", 9, WORD_ABBR },
+	{ "oktober", 10, WORD_FULL },
+	{ "okt", 10, WORD_ABBR },
+	{ "november", 11, WORD_FULL },
+	{ "nov", 11, WORD_ABBR },
+	{ "dezember", 12, WORD_FULL },
 	{ "dez", 12, WORD_ABBR },
+	/* spellings only English has; "April", "Aug", ... are in both */
+	{ "january", 1, WORD_EN_FULL },
+	{ "february", 2, WORD_EN_FULL },
+	{ "march", 3, WORD_EN_FULL },
+	{ "mar", 3, WORD_EN_ABBR },
+	{ "may", 5, WORD_EN_FULL },
+	{ "june", 6, WORD_EN_FULL },
+	{ "july", 7, WORD_EN_FULL },
+	{ "october", 10, WORD_EN_FULL },
+	{ "oct", 10, WORD_EN_ABBR },
+	{ "december", 12, WORD_EN_FULL },
+	{ "dec", 12, WORD_EN_ABBR },
 };
 
 static const struct word_form wday_forms[] = {
@@ -681,6 +714,13 @@ static bool is_num(const struct date_parse *p, size_t i, unsigned min_dig, unsig
 	       p->t[i].ndig <= max_dig;
 }
 
+/* A month word before the day is English usage: it is written back in English. */
+static unsigned english_style(unsigned style)
+{
+	return style == WORD_ABBR || style == WORD_MRZ || style == WORD_EN_ABBR ? WORD_EN_ABBR
+	                                                                        : WORD_EN_FULL;
+}
+
 static bool is_month_word(struct date_parse *p, size_t i)
 {
 	const struct word_form *f;
@@ -790,6 +830,7 @@ static size_t match_core(struct date_parse *p, size_t i)
 	if (is_month_word(p, i) && sep_dot_or_blank(p, i + 1) && is_num(p, i + 2, 1, 2) &&
 	    (sep_is(p, i + 3, ",") || sep_is(p, i + 3, "")) && is_num(p, i + 4, 4, 4)) {
 		t[i].role = DR_MONTH_WORD;
+		t[i].style = english_style(t[i].style);
 		t[i + 2].role = DR_DAY;
 		t[i + 4].role = DR_YEAR;
 		return i + 5;
@@ -905,7 +946,11 @@ static void date_shifted(const struct civil *c, int shift, struct civil *n)
 
 static void put_month_word(struct ms_buf *out, const struct dtok *t, unsigned m)
 {
-	if (t->style == WORD_AUSTRIAN && m == 1)
+	if (t->style == WORD_EN_FULL)
+		put_word(out, month_en_full[m - 1], t->casing);
+	else if (t->style == WORD_EN_ABBR)
+		put_word(out, month_en_abbr[m - 1], t->casing);
+	else if (t->style == WORD_AUSTRIAN && m == 1)
 		put_word(out, "Jänner", t->casing);
 	else if (t->style == WORD_MRZ && m == 3)
 		put_word(out, "Mrz", t->casing);

@@ -414,7 +414,12 @@ static void test_date_formats(void **state)
 	expect_date("03.03.2021 14:35", 1, "04.03.2021 14:35");
 	expect_date("03.03.2021, 14.35 Uhr", 1, "04.03.2021, 14.35 Uhr");
 	expect_date("29.02.2020", 365, "28.02.2021");
-	expect_date("Nov 17 1994", 30, "Dez 17 1994");
+	/* month first is English usage, so the month stays English */
+	expect_date("Nov 17 1994", 30, "Dec 17 1994");
+	expect_date("May 3 2021", 60, "July 2 2021"); /* "May" is the full name */
+	expect_date("March 30, 2021", 2, "April 01, 2021");
+	expect_date("3 October 2021", 30, "2 November 2021");
+	expect_date("17. Dezember 2021", 15, "01. Januar 2022");
 	expect_date("Nov. 17, 1994", 1, "Nov. 18, 1994");
 	expect_date("Nov 17 1994 11:30", 45, "Jan 01 1995 11:30");
 	/* a year-less date moved by exactly a year would read the same */
