@@ -25,7 +25,8 @@
  *   intervals within a patient hold; the format stays: "3. März 2021",
  *   "03.03.21", "3.3.2021", "2021-03-03", "März 2021", "03/2021", "03.03.",
  *   "Mo., 3. März 2021" (the weekday is recomputed), a bare year (moved one
- *   year in the shift's direction); a trailing time is kept. Anything else
+ *   year in the shift's direction); a trailing time is kept. Month names
+ *   stay English when the date is English ("Nov 17 1994", "3 October"). Anything else
  *   gets the format-preserving character replacement.
  * - IDs, phone numbers, ZIP codes and OTHER keep length and character
  *   classes: digits become digits (leading zeros stay, the first other digit
