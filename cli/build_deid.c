@@ -3,8 +3,9 @@
  * The de-identification stage of medsft build: the same wiring as `medsft
  * deid run` (reader -> detector with rules, record dictionary, gazetteers
  * and the NER model -> surrogates -> JSONL), through the deid/ and ner/
- * APIs, into one file written atomically. Audit and sharding are left to
- * `medsft deid run`; the build records inputs and hashes in its manifest.
+ * APIs, into one file written atomically, optionally with an audit run.
+ * Sharding is left to `medsft deid run`; the build records inputs and
+ * hashes in its manifest.
  */
 #include "cli/build_int.h"
 
@@ -17,6 +18,7 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/fileio.h"
+#include "common/hash.h"
 
 static int det_open(void **out, void *payload, struct ms_error *err)
 {
@@ -130,7 +132,48 @@ static int emit(const struct deid_pipeline_item *item, struct ms_error *err, voi
 		return ms_error_set(err, MS_EIO, "cannot write '%s': %s", d->out_path,
 		                    strerror(errno));
 	d->n_documents++;
+	d->n_spans += item->res->n_spans;
+	if (d->audit)
+		return deid_audit_add_document(d->audit, item->input, item->doc, item->res, &d->key,
+		                               err);
 	return 0;
+}
+
+/* Starts the audit run: the same fingerprints as `medsft deid run --audit`. */
+static int audit_open(struct build_deid *d, struct ms_error *err)
+{
+	char sur_fp[DEID_FINGERPRINT_LEN + 1];
+	struct ner_model_info info;
+	struct deid_audit_run run;
+
+	memset(&run, 0, sizeof(run));
+	deid_surrogates_fingerprint(sur_fp);
+	run.tool_version = MS_VERSION;
+	run.mode = deid_mode_name(d->mode);
+	run.key_fingerprint = d->key_fingerprint;
+	run.rules_fingerprint = deid_detector_fingerprint(d->det);
+	if (d->model) {
+		ner_model_info(d->model, &info);
+		run.model_fingerprint = info.checksum;
+	}
+	run.surrogates_fingerprint = d->mode == DEID_MODE_SURROGATE ? sur_fp : NULL;
+	run.started = cli_now();
+	return deid_audit_open(&d->audit, d->audit_path, &run, err);
+}
+
+/* Records input number input (its name and SHA-256) in the audit run. */
+static int audit_input(struct build_deid *d, size_t input, struct ms_error *err)
+{
+	char sha[MS_SHA256_HEX_LEN + 1];
+	const char *name = d->inputs[input - 1];
+	int rc;
+
+	if (!d->audit)
+		return 0;
+	rc = ms_sha256_file(sha, name, err);
+	if (!rc)
+		rc = deid_audit_add_input(d->audit, input, name, sha, err);
+	return rc;
 }
 
 static bool doubtful(const struct deid_doc *doc)
@@ -143,9 +186,13 @@ static int run_input(struct build_deid *d, struct deid_reader *rd, struct deid_p
                      size_t input, struct ms_error *err)
 {
 	const char *name = d->inputs[input - 1];
-	FILE *fp = fopen(name, "rb");
+	FILE *fp;
 	int rc;
 
+	rc = audit_input(d, input, err);
+	if (rc)
+		return rc;
+	fp = fopen(name, "rb");
 	if (!fp) {
 		ms_error_set_path(err, name);
 		return ms_error_set(err, MS_EIO, "cannot open: %s", strerror(errno));
@@ -202,10 +249,17 @@ int build_deid_run(struct build_deid *d, struct ms_error *err)
 	po.detector = &pd;
 	po.emit = emit;
 	po.payload = d;
-	d->n_documents = d->n_rejects = 0;
+	d->n_documents = d->n_spans = d->n_rejects = 0;
 	rc = ms_atomic_open(&f, d->out_path, 0644, err);
 	if (rc)
 		return rc;
+	if (d->audit_path) {
+		rc = audit_open(d, err);
+		if (rc) {
+			ms_atomic_abort(&f);
+			return rc;
+		}
+	}
 	d->out = f.fp;
 	rc = deid_reader_open(&rd, DEID_FORMAT_AUTO, NULL, err);
 	if (!rc)
@@ -220,6 +274,14 @@ int build_deid_run(struct build_deid *d, struct ms_error *err)
 		rc = ms_atomic_commit(&f, err);
 	else
 		ms_atomic_abort(&f);
+	if (!rc && d->audit) {
+		struct deid_audit_counts counts = { d->n_documents, d->n_documents, d->n_spans, 0 };
+
+		rc = deid_audit_finish(d->audit, &counts, cli_now(), "ok", err);
+	}
+	/* unfinished, the audit run rolls back */
+	deid_audit_free(d->audit);
+	d->audit = NULL;
 	d->out = NULL;
 	if (!rc && cli.verbosity >= 0)
 		cli_info("deid: %zu documents from %zu input%s", d->n_documents, d->n_inputs,
@@ -241,4 +303,6 @@ void build_deid_release(struct build_deid *d)
 	d->have_key = false;
 	ms_free(d->key_path);
 	d->key_path = NULL;
+	ms_free(d->audit_path);
+	d->audit_path = NULL;
 }

@@ -21,7 +21,8 @@ struct build_deid {
 	const char *inputs[BUILD_DEID_MAX_INPUTS];
 	size_t n_inputs;
 	const char *out_path;
-	char *key_path; /* owned */
+	char *audit_path; /* owned: audit database to add the run to, or NULL */
+	char *key_path;   /* owned */
 	bool generate_key, ner, strict;
 	enum deid_mode mode;
 	unsigned threads;
@@ -35,7 +36,8 @@ struct build_deid {
 	struct deid_model_hook *hook; /* the model behind the NER hook */
 	/* during the run */
 	FILE *out;
-	size_t n_documents, n_rejects;
+	struct deid_audit *audit;
+	size_t n_documents, n_spans, n_rejects;
 };
 
 /*
@@ -48,9 +50,10 @@ int build_deid_prepare(struct build_deid *d, const char *data_dir,
 
 /*
  * De-identifies every input into out_path (temp + rename), in input order,
- * on d->threads workers. A rejected record fails the stage (err names the
- * file and record): a training set with silently missing records is worse
- * than a stopped build.
+ * on d->threads workers, and with audit_path adds the run to that audit
+ * database as `medsft deid run --audit` does. A rejected record fails the
+ * stage (err names the file and record; the audit run is rolled back): a
+ * training set with silently missing records is worse than a stopped build.
  */
 int build_deid_run(struct build_deid *d, struct ms_error *err) MS_MUST_CHECK;
 

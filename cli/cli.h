@@ -47,6 +47,9 @@ int cli_exit_code(int status);
 bool cli_parse_ulong(const char *s, unsigned long *out, unsigned long min, unsigned long max);
 bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
+/* Seconds since the epoch: SOURCE_DATE_EPOCH when set (reproducible runs), else the clock. */
+long long cli_now(void);
+
 /* True for -h, -q, -v and the option values listed in allowed (0-terminated). */
 bool cli_opt_allowed(int c, const int *allowed);
 /*

@@ -677,12 +677,12 @@ static int qa_run(struct build *b, struct stage *s, struct ms_error *err)
 
 /* ---- stage: de-identification ---- */
 
-static const char *const deid_keys[] = { "inputs",  "key_file", "generate_key", "mode", "ner",
-	                                 "threads", "out",      "strict",       NULL };
+static const char *const deid_keys[] = { "inputs",  "key_file", "generate_key", "mode",  "ner",
+	                                 "threads", "out",      "strict",       "audit", NULL };
 
 static int deid_plan(struct build *b, struct stage *s, struct build_deid *d, struct ms_error *err)
 {
-	const char *files[MAX_FILES] = { NULL }, *key_file, *mode, *out;
+	const char *files[MAX_FILES] = { NULL }, *key_file, *mode, *out, *audit;
 	size_t n = 0, i;
 	double threads;
 	int rc;
@@ -706,9 +706,16 @@ static int deid_plan(struct build *b, struct stage *s, struct build_deid *d, str
 		rc = get_int(&threads, s->config, "threads", "deid", 1, 64, 1, err);
 	if (!rc)
 		rc = get_str(&out, s->config, "out", "deid", "deid.jsonl", err);
+	if (!rc)
+		rc = get_str(&audit, s->config, "audit", "deid", NULL, err);
 	if (rc)
 		return rc;
 	d->threads = (unsigned)threads;
+	if (audit) {
+		d->audit_path = path_join(b->workdir, audit);
+		if (!d->audit_path)
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
 	for (i = 0; !rc && i < n; i++)
 		rc = stage_input(s, path_join(b->base, files[i]), err);
 	if (rc)

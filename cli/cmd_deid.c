@@ -392,22 +392,6 @@ static int parse_opts(int argc, char **argv, const char *usage, const int *allow
 	return -1;
 }
 
-/* SOURCE_DATE_EPOCH when set (reproducible runs), else the clock. */
-static long long now(void)
-{
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long v;
-
-	if (s && *s) {
-		errno = 0;
-		v = strtoll(s, &end, 10);
-		if (!errno && !*end && v >= 0)
-			return v;
-	}
-	return (long long)time(NULL);
-}
-
 /* ---- run --------------------------------------------------------------- */
 
 struct run_state {
@@ -799,8 +783,8 @@ static int run_commit(struct run_state *st, struct ms_error *err)
 		rc = ms_atomic_commit(&st->rejects, err);
 	}
 	if (!rc && st->audit)
-		rc = deid_audit_finish(st->audit, &counts, now(), st->n_rejects ? "rejects" : "ok",
-		                       err);
+		rc = deid_audit_finish(st->audit, &counts, cli_now(),
+		                       st->n_rejects ? "rejects" : "ok", err);
 	return rc;
 }
 
@@ -833,7 +817,7 @@ static int deid_run(int argc, char **argv)
 	struct deid_key key;
 	struct deid_reader *rd = NULL;
 	struct ms_error err = MS_ERROR_INIT;
-	long long started = now();
+	long long started = cli_now();
 	int rc, status;
 
 	rc = parse_opts(argc, argv, usage_run, allowed, &o);

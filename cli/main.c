@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct cli_state cli = { "", 0 };
 
@@ -230,4 +231,19 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "medsft: '%s' is not a medsft command; see 'medsft help'\n", name);
 	return CLI_EXIT_USAGE;
+}
+
+long long cli_now(void)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+
+	if (s && *s) {
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (!errno && !*end && v >= 0)
+			return v;
+	}
+	return (long long)time(NULL);
 }

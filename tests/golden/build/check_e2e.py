@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """End-to-end checks of a `medsft build` run on synthetic exports.
 
-usage: check_e2e.py DEID_JSONL REPORTS_DIR TRUTH_CSV...
+usage: check_e2e.py [--audit DB] DEID_JSONL REPORTS_DIR TRUTH_CSV...
 
 TRUTH_CSV are the synthetic exports in CSV form, in the order their records
 were de-identified (a CSV export is its own truth; an HL7 export's truth is
@@ -14,11 +14,14 @@ all be zero, and exits 1 if one is not:
     radiologist name) still in its de-identified text: a surrogate equal to
     its original, or PHI that was missed;
   - a patient (group) in two parts of the report dataset;
-  - a report example whose text is not in the de-identified output.
+  - a report example whose text is not in the de-identified output;
+  - with --audit, an original identifier anywhere in the audit database
+    (every text and blob value of every table).
 """
 import csv
 import json
 import os
+import sqlite3
 import sys
 
 
@@ -28,8 +31,48 @@ def truth(paths):
             yield from csv.DictReader(f)
 
 
+def identifiers(row):
+    return [
+        f"{row['patient.given']} {row['patient.family']}",
+        f"{row['patient.family']}, {row['patient.given']}",
+        row["patient.id"], row["case.id"], row["accession"],
+        row["patient.birthdate"], row["patient.phone"],
+        f"{row['referrer.given']} {row['referrer.family']}",
+        f"{row['performer.given']} {row['performer.family']}",
+        f"{row['patient.street']}, {row['patient.zip']}",
+    ]
+
+
+def audit_leaks(db, rows):
+    """Original identifiers (and raw ids) found in any value of the audit database."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    blob = []
+    tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for t in tables:
+        for r in con.execute(f'SELECT * FROM "{t}"'):
+            for v in r:
+                if isinstance(v, bytes):
+                    blob.append(v.decode("latin-1"))
+                elif isinstance(v, str):
+                    blob.append(v)
+    con.close()
+    everything = "\n".join(blob)
+    values = set()
+    for row in rows:
+        values.update(identifiers(row))
+        values.update([row["id"], row["patient"], row["patient.family"]])
+    found = sorted(v for v in values if v and v in everything)
+    print(f"audit database: {len(tables)} tables, {len(blob)} values; "
+          f"original values found: {len(found)}")
+    return len(found)
+
+
 def main():
-    deid, reports, truths = sys.argv[1], sys.argv[2], sys.argv[3:]
+    args = sys.argv[1:]
+    audit = None
+    if args and args[0] == "--audit":
+        audit, args = args[1], args[2:]
+    deid, reports, truths = args[0], args[1], args[2:]
     with open(deid, encoding="utf-8") as f:
         docs = [json.loads(line) for line in f]
     rows = list(truth(truths))
@@ -38,16 +81,7 @@ def main():
     checked = 0
     for doc, row in zip(docs, rows):
         text = doc["text"]
-        values = [
-            f"{row['patient.given']} {row['patient.family']}",
-            f"{row['patient.family']}, {row['patient.given']}",
-            row["patient.id"], row["case.id"], row["accession"],
-            row["patient.birthdate"], row["patient.phone"],
-            f"{row['referrer.given']} {row['referrer.family']}",
-            f"{row['performer.given']} {row['performer.family']}",
-            f"{row['patient.street']}, {row['patient.zip']}",
-        ]
-        for v in values:
+        for v in identifiers(row):
             checked += 1
             if v in text:
                 leaks += 1
@@ -78,7 +112,8 @@ def main():
                     not_from_deid += 1
     print(f"report examples: {n}; patients: {len(part_of)}; patients in two parts: "
           f"{two_parts}; examples not from the de-identified output: {not_from_deid}")
-    return 1 if leaks or two_parts or not_from_deid or not n else 0
+    in_audit = audit_leaks(audit, rows) if audit else 0
+    return 1 if leaks or two_parts or not_from_deid or in_audit or not n else 0
 
 
 if __name__ == "__main__":

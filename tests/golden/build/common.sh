@@ -13,7 +13,7 @@ make_pipeline() {
   "seed": 42,
   "catalog": { "files": ["$SRC/data/catalogs/goae-excerpt.csv"] },
   "qa": { "out": "qa", "systems": ["goae"], "paraphrases": 1 },
-  "deid": { "inputs": ["ris.csv", "ris.hl7"], "threads": 2 },
+  "deid": { "inputs": ["ris.csv", "ris.hl7"], "threads": 2, "audit": "audit.db" },
   "reports": { "out": "reports-goae", "codes": "goae", "folds": 5, "holdout": 0.1 $1 }
 }
 JSON
