@@ -243,4 +243,34 @@ int qa_goae_generate(struct qa_emit *em, const struct qa_table *t,
 int qa_tumour_generate(struct qa_emit *em, const struct qa_table *icd, const struct qa_table *o3,
                        unsigned per_morphology, struct ms_error *err) MS_MUST_CHECK;
 
+/* ---- reports check: deduplication and decontamination (reports_check.c) ---- */
+
+/*
+ * Collects the report texts of a dataset folder (taken back out of their
+ * prompts) with their SHA-256 and MinHash signature under seed, then checks
+ * what `reports build` promises of the training parts: no text equal to a
+ * hold-out text or to another training text, and, with a threshold, none
+ * at least that similar (MinHash/LSH, as the build measured) to a hold-out
+ * text or to a training text with a smaller id.
+ */
+struct datagen_rcheck;
+
+/* One finding: file index and line as given to datagen_rcheck_add(). */
+typedef void (*datagen_rcheck_cb)(void *payload, size_t file, size_t line, const char *what);
+
+int datagen_rcheck_new(struct datagen_rcheck **out, uint64_t seed,
+                       struct ms_error *err) MS_MUST_CHECK;
+/*
+ * Adds the record id (test: from the hold-out) whose user prompt is
+ * user[0, len); *not_a_prompt is set, and nothing added, when the prompt
+ * does not have the shape reports build writes.
+ */
+int datagen_rcheck_add(struct datagen_rcheck *r, const char *id, bool test, const char *user,
+                       size_t len, size_t file, size_t line, bool *not_a_prompt,
+                       struct ms_error *err) MS_MUST_CHECK;
+/* Runs the checks (threshold 0: exact only); cb gets every finding. */
+int datagen_rcheck_run(struct datagen_rcheck *r, double threshold, datagen_rcheck_cb cb,
+                       void *payload, struct ms_error *err) MS_MUST_CHECK;
+void datagen_rcheck_free(struct datagen_rcheck *r);
+
 #endif

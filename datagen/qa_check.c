@@ -186,6 +186,7 @@ struct check {
 	uint64_t total;
 	struct ms_buf tmp;
 	struct ms_buf tmp2;
+	struct datagen_rcheck *rcheck; /* report texts, for the dedup and decontamination check */
 };
 
 static void problem(struct check *c, const char *path, size_t line, const char *fmt, ...)
@@ -695,6 +696,62 @@ static int check_group(struct check *c, size_t file, size_t line, const char *sy
 }
 
 /* A report record's split group: the patient, "<group>/<id>" in meta.source. */
+/* Adds a report record's text to the deduplication and decontamination check. */
+static int collect_report(struct check *c, size_t file, size_t line, const json_t *meta,
+                          const struct turns *tu)
+{
+	const char *slash = strchr(jstr(meta, "source"), '/');
+	uint64_t seed = 0;
+	bool bad = true;
+	size_t i;
+	int rc = 0;
+
+	if (!c->rcheck) {
+		(void)juint(c->manifest, "seed", &seed);
+		rc = datagen_rcheck_new(&c->rcheck, seed, c->err);
+		if (rc)
+			return rc;
+	}
+	for (i = 0; i < tu->n && !rc; i++) {
+		if (tu->t[i].role == OUTPUT_ROLE_USER)
+			rc = datagen_rcheck_add(
+			        c->rcheck, slash + 1, !strcmp(c->files[file].split, "test"),
+			        tu->t[i].text, tu->t[i].len, file, line, &bad, c->err);
+	}
+	if (!rc && bad)
+		problem(c, c->files[file].path, line, "report prompt without its 'Befund:' text");
+	return rc;
+}
+
+static void rcheck_finding(void *payload, size_t file, size_t line, const char *what)
+{
+	struct check *c = payload;
+
+	problem(c, c->files[file].path, line, "%s", what);
+}
+
+/* Runs the report check with the threshold the build used (stats.json). */
+static int check_reports_dedup(struct check *c)
+{
+	json_t *st, *reports, *t;
+	double threshold = 0;
+	int rc;
+
+	if (!c->rcheck)
+		return 0;
+	st = load_json(c, "stats.json", &rc);
+	if (!st)
+		return rc;
+	reports = json_object_get(st, "reports");
+	t = json_is_object(reports) ? json_object_get(reports, "near_duplicate_threshold") : NULL;
+	if (t && json_is_number(t) && json_number_value(t) > 0 && json_number_value(t) <= 1)
+		threshold = json_number_value(t);
+	else if (t && !(json_is_number(t) && json_number_value(t) == 0))
+		problem(c, "stats.json", 0, "'reports.near_duplicate_threshold' is not in [0, 1]");
+	json_decref(st);
+	return datagen_rcheck_run(c->rcheck, threshold, rcheck_finding, c, c->err);
+}
+
 static int check_report_group(struct check *c, size_t file, size_t line, const json_t *meta)
 {
 	const char *src = jstr(meta, "source");
@@ -764,6 +821,8 @@ static int check_record(struct check *c, size_t file, size_t line, const char *s
 	codes = json_object_get(meta, "codes");
 	if (report) {
 		rc = check_report_group(c, file, line, meta);
+		if (!rc && jstr(meta, "source") && strchr(jstr(meta, "source"), '/'))
+			rc = collect_report(c, file, line, meta, &tu);
 	} else {
 		if (datagen_qa_family_parse(&fam, jstr(meta, "task")) == 0)
 			c->tasks[fam]++;
@@ -956,6 +1015,8 @@ int datagen_qa_check(size_t *n_problems_out, const char *dir, struct catalog_sto
 		goto out;
 	check_unlisted(c);
 	rc = check_stats(c);
+	if (!rc)
+		rc = check_reports_dedup(c);
 out:
 	*n_problems_out = c->n_problems;
 	if (!rc && c->n_problems)
@@ -964,6 +1025,7 @@ out:
 		qa_table_release(&c->tables[i].t);
 	json_decref(c->manifest);
 	output_dedup_free(c->dedup);
+	datagen_rcheck_free(c->rcheck);
 	ms_free(c->groups);
 	ms_arena_release(&c->keys);
 	ms_buf_release(&c->tmp);
