@@ -27,6 +27,11 @@ struct rc_rec {
 	unsigned char hash[MS_SHA256_LEN];
 };
 
+/* A sortable reference to a record. */
+struct rc_ref {
+	struct rc_rec *rec;
+};
+
 struct datagen_rcheck {
 	uint64_t seed;
 	struct ms_arena arena;
@@ -112,53 +117,53 @@ int datagen_rcheck_add(struct datagen_rcheck *r, const char *id, bool test, cons
 
 static int cmp_hash(const void *pa, const void *pb)
 {
-	const struct rc_rec *const *a = pa, *const *b = pb;
-	int c = memcmp((*a)->hash, (*b)->hash, MS_SHA256_LEN);
+	const struct rc_rec *a = ((const struct rc_ref *)pa)->rec;
+	const struct rc_rec *b = ((const struct rc_ref *)pb)->rec;
+	int c = memcmp(a->hash, b->hash, MS_SHA256_LEN);
 
-	return c ? c : strcmp((*a)->id, (*b)->id);
+	return c ? c : strcmp(a->id, b->id);
 }
 
 static int cmp_id(const void *pa, const void *pb)
 {
-	const struct rc_rec *const *a = pa, *const *b = pb;
-
-	return strcmp((*a)->id, (*b)->id);
+	return strcmp(((const struct rc_ref *)pa)->rec->id, ((const struct rc_ref *)pb)->rec->id);
 }
 
 /*
  * Exact duplicates: a training text equal to a hold-out text, or to the
  * text of a training record with a smaller id (the one the build kept).
  */
-static void check_exact(struct datagen_rcheck *r, struct rc_rec **by, datagen_rcheck_cb cb,
+static void check_exact(struct datagen_rcheck *r, struct rc_ref *by, datagen_rcheck_cb cb,
                         void *payload)
 {
 	size_t i, j, k;
 
 	for (i = 0; i < r->n; i++)
-		by[i] = &r->v[i];
+		by[i].rec = &r->v[i];
 	qsort(by, r->n, sizeof(*by), cmp_hash);
 	for (i = 0; i < r->n; i = j) {
 		bool test = false, first_train = true;
 
-		for (j = i; j < r->n && !memcmp(by[j]->hash, by[i]->hash, MS_SHA256_LEN); j++)
-			test = test || by[j]->test;
+		for (j = i; j < r->n && !memcmp(by[j].rec->hash, by[i].rec->hash, MS_SHA256_LEN);
+		     j++)
+			test = test || by[j].rec->test;
 		for (k = i; k < j; k++) {
-			if (by[k]->test)
+			if (by[k].rec->test)
 				continue;
 			if (test)
-				cb(payload, by[k]->file, by[k]->line,
+				cb(payload, by[k].rec->file, by[k].rec->line,
 				   "training report with the same text as a hold-out report");
 			else if (!first_train)
-				cb(payload, by[k]->file, by[k]->line,
+				cb(payload, by[k].rec->file, by[k].rec->line,
 				   "training report with the same text as another training report");
-			by[k]->dropped = test || !first_train;
+			by[k].rec->dropped = test || !first_train;
 			first_train = false;
 		}
 	}
 }
 
 /* Near duplicates (MinHash, LSH at threshold), in the build's order. */
-static int check_near(struct datagen_rcheck *r, struct rc_rec **by, double threshold,
+static int check_near(struct datagen_rcheck *r, struct rc_ref *by, double threshold,
                       datagen_rcheck_cb cb, void *payload, struct ms_error *err)
 {
 	struct output_lsh *test_lsh = NULL, *train_lsh = NULL;
@@ -172,18 +177,18 @@ static int check_near(struct datagen_rcheck *r, struct rc_rec **by, double thres
 		if (r->v[i].test)
 			rc = output_lsh_insert(test_lsh, r->sigs[i], i);
 		else if (!r->v[i].dropped)
-			by[n++] = &r->v[i];
+			by[n++].rec = &r->v[i];
 	}
 	if (!rc)
 		qsort(by, n, sizeof(*by), cmp_id);
 	for (i = 0; !rc && i < n; i++) {
-		size_t ri = (size_t)(by[i] - r->v);
+		size_t ri = (size_t)(by[i].rec - r->v);
 
 		if (output_lsh_query(test_lsh, r->sigs[ri], NULL))
-			cb(payload, by[i]->file, by[i]->line,
+			cb(payload, by[i].rec->file, by[i].rec->line,
 			   "training report nearly the same as a hold-out report");
 		else if (output_lsh_query(train_lsh, r->sigs[ri], NULL))
-			cb(payload, by[i]->file, by[i]->line,
+			cb(payload, by[i].rec->file, by[i].rec->line,
 			   "training report nearly the same as another training report");
 		else
 			rc = output_lsh_insert(train_lsh, r->sigs[ri], ri);
@@ -198,7 +203,7 @@ static int check_near(struct datagen_rcheck *r, struct rc_rec **by, double thres
 int datagen_rcheck_run(struct datagen_rcheck *r, double threshold, datagen_rcheck_cb cb,
                        void *payload, struct ms_error *err)
 {
-	struct rc_rec **by;
+	struct rc_ref *by;
 	int rc = 0;
 
 	if (!r->n)
