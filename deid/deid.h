@@ -528,7 +528,9 @@ bool deid_check_valid(enum deid_check check, const char *s, size_t len);
  *   trim      given: the span keeps its words while they are known first
  *             names, initials or particles (von, de), plus one more word
  *             ("Frau Beate Albers Schmerzen" -> "Beate Albers", "Frau Albers
- *             Schmerzen" -> "Albers"). Needs gazetteers.
+ *             Schmerzen" -> "Albers"), except a name after a matched TITLE
+ *             group that ends its line, a signature, which stays whole
+ *             ("Dr. Bernwart Schulze\n"). Needs gazetteers.
  *   gender    f|m: gender recorded in the span (else from a first name).
  *   priority  0..100 (default 50), see the merge priority.
  *   score     0..1 (default 1).

@@ -1189,16 +1189,32 @@ static int context_ok(const struct deid_rule *r, struct deid_rules_ws *ws, const
 	return rc < 0 ? rc : 1;
 }
 
+/* [s, e) is on one line and only blanks follow it on that line. */
+static bool ends_its_line(const char *text, size_t len, size_t s, size_t e)
+{
+	if (memchr(text + s, '\n', e - s))
+		return false;
+	while (e < len && (text[e] == ' ' || text[e] == '\t'))
+		e++;
+	return e == len || text[e] == '\n' || text[e] == '\r';
+}
+
 /*
  * trim = given: the words of a name are kept while they are first names,
  * initials or particles, plus one more word (the surname); a name whose
  * first word is not a first name or initial is cut to that word. Words are
- * separated by blanks (a hyphenated name is one word).
+ * separated by blanks (a hyphenated name is one word). A name after a
+ * title that ends its line (a signature: "Dr. med. Vasyl Oleksandrovych
+ * Lavrynenko") is kept whole: nothing else shares the line, so every word
+ * is part of it.
  */
 static size_t trim_given(const struct deid_gaz *g, struct ms_buf *scratch, const char *text,
-                         size_t s, size_t e)
+                         size_t len, size_t s, size_t e, bool titled)
 {
 	size_t pos = s;
+
+	if (titled && ends_its_line(text, len, s, e))
+		return e;
 
 	while (pos < e) {
 		size_t ws = pos, we = pos, wl;
@@ -1222,7 +1238,7 @@ static size_t trim_given(const struct deid_gaz *g, struct ms_buf *scratch, const
 
 /* Applies require and trim to [s, *e); false if the match must be dropped. */
 static bool refine(const struct deid_rule *r, struct deid_rules_ws *ws, const struct deid_gaz *g,
-                   const char *text, size_t s, size_t *e, char *gender)
+                   const char *text, size_t len, size_t s, size_t *e, bool titled, char *gender)
 {
 	unsigned f = 0;
 	size_t wl = 0;
@@ -1253,7 +1269,7 @@ static bool refine(const struct deid_rule *r, struct deid_rules_ws *ws, const st
 	}
 	}
 	if (r->trim_given && g)
-		*e = trim_given(g, &ws->scratch, text, s, *e);
+		*e = trim_given(g, &ws->scratch, text, len, s, *e, titled);
 	if (!*gender)
 		*gender = deid_gaz_gender(f);
 	return true;
@@ -1283,8 +1299,22 @@ static int emit(struct deid_cands *cands, struct deid_regions *keep, const struc
 	return deid_cands_add(cands, &c);
 }
 
+/* Did a group labelled TITLE take part in the match ("Dr. med." before a name)? */
+static bool title_matched(const struct deid_rule *r, const PCRE2_SIZE *ov)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_groups; i++) {
+		size_t n = r->groups[i].num;
+
+		if (r->groups[i].label == PHI_TITLE && ov[2 * n] != PCRE2_UNSET)
+			return true;
+	}
+	return false;
+}
+
 static int on_match(const struct deid_rule *r, struct deid_rules_ws *ws, const struct deid_gaz *g,
-                    const char *text, bool keep_enabled, struct deid_cands *cands,
+                    const char *text, size_t len, bool keep_enabled, struct deid_cands *cands,
                     struct deid_regions *keep)
 {
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ws->md);
@@ -1307,7 +1337,7 @@ static int on_match(const struct deid_rule *r, struct deid_rules_ws *ws, const s
 	if (r->check >= 0 && !deid_check_valid((enum deid_check)r->check, text + s, e - s))
 		return 0;
 	if ((r->require || r->trim_given || (!gender && label >= 0 && label <= PHI_PERSON_OTHER)) &&
-	    !refine(r, ws, g, text, s, &e, &gender))
+	    !refine(r, ws, g, text, len, s, &e, title_matched(r, ov), &gender))
 		return 0;
 	if (label != LABEL_NONE)
 		rc = emit(cands, keep, r, label, s, e, gender, keep_enabled);
@@ -1385,7 +1415,7 @@ static int after_match(const struct deid_rule *r, struct deid_rules_ws *ws,
 	rc = r->ctx ? context_ok(r, ws, text, ms < me ? ms : me) : 1;
 	if (rc < 0)
 		return match_error(r, rc, ms, err);
-	if (rc > 0 && on_match(r, ws, g, text, keep_enabled, cands, keep))
+	if (rc > 0 && on_match(r, ws, g, text, len, keep_enabled, cands, keep))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	return 0;
 }

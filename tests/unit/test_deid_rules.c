@@ -247,6 +247,10 @@ static void test_people(void **state)
 		{ "Befundet von Dr. med. Anna Beispiel.", PHI_TITLE, "Dr. med." },
 		{ "Befundet von Dr. med. Anna Beispiel.", PHI_STAFF, "Anna Beispiel" },
 		{ "Prof. Dr. K. O. von Hausen", PHI_STAFF, "K. O. von Hausen" },
+		/* a signature line after a title: every word of it is the name */
+		{ "Grüße\nDr. med. Vasyl Oleksandrovych Lavrynenko  \nFA", PHI_STAFF,
+		  "Vasyl Oleksandrovych Lavrynenko" },
+		{ "Grüße\n\nDr. Bernwart Schulze", PHI_STAFF, "Bernwart Schulze" },
 		{ "Prof. Dr. K. O. von Hausen", PHI_TITLE, "Prof. Dr." },
 		{ "Frau Muster kam zur Kontrolle.", PHI_PATIENT, "Muster" },
 		{ "Herrn Beate Albers Schmerzen", PHI_PATIENT, "Beate Albers" },
