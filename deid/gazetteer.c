@@ -29,7 +29,7 @@
  *   city      a known city (up to five words: "Frankfurt am Main") after
  *             "in", "aus", "nach", "wohnhaft", "Wohnort", "Geburtsort" or a
  *             4-5 digit postcode on the same line, or before ", " and a
- *             digit or "den" (letterhead: "Flensburg, 27. März 2025");
+ *             digit, "den" or "am" (letterhead: "Flensburg, 27. März 2025");
  *   street    a known street name followed by a house number.
  * Allowlist phrases of two or more words become KEEP regions, and so does a
  * hyphenated compound whose last part is an allowlist "-Noun" entry
@@ -694,13 +694,14 @@ static bool city_context_at(const struct deid_toks *t, const char *text, size_t 
 		     ((p->flags & DEID_TOK_DIGITS) && p->n_chars >= 4 && p->n_chars <= 5)))
 			return true;
 	}
-	/* letterhead "Flensburg, 27. März 2025" or "Berlin, den 3.3.2021" */
+	/* letterhead "Flensburg, 27. März 2025", "Berlin, den 3.3.2021", "Berlin, am 3.3." */
 	if (end + 2 < len && text[end] == ',' && text[end + 1] == ' ') {
 		char c = text[end + 2];
 
 		if (c >= '0' && c <= '9')
 			return true;
-		if (end + 5 < len && memcmp(text + end + 2, "den ", 4) == 0)
+		if (end + 5 < len && (memcmp(text + end + 2, "den ", 4) == 0 ||
+		                      memcmp(text + end + 2, "am ", 3) == 0))
 			return true;
 	}
 	return false;

@@ -193,14 +193,14 @@ static void test_places(void **state)
 	struct deid_detector *det = make(NULL, DEID_DETECT_NO_RULES);
 	struct deid_spans sp = DEID_SPANS_INIT;
 	const char *t1 = "wohnhaft in Frankfurt am Main, geboren in Bad Arolsen.\n"
-	                 "Heidelberg, 14.09.2039\nBerlin, den 3.3.2021";
+	                 "Heidelberg, 14.09.2039\nBerlin, den 3.3.2021\nMünchen, am 17.8.2033";
 	const char *t2 = "in Höhe LWK 2, in Lage regelrecht, nach Essen erbrochen, Rose am Bein.";
 	const char *t3 = "Anschrift Ackerweg 5, nicht Ackerweg.";
 
 	(void)state;
 	run(det, t1, &sp);
 	assert_string_equal(texts(t1, &sp), "CITY:Frankfurt am Main|CITY:Bad Arolsen|"
-	                                    "CITY:Heidelberg|CITY:Berlin");
+	                                    "CITY:Heidelberg|CITY:Berlin|CITY:München");
 	run(det, t2, &sp);
 	assert_string_equal(texts(t2, &sp), "");
 	run(det, t3, &sp);
