@@ -623,14 +623,23 @@ static int try_name(const struct deid_gaz *g, const struct deid_toks *t, const c
 	                deid_gaz_gender(f0));
 }
 
-/* "Gebauer, Gerlinde" */
+/* Words after which "Surname, Given," is a person, not a list. */
+static const char *const person_lead[] = { "frau",      "herr",      "herrn", "patient",
+	                                   "patientin", "patienten", "pat",   NULL };
+
+/* "Gebauer, Gerlinde"; "Frau CHRIST, Charlotte, Fall-Nr." */
 static int try_reversed(const struct deid_gaz *g, const struct deid_toks *t, const char *text,
                         size_t len, size_t i, struct deid_cands *cands, size_t *next)
 {
 	size_t j = extend_hyphens(t, text, i), k;
+	bool lead = i > 0 && key_is(t, &t->v[i - 1], person_lead);
 	unsigned f;
 
-	if (!surname_like(g, t, i, false) || j + 1 >= t->n)
+	/* after "Frau" even an everyday word is a surname ("Frau Fuss, Flora") */
+	if (lead ? !name_shaped(text, &t->v[i]) || (tok_flags(g, t, i) & DEID_GAZ_ALLOW)
+	         : !surname_like(g, t, i, false))
+		return 0;
+	if (j + 1 >= t->n)
 		return 0;
 	/* not inside a comma-separated list ("Chol, Tri, LDL") */
 	if (i > 0 && t->v[i - 1].end + 2 == t->v[i].start && text[t->v[i - 1].end] == ',')
@@ -639,7 +648,7 @@ static int try_reversed(const struct deid_gaz *g, const struct deid_toks *t, con
 	if (t->v[k].start != t->v[j].end + 2 || text[t->v[j].end] != ',' ||
 	    text[t->v[j].end + 1] != ' ' || !first_name_at(g, t, k, &f))
 		return 0;
-	if (t->v[k].end < len && text[t->v[k].end] == ',')
+	if (!lead && t->v[k].end < len && text[t->v[k].end] == ',')
 		return 0;
 	/* a following first name belongs to it too ("Müller, Anna Maria") */
 	while (single_space(text, t, k)) {

@@ -168,6 +168,9 @@ static void test_names(void **state)
 	const char *t2 =
 	        "Patientin: Gebauer, Gerlinde\nLabor: Chol, Tri, LDL; CHE, GGT; IgA Synthese.";
 	const char *t3 = "Befund von M. Schmidt an Hans Klein.";
+	/* "Surname, Given," after "Frau" is a person even before a comma and with an
+	   everyday word as surname; without it, a list */
+	const char *t5 = "über Frau Fuss, Flora, geb. 1990; Liste: Gebauer, Gerlinde, Anna";
 	/* abstract nouns are not surnames, listed surnames are */
 	const char *t4 = "Nach Theodor zur Anschlussheilbehandlung, Anna Operation; Karl Hornung.";
 
@@ -184,6 +187,8 @@ static void test_names(void **state)
 	assert_string_equal(texts(t3, &sp), "PATIENT:M. Schmidt|PATIENT:Hans Klein");
 	run(det, t4, &sp);
 	assert_string_equal(texts(t4, &sp), "PATIENT:Karl Hornung");
+	run(det, t5, &sp);
+	assert_string_equal(texts(t5, &sp), "PATIENT:Fuss, Flora");
 	deid_spans_release(&sp);
 	deid_detector_free(det);
 }
