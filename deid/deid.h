@@ -529,7 +529,8 @@ bool deid_check_valid(enum deid_check check, const char *s, size_t len);
  *             names, initials or particles (von, de), plus one more word
  *             ("Frau Beate Albers Schmerzen" -> "Beate Albers", "Frau Albers
  *             Schmerzen" -> "Albers"), except a name after a matched TITLE
- *             group that ends its line, a signature, which stays whole
+ *             group that ends its line or its part of it (before a tab, a
+ *             slash or the next title), a signature, which stays whole
  *             ("Dr. Bernwart Schulze\n"). Needs gazetteers.
  *   gender    f|m: gender recorded in the span (else from a first name).
  *   priority  0..100 (default 50), see the merge priority.

@@ -1189,14 +1189,32 @@ static int context_ok(const struct deid_rule *r, struct deid_rules_ws *ws, const
 	return rc < 0 ? rc : 1;
 }
 
-/* [s, e) is on one line and only blanks follow it on that line. */
+/*
+ * [s, e) is on one line and ends a part of it: blanks, then the end of the
+ * line, a tab or slash (signature columns: "Dr. A B / OA Dr. C D"), or the
+ * next person's title ("Dr. Hanns Wurst OA Dr. Matthias Metzger").
+ */
 static bool ends_its_line(const char *text, size_t len, size_t s, size_t e)
 {
+	static const char *const next_title[] = { "Dr.", "Prof.", "OA ", "PD ", "Doz.", "Ass." };
+	size_t i;
+
 	if (memchr(text + s, '\n', e - s))
 		return false;
-	while (e < len && (text[e] == ' ' || text[e] == '\t'))
+	if (e < len && text[e] == '\t')
+		return true;
+	while (e < len && text[e] == ' ')
 		e++;
-	return e == len || text[e] == '\n' || text[e] == '\r';
+	if (e == len || text[e] == '\n' || text[e] == '\r' || text[e] == '\t' || text[e] == '/')
+		return true;
+	for (i = 0; i < sizeof(next_title) / sizeof(next_title[0]); i++) {
+		size_t n = strlen(next_title[i]);
+
+		if (e > 0 && text[e - 1] == ' ' && e + n <= len &&
+		    memcmp(text + e, next_title[i], n) == 0)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -1204,9 +1222,9 @@ static bool ends_its_line(const char *text, size_t len, size_t s, size_t e)
  * initials or particles, plus one more word (the surname); a name whose
  * first word is not a first name or initial is cut to that word. Words are
  * separated by blanks (a hyphenated name is one word). A name after a
- * title that ends its line (a signature: "Dr. med. Vasyl Oleksandrovych
- * Lavrynenko") is kept whole: nothing else shares the line, so every word
- * is part of it.
+ * title that ends its line or its part of the line (a signature: "Dr. med.
+ * Vasyl Oleksandrovych Lavrynenko") is kept whole: nothing else shares it,
+ * so every word is part of the name.
  */
 static size_t trim_given(const struct deid_gaz *g, struct ms_buf *scratch, const char *text,
                          size_t len, size_t s, size_t e, bool titled)

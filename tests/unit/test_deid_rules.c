@@ -251,6 +251,8 @@ static void test_people(void **state)
 		{ "Grüße\nDr. med. Vasyl Oleksandrovych Lavrynenko  \nFA", PHI_STAFF,
 		  "Vasyl Oleksandrovych Lavrynenko" },
 		{ "Grüße\n\nDr. Bernwart Schulze", PHI_STAFF, "Bernwart Schulze" },
+		{ "Grüße\nDr. Hanns Wurst OA Dr. Matthias Metzger", PHI_STAFF, "Hanns Wurst" },
+		{ "Untersucher: OA Dr. Wiesler Franz / OA Dr. Leber", PHI_STAFF, "Wiesler Franz" },
 		{ "Prof. Dr. K. O. von Hausen", PHI_TITLE, "Prof. Dr." },
 		{ "Frau Muster kam zur Kontrolle.", PHI_PATIENT, "Muster" },
 		{ "Herrn Beate Albers Schmerzen", PHI_PATIENT, "Beate Albers" },
