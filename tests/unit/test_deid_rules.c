@@ -270,6 +270,12 @@ static void test_people(void **state)
 		{ "Freigabe: Ostermeier K. MBA", PHI_STAFF, "Ostermeier K." },
 		{ "Freigabe: Ostermeier K. MBA", PHI_TITLE, "MBA" },
 		{ "Dimitrios Papadakis MD PhD\nStationsarzt", PHI_STAFF, "Dimitrios Papadakis" },
+		/* two name words right before a birth marker, known names or not */
+		{ "Patientin \nHuberta Hotzenplotz, geb. am 3.6.1942", PHI_PATIENT,
+		  "Huberta Hotzenplotz" },
+		{ "Arztbrief\nHelmfried Koenig * 13.09.1955", PHI_PATIENT, "Helmfried Koenig" },
+		{ "Patientin Frauke Weber (* 2.2.1964)", PHI_PATIENT, "Frauke Weber" },
+		{ "Aufnahme Max Muster, geb. 1950", PHI_PATIENT, "Max Muster" },
 		{ "OA PD Dr. med K. Wendlinger", PHI_STAFF, "K. Wendlinger" },
 		{ "gez. Doz. DDr. Dr.med.univer. K. Obermoser", PHI_STAFF, "K. Obermoser" },
 		{ "gez. Doz. DDr. Dr.med.univer. K. Obermoser", PHI_TITLE,
@@ -312,6 +318,7 @@ static void test_negatives(void **state)
 {
 	static const char *const texts[] = {
 		"Raumforderung 12 mm, vormals 5,3 cm.",
+		"Große Läsion * 2 cm, Zyste Segment * 7.",
 		"Gabe von 120 mg Prednisolon, 2 x 500 mg.",
 		"Zyste 3 x 4 cm im Segment 7.",
 		"BI-RADS 4, ACR C.",
