@@ -241,49 +241,120 @@ static int push_span(struct ner_tagger *tg, size_t *n, size_t start, size_t end,
 #define PREFETCH(p) ((void)(p))
 #endif
 
-/* A row is n_tags floats: up to three cache lines. */
+/*
+ * A row is n_tags <= 39 floats, on up to four 64-byte lines: the lines of
+ * its floats 0, 16, 32 and last (those inside the row) are all of them, as
+ * no two of these are more than 16 floats apart.
+ */
 static inline void prefetch_row(const struct ner_model *m, uint32_t row)
 {
 	const float *w;
-	unsigned o;
 
 	if (row == NER_ROW_ABSENT)
 		return;
 	w = m->weights + (size_t)row * m->n_tags;
-	for (o = 0; o < m->n_tags; o += 16)
-		PREFETCH(w + o);
+	PREFETCH(w);
+	if (m->n_tags > 16)
+		PREFETCH(w + 16);
+	if (m->n_tags > 32)
+		PREFETCH(w + 32);
+	PREFETCH(w + m->n_tags - 1);
 }
 
 /*
- * e[0..n) += w[0..n), the inner loop of tagging (a third of its time as
- * a scalar loop). With GCC or Clang four floats at a time through their
- * vector extension (one SSE addition on x86-64, generic code elsewhere);
- * memcpy keeps the loads unaligned-safe. Per element the order of
- * additions, and so the result, is the same as one by one.
+ * The emission scores of one token: e[t] = 0 + w1[t] + w2[t] + ... over its
+ * rows in feature order, the inner loop of tagging. With GCC or Clang the
+ * sum runs four floats at a time in vector registers for the whole token
+ * (one load and one addition per four floats and row; a loop adding into
+ * e kept a load and a store per vector as well), instantiated per number
+ * of whole vectors so that the accumulators are registers; the n_tags % 4
+ * floats left go one by one. Per element the order of additions, and so
+ * the result, is the same as a scalar loop's: lanes do not mix.
  */
 #if defined(__GNUC__)
-static inline void add_row(float *restrict e, const float *restrict w, unsigned n)
+#define NER_MAX_VEC (NER_MAX_TAGS / 4)
+
+/* rows[k0..k1) of the token, of total; the rows after k1 are prefetched. */
+static inline __attribute__((always_inline)) void sum_rows_nv(float *restrict e,
+                                                              const struct ner_model *m,
+                                                              const uint32_t *rows, size_t k0,
+                                                              size_t k1, size_t total, unsigned nv)
 {
-	unsigned t = 0;
+	ner_v4f acc[NER_MAX_VEC];
+	unsigned T = m->n_tags, v, t;
+	size_t k;
 
-	for (; t + 4 <= n; t += 4) {
-		ner_v4f a, b;
+#pragma GCC unroll 16
+	for (v = 0; v < nv; v++)
+		acc[v] = (ner_v4f){ 0, 0, 0, 0 };
+	for (t = 4 * nv; t < T; t++)
+		e[t] = 0;
+	for (k = k0; k < k1; k++) {
+		const float *w;
 
-		memcpy(&a, e + t, sizeof(a));
-		memcpy(&b, w + t, sizeof(b));
-		a += b;
-		memcpy(e + t, &a, sizeof(a));
+		if (k + 8 < total)
+			prefetch_row(m, rows[k + 8]);
+		if (rows[k] == NER_ROW_ABSENT)
+			continue;
+		w = m->weights + (size_t)rows[k] * T;
+#pragma GCC unroll 16
+		for (v = 0; v < nv; v++) {
+			ner_v4f b;
+
+			memcpy(&b, w + (size_t)4 * v, sizeof(b));
+			acc[v] += b;
+		}
+		for (t = 4 * nv; t < T; t++)
+			e[t] += w[t];
 	}
-	for (; t < n; t++)
-		e[t] += w[t];
+#pragma GCC unroll 16
+	for (v = 0; v < nv; v++)
+		memcpy(e + (size_t)4 * v, &acc[v], sizeof(acc[v]));
+}
+
+static void sum_rows(float *restrict e, const struct ner_model *m, const uint32_t *rows, size_t k0,
+                     size_t k1, size_t total)
+{
+	switch (m->n_tags / 4) {
+#define NER_SUM_CASE(nv)                                    \
+	case nv:                                            \
+		sum_rows_nv(e, m, rows, k0, k1, total, nv); \
+		break;
+		NER_SUM_CASE(0)
+		NER_SUM_CASE(1)
+		NER_SUM_CASE(2)
+		NER_SUM_CASE(3)
+		NER_SUM_CASE(4)
+		NER_SUM_CASE(5)
+		NER_SUM_CASE(6)
+		NER_SUM_CASE(7)
+		NER_SUM_CASE(8)
+		NER_SUM_CASE(9)
+#undef NER_SUM_CASE
+	default:
+		assert(0 && "n_tags above NER_MAX_TAGS");
+		break;
+	}
 }
 #else
-static inline void add_row(float *restrict e, const float *restrict w, unsigned n)
+static void sum_rows(float *restrict e, const struct ner_model *m, const uint32_t *rows, size_t k0,
+                     size_t k1, size_t total)
 {
-	unsigned t;
+	unsigned T = m->n_tags, t;
+	size_t k;
 
-	for (t = 0; t < n; t++)
-		e[t] += w[t];
+	memset(e, 0, T * sizeof(float));
+	for (k = k0; k < k1; k++) {
+		const float *w;
+
+		if (k + 8 < total)
+			prefetch_row(m, rows[k + 8]);
+		if (rows[k] == NER_ROW_ABSENT)
+			continue;
+		w = m->weights + (size_t)rows[k] * T;
+		for (t = 0; t < T; t++)
+			e[t] += w[t];
+	}
 }
 #endif
 
@@ -307,21 +378,8 @@ static void emissions(const struct ner_model *m, uint32_t *ids, const uint32_t *
 	}
 	for (k = 0; k < 8 && k < total; k++)
 		prefetch_row(m, ids[k]);
-	for (i = 0; i < n; i++) {
-		float *e = em + i * T;
-
-		memset(e, 0, T * sizeof(float));
-		for (k = off[i]; k < off[i + 1]; k++) {
-			const float *w;
-
-			if (k + 8 < total)
-				prefetch_row(m, ids[k + 8]);
-			if (ids[k] == NER_ROW_ABSENT)
-				continue;
-			w = m->weights + (size_t)ids[k] * T;
-			add_row(e, w, T);
-		}
-	}
+	for (i = 0; i < n; i++)
+		sum_rows(em + i * T, m, ids, off[i], off[i + 1], total);
 }
 
 /* Emission margin of token i: its tag's score minus the best other tag's. */
