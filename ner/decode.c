@@ -255,8 +255,7 @@ int ner_tagger_new(struct ner_tagger **out, const struct ner_model *m, struct ms
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	tg->m = m;
 	ms_arena_init(&tg->arena, 64 << 10);
-	tg->fw.fold = (struct ms_buf)MS_BUF_INIT;
-	tg->fw.scratch = (struct ms_buf)MS_BUF_INIT;
+	ner_feat_work_init(&tg->fw);
 	tg->plan = ms_malloc(sizeof(*tg->plan));
 	if (!tg->plan) {
 		ner_tagger_free(tg);
