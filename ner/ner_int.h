@@ -114,8 +114,15 @@ int ner_gazetteer_copy(struct ner_gazetteer **out, const struct ner_gazetteer *g
 /*
  * Hashes features of n tokens into ids/off held by a reusable workspace
  * (grows, never shrinks), for the tagger and training, which must not pay
- * an arena per document twice.
+ * an arena per document twice. The workspace also keeps a bounded memo of
+ * the tokens it has seen (their folded words, shapes, gazetteer bits and
+ * feature rows) across calls: the gazetteer passed in must stay unchanged
+ * while the workspace lives (another gazetteer, seed or hash size empties
+ * the memo). ner_feat_work_init() zeroes it; release accepts a zeroed one.
  */
+struct ner_tokinfo;
+struct ner_tok_memo;
+
 struct ner_feat_work {
 	uint32_t *ids;
 	size_t ids_cap;
@@ -123,10 +130,10 @@ struct ner_feat_work {
 	size_t off_cap;
 	struct ner_tokinfo *info;
 	size_t info_cap;
-	struct ms_buf fold;
-	struct ms_buf scratch;
+	struct ner_tok_memo *memo;
 };
 
+void ner_feat_work_init(struct ner_feat_work *w);
 void ner_feat_work_release(struct ner_feat_work *w);
 int ner_feat_work_hash(struct ner_feat_work *w, const char *s, size_t len,
                        const struct ner_token *toks, size_t n_toks, const struct ner_gazetteer *gaz,

@@ -451,9 +451,7 @@ int ner_model_train(struct ner_model **out, const struct ner_corpus *c, const si
 
 	*out = NULL;
 	memset(&t, 0, sizeof(t));
-	memset(&fw, 0, sizeof(fw));
-	fw.fold = (struct ms_buf)MS_BUF_INIT;
-	fw.scratch = (struct ms_buf)MS_BUF_INIT;
+	ner_feat_work_init(&fw);
 	ms_arena_init(&arena, 64 << 10);
 	if (opts)
 		o = *opts;

@@ -197,6 +197,86 @@ static void test_hash_matches_strings(void **state)
 	ner_gazetteer_free(g);
 }
 
+/* Rows of doc s hashed with workspace w equal fresh rows and the strings' hashes. */
+static void check_doc(struct ner_feat_work *w, struct ner_tokenizer *tk, const char *s,
+                      const struct ner_gazetteer *g, uint32_t seed, bool strings)
+{
+	struct ms_arena a;
+	struct ner_token *t;
+	struct ms_error err = MS_ERROR_INIT;
+	uint32_t *ids, *off;
+	size_t n, i, k;
+
+	ms_arena_init(&a, 4096);
+	assert_int_equal(ner_tokenizer_run(tk, s, strlen(s), &a, &t, &n, &err), 0);
+	assert_int_equal(ner_feat_work_hash(w, s, strlen(s), t, n, g, 18, seed, &err), 0);
+	assert_int_equal(ner_features_hash(s, strlen(s), t, n, g, 18, seed, &a, &ids, &off, &err),
+	                 0);
+	assert_memory_equal(w->off, off, (n + 1) * sizeof(*off));
+	if (off[n])
+		assert_memory_equal(w->ids, ids, off[n] * sizeof(*ids));
+	for (i = 0; strings && i < n; i++) {
+		struct rows r = { seed, 18, { 0 }, 0 };
+
+		assert_int_equal(ner_features_list(s, strlen(s), t, n, i, g, hash_name, &r, &err),
+		                 0);
+		assert_int_equal(off[i + 1] - off[i], r.n);
+		for (k = 0; k < r.n; k++)
+			assert_int_equal(ids[off[i] + k], r.r[k]);
+	}
+	ms_arena_release(&a);
+}
+
+/*
+ * A workspace keeps a memo of tokens across documents: the rows must not
+ * depend on what it has seen, when it fills up and is emptied, or when the
+ * seed changes.
+ */
+static void test_memo_across_documents(void **state)
+{
+	static const char *const docs[] = {
+		"Befund\nName: Jördis Überfeld, geb. 03.03.1961\nDr. med. Weißenburg",
+		"Patient: Hans Müller-Lüdenscheidt (* 1.2.1950), Tel. 0761 270-0\nEnde",
+		"Sehr geehrte Frau Kollegin,\n\nwir berichten über Herrn Prof. Dr. Straßenbäcker, "
+		"geb. am 5.6.1944 in Bad Arolsen.\n\nMit freundlichen Grüßen\nOA Dr. Weiß",
+		"CT Thorax vom 12.03.2021: keine Rundherde.\nE-Mail: weiss@klinik-arolsen.de, "
+		"https://www.klinik-arolsen.de/radiologie\nPLZ 34454 Bad Arolsen, Tel. +49 5691 800",
+		"^ $ ^$ ß STRASSE ǅemal ﬁnal 49jährige Ärztin ÜBERFELD überfeld Überfeld",
+		"",
+		"Ende",
+	};
+	struct ner_gazetteer *g = small_gaz();
+	struct ner_tokenizer *tk;
+	struct ner_feat_work w;
+	struct ms_error err = MS_ERROR_INIT;
+	struct ms_buf big = MS_BUF_INIT;
+	size_t d, k;
+
+	(void)state;
+	ner_feat_work_init(&w);
+	assert_int_equal(ner_tokenizer_new(&tk, &err), 0);
+	for (d = 0; d < 2 * sizeof(docs) / sizeof(docs[0]); d++)
+		check_doc(&w, tk, docs[d % (sizeof(docs) / sizeof(docs[0]))], g, 77, true);
+	/* more distinct tokens than the memo holds: it is emptied before and after */
+	for (k = 0; k < 20000; k++)
+		assert_int_equal(ms_buf_addf(&big, "Wort%zu%s", k, k % 7 ? " " : "\n"), 0);
+	check_doc(&w, tk, big.buf, g, 77, false);
+	for (d = 0; d < sizeof(docs) / sizeof(docs[0]); d++)
+		check_doc(&w, tk, docs[d], g, 77, true);
+	check_doc(&w, tk, big.buf, g, 77, false);
+	check_doc(&w, tk, big.buf, g, 77, false);
+	/* another seed, another gazetteer (none) */
+	for (d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
+		check_doc(&w, tk, docs[d], g, 78, true);
+		check_doc(&w, tk, docs[d], NULL, 78, true);
+	}
+	ms_buf_release(&big);
+	ner_feat_work_release(&w);
+	ner_feat_work_release(&w); /* a released workspace is a zeroed one */
+	ner_tokenizer_free(tk);
+	ner_gazetteer_free(g);
+}
+
 static void test_gazetteer(void **state)
 {
 	struct ner_gazetteer *g1, *g2;
@@ -298,6 +378,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_word_features),
 		cmocka_unit_test(test_hash_matches_strings),
+		cmocka_unit_test(test_memo_across_documents),
 		cmocka_unit_test(test_gazetteer),
 		cmocka_unit_test(test_alloc_walk),
 	};
