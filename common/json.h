@@ -47,6 +47,13 @@ void ms_json_null(struct ms_json *j);
 void ms_json_kstr(struct ms_json *j, const char *key, const char *s);
 void ms_json_kint(struct ms_json *j, const char *key, int64_t v);
 
+/*
+ * Returns the index of the first byte of s[i..len) that a JSON string cannot
+ * hold literally (below 0x20, '"' or a backslash), or len. Scans eight bytes
+ * at a time: the writer escapes with it, readers find the end of a string.
+ */
+size_t ms_json_next_special(const char *s, size_t i, size_t len);
+
 /* Appends s as a quoted JSON string (escaping per RFC 8259) to out. */
 int ms_json_quote(struct ms_buf *out, const char *s, size_t len);
 
