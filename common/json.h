@@ -5,8 +5,9 @@
  * Keys are written in the order the caller gives them, so output is
  * deterministic. The writer tracks nesting and commas; misuse (a value where
  * a key is due) is a programmer error caught by assert. Parsing is done with
- * jansson where a module needs it; this writer exists because JSONL output is
- * a hot path and must keep a fixed key order without building a tree.
+ * jansson where a module needs it, or with common/json_pull.h where reading
+ * is a hot path; this writer exists because JSONL output is a hot path and
+ * must keep a fixed key order without building a tree.
  */
 #ifndef MS_COMMON_JSON_H
 #define MS_COMMON_JSON_H
