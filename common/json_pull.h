@@ -9,9 +9,12 @@
  * duplicate keys rejected in every object; no \u0000; integers within
  * long long; values nested at most MS_JSON_PULL_MAX_DEPTH deep) and reports
  * the same reason and column as jansson when it rejects; the unit and
- * differential tests (tests/unit/test_common_json_pull.c) hold it to that.
- * One deliberate difference: jansson skips a NUL byte right after a number
- * or literal (`[1\0]` loads), this parser rejects it.
+ * differential tests (tests/unit/test_common_json_pull*.c) and the fuzz
+ * target (tests/fuzz/fuzz_json_pull.c) hold it to that. One deliberate
+ * difference: jansson skips a NUL byte right after a number or literal
+ * (`[1\0]` loads), this parser rejects it.
+ *
+ * A parser belongs to one thread at a time; there is no global state.
  *
  * Not for files of many documents (read them line by line) nor for JSON that
  * must be edited or written back (jansson, common/json.h).
