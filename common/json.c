@@ -84,25 +84,31 @@ void ms_json_arr_end(struct ms_json *j)
 }
 
 /*
- * Index of the first byte from i on that JSON must escape (below 0x20, '"'
- * or a backslash), or len. Eight bytes at a time: a word has such a byte
- * if one of the classic has-zero-byte tests fires (bytes below 0x20, and
- * bytes equal to '"' or '\\' after XOR). The tests never miss such a byte
- * but a borrow may make them fire without one, so the word is then
- * scanned byte by byte.
+ * Eight bytes at a time: a word holds a byte that JSON must escape if one
+ * of the classic has-zero-byte tests fires (bytes below 0x20, and bytes
+ * equal to '"' or '\\' after XOR). The tests never miss such a byte; a
+ * borrow may make them fire for a byte above a true one too, never below
+ * it, so on a little-endian machine the lowest flag is the answer. Elsewhere
+ * the word is scanned byte by byte.
  */
-static size_t next_escape(const char *s, size_t i, size_t len)
+size_t ms_json_next_special(const char *s, size_t i, size_t len)
 {
 	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
 
 	for (; i + 8 <= len; i += 8) {
-		uint64_t w, q, b;
+		uint64_t w, q, b, m;
 
 		memcpy(&w, s + i, 8);
 		q = w ^ (ones * '"');
 		b = w ^ (ones * '\\');
-		if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
+		m = (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+		if (m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return i + (size_t)(__builtin_ctzll(m) >> 3);
+#else
 			break;
+#endif
+		}
 	}
 	for (; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -119,7 +125,8 @@ int ms_json_quote(struct ms_buf *out, const char *s, size_t len)
 	size_t i, start = 0;
 
 	ms_buf_addch(out, '"');
-	for (i = next_escape(s, 0, len); i < len; i = next_escape(s, i + 1, len)) {
+	for (i = ms_json_next_special(s, 0, len); i < len;
+	     i = ms_json_next_special(s, i + 1, len)) {
 		unsigned char c = (unsigned char)s[i];
 		const char *esc = NULL;
 		char u[6];

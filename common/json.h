@@ -5,8 +5,9 @@
  * Keys are written in the order the caller gives them, so output is
  * deterministic. The writer tracks nesting and commas; misuse (a value where
  * a key is due) is a programmer error caught by assert. Parsing is done with
- * jansson where a module needs it; this writer exists because JSONL output is
- * a hot path and must keep a fixed key order without building a tree.
+ * jansson where a module needs it, or with common/json_pull.h where reading
+ * is a hot path; this writer exists because JSONL output is a hot path and
+ * must keep a fixed key order without building a tree.
  */
 #ifndef MS_COMMON_JSON_H
 #define MS_COMMON_JSON_H
@@ -46,6 +47,13 @@ void ms_json_null(struct ms_json *j);
 /* Key/value shorthands; ms_json_kstr writes null for a NULL string. */
 void ms_json_kstr(struct ms_json *j, const char *key, const char *s);
 void ms_json_kint(struct ms_json *j, const char *key, int64_t v);
+
+/*
+ * Returns the index of the first byte of s[i..len) that a JSON string cannot
+ * hold literally (below 0x20, '"' or a backslash), or len. Scans eight bytes
+ * at a time: the writer escapes with it, readers find the end of a string.
+ */
+size_t ms_json_next_special(const char *s, size_t i, size_t len);
 
 /* Appends s as a quoted JSON string (escaping per RFC 8259) to out. */
 int ms_json_quote(struct ms_buf *out, const char *s, size_t len);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the JSONL reader (deid/read_jsonl.c): reads every
- * record of the input from memory and checks what comes out (valid UTF-8
- * without CR, lengths that match, rejects with a code and record number).
+ * libFuzzer target for the JSONL reader (deid/read_jsonl.c on the pull
+ * parser of common/json_pull.c, which fuzz_json_pull.c checks on its own
+ * against jansson): reads every record of the input from memory and checks
+ * what comes out (valid UTF-8 without CR, lengths that match, rejects with
+ * a code and record number).
  * Options vary with the input size, not its bytes, so that seeds stay valid
  * files: the charset for undeclared input, keeping empty documents, and a
  * small record cap. Corpus: corpus/jsonl/, dictionary: jsonl.dict.

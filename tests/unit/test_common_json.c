@@ -2,6 +2,7 @@
 /* Unit tests for common/json.c: exact bytes, escaping, nesting, numbers. */
 #include "ms_test.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "common/buf.h"
@@ -133,10 +134,40 @@ static void test_quote(void **state)
 	expect_quote("", 0);
 }
 
+/* The word-at-a-time scan agrees with a byte loop, borrows and all. */
+static void test_next_special(void **state)
+{
+	static const unsigned char bytes[] = { 0x00, 0x01,    0x1f,     0x20, 0x21,     '"' - 1,
+		                               '"',  '"' + 1, '\\' - 1, '\\', '\\' + 1, 'a',
+		                               0x7f, 0x80,    0x9f,     0xa0, 0xc3,     0xff };
+	char s[24];
+	uint32_t seed = 1;
+	size_t n, i, k, want;
+
+	(void)state;
+	for (n = 0; n < 20000; n++) {
+		for (k = 0; k < sizeof(s); k++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly plain letters, so that specials sit at every offset */
+			s[k] = (char)((seed >> 16) % 4 ? 'a' : bytes[(seed >> 8) % sizeof(bytes)]);
+		}
+		for (i = 0; i <= sizeof(s); i++) {
+			for (want = i; want < sizeof(s); want++) {
+				unsigned char c = (unsigned char)s[want];
+
+				if (c < 0x20 || c == '"' || c == '\\')
+					break;
+			}
+			assert_int_equal(ms_json_next_special(s, i, sizeof(s)), want);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compact),
+		cmocka_unit_test(test_next_special),
 		cmocka_unit_test(test_pretty),
 		cmocka_unit_test(test_quote),
 	};
