@@ -98,6 +98,9 @@ struct output_part {
 	char sha256[MS_SHA256_HEX_LEN + 1];
 };
 
+/* Who decides on duplicates: not yet known, the writer's set, the caller. */
+enum output_dedup_owner { OUTPUT_DEDUP_UNDECIDED = 0, OUTPUT_DEDUP_WRITER, OUTPUT_DEDUP_CALLER };
+
 enum output_dataset_state { OUTPUT_DS_OPEN = 0, OUTPUT_DS_COMMITTED, OUTPUT_DS_ABORTED };
 
 /* Metadata files written by commit, in writing order (manifest last). */
@@ -117,6 +120,7 @@ struct output_dataset {
 	struct output_part *parts;
 	size_t n_parts;
 	struct output_dedup *dedup;
+	enum output_dedup_owner dedup_by;
 	struct ms_buf rec;
 	/* the split of the last group key: writers emit a group's examples
 	 * together, and the keyed hash is the dearest part of choosing */
