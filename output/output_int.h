@@ -42,6 +42,10 @@ struct output_sink {
 	void *z; /* struct z_stream_s * when compressing */
 	unsigned char *zbuf;
 	struct ms_sha256_stream hash; /* of the bytes written to the file */
+	/* records are small: they are gathered here and hashed and written
+	 * OUTPUT_SINK_BUF_SIZE bytes at a time */
+	unsigned char *wbuf;
+	size_t wlen;
 	int status;
 	/* set by a successful commit */
 	char sha256[MS_SHA256_HEX_LEN + 1];
