@@ -16,6 +16,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/strmap.h"
 #include "datagen/datagen.h"
 #include "output/output.h"
 
@@ -205,6 +206,9 @@ struct qa_emit {
 	struct ms_buf nq, na; /* normalised question and answer */
 	bool a_normal;        /* the item's answer is its own normal form */
 	uint64_t na_hash;     /* fingerprint of the normalised answer */
+	/* group -> split: a keyed hash per group instead of one per item */
+	struct ms_strmap splits;
+	struct ms_arena split_keys;
 	void (*progress)(void *payload, uint64_t n_records);
 	void *payload;
 };
