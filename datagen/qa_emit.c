@@ -30,6 +30,13 @@
 #define EMIT_TEXT_MAX      ((size_t)1 << 20)
 #define EMIT_PROGRESS_STEP 65536u
 #define QSET_MIN           ((size_t)1 << 16)
+#define NSET_MIN           ((size_t)1 << 8) /* few texts are not their own normal form */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define QA_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define QA_PREFETCH(p) ((void)(p))
+#endif
 
 static uint64_t fnv_add(uint64_t h, const void *data, size_t len)
 {
@@ -227,12 +234,13 @@ static size_t hset_probe(const struct qa_hset *h, uint64_t q1, uint64_t q2, uint
 }
 
 /*
- * Makes room for one more entry (load factor at most 1/2). with_a: the
- * table's entries are keyed by the answer too, which decides the slots.
+ * Makes room for one more entry (load factor at most 1/2); an empty table
+ * gets NSET_MIN slots (qa_emit_init gives qset QSET_MIN at once). with_a:
+ * the table's entries are keyed by the answer too, which decides the slots.
  */
 static int hset_reserve(struct qa_hset *h, bool with_a)
 {
-	struct qa_hset n = { NULL, h->cap ? h->cap * 2 : QSET_MIN, h->n };
+	struct qa_hset n = { NULL, h->cap ? h->cap * 2 : NSET_MIN, h->n };
 	size_t i;
 
 	if ((h->n + 1) * 2 <= h->cap)
@@ -356,7 +364,8 @@ static int new_pair_seen(struct qa_emit *em, uint64_t q1, uint64_t q2, uint64_t 
 /*
  * Looks the question up: *conflict_out when it was asked before with
  * another answer, *seen_out when the pair repeats an earlier one (dedup
- * only). A new question is recorded with its answer.
+ * only). A new question is recorded with its answer. The caller has made
+ * room in qset (hset_reserve).
  */
 static int check_pair(struct qa_emit *em, uint64_t q1, uint64_t q2, uint64_t a_hash,
                       bool *conflict_out, bool *seen_out, struct ms_error *err)
@@ -366,8 +375,6 @@ static int check_pair(struct qa_emit *em, uint64_t q1, uint64_t q2, uint64_t a_h
 
 	*conflict_out = false;
 	*seen_out = false;
-	if (hset_reserve(&em->qset, false))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	j = hset_probe(&em->qset, q1, q2, 0, false);
 	if (!slot_empty(&em->qset.slots[j])) {
 		*conflict_out = em->qset.slots[j].a != a_hash;
@@ -401,14 +408,15 @@ static int emit_one(struct qa_emit *em, const struct qa_item *it, const struct q
 	if (em->q.len == 0)
 		return 0;
 	q1 = murmur64(FNV_BASIS, em->q.buf, em->q.len);
+	if (hset_reserve(&em->qset, false))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	/*
+	 * The question table is far larger than the caches, so its slot is
+	 * fetched now, while the second fingerprint and the id are computed
+	 * (the id is wasted only on the rare contradiction).
+	 */
+	QA_PREFETCH(&em->qset.slots[q1 & (em->qset.cap - 1)]);
 	q2 = fix_q2(q1, murmur64(FNV_BASIS2, em->q.buf, em->q.len));
-	rc = check_pair(em, q1, q2, a_hash, &conflict, &seen, err);
-	if (rc)
-		return rc;
-	if (conflict) {
-		em->stats->n_conflicts++;
-		return 0;
-	}
 	h = murmur64(q1, em->a.buf, em->a.len);
 	/* "<family>-<16 hex digits>", without printf: this runs once per record */
 	ms_buf_reset(&em->id);
@@ -419,6 +427,13 @@ static int emit_one(struct qa_emit *em, const struct qa_item *it, const struct q
 		ms_buf_addch(&em->id, "0123456789abcdef"[(h >> (4 * k)) & 15]);
 	if (ms_buf_status(&em->id))
 		return buf_failed(&em->id, err);
+	rc = check_pair(em, q1, q2, a_hash, &conflict, &seen, err);
+	if (rc)
+		return rc;
+	if (conflict) {
+		em->stats->n_conflicts++;
+		return 0;
+	}
 	memset(&ex, 0, sizeof(ex));
 	ex.id = em->id.buf;
 	ex.system_prompt = em->t->system_prompt;
