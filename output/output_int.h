@@ -76,6 +76,7 @@ void output_hist_release(struct output_hist *h);
 struct output_counter {
 	struct output_count *items;
 	size_t n, alloc;
+	size_t last; /* index of the name counted last (if n > 0) */
 };
 
 /* Distinct names per counter; more is MS_ETOOBIG (keeps memory flat). */
