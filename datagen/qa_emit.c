@@ -5,10 +5,11 @@
  *
  * Hot path (one call per example, 10^6 per run), so nothing here allocates
  * per record: the question, answer, id and group live in reused buffers,
- * the split is decided once per item (one HMAC per item instead of one per
- * record; output_split_assign gives the writer's own answer, so the
- * manifest's description of the split stays true), and the contradiction
- * set is a flat open-addressing table.
+ * the split is decided once per group and remembered (one HMAC per code
+ * instead of one per record; output_split_assign gives the writer's own
+ * answer, so the manifest's description of the split stays true), and the
+ * contradiction set is a flat open-addressing table, which also decides
+ * duplicates for the writer (see new_pair_seen).
  *
  * Contradictions: two items can produce the same question with different
  * answers (an index term spelled like another code's title). The first
