@@ -2,9 +2,10 @@
 /*
  * Hashing wrappers, plus FNV-1a for hash tables. SHA-256 and HMAC go through
  * OpenSSL's EVP interface, which uses the CPU's SHA extensions where there
- * are any (the QA generator hashes every record twice and every output file
- * once). libsodium is initialised here too, for the modules that take random
- * keys and keyed state from it.
+ * are any (the QA writer hashes every output file, 300 MB for the full
+ * catalogues, and splits hash every group key once). libsodium is
+ * initialised here too, for the modules that take random keys and keyed
+ * state from it.
  */
 #include "common/hash.h"
 

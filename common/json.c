@@ -91,17 +91,27 @@ void ms_json_arr_end(struct ms_json *j)
  * it, so on a little-endian machine the lowest flag is the answer. Elsewhere
  * the word is scanned byte by byte.
  */
-size_t ms_json_next_special(const char *s, size_t i, size_t len)
+static uint64_t word_escape_mask(uint64_t w)
 {
 	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
 
+	return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+}
+
+/* True if the word w holds a byte JSON must escape (or, rarely, seems to). */
+static bool word_needs_escape(uint64_t w)
+{
+	return word_escape_mask(w) != 0;
+}
+
+size_t ms_json_next_special(const char *s, size_t i, size_t len)
+{
 	for (; i + 8 <= len; i += 8) {
-		uint64_t w, q, b, m;
+		uint64_t w, m;
 
 		memcpy(&w, s + i, 8);
-		q = w ^ (ones * '"');
-		b = w ^ (ones * '\\');
-		m = (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+		m = word_escape_mask(w);
 		if (m) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 			return i + (size_t)(__builtin_ctzll(m) >> 3);
@@ -119,13 +129,13 @@ size_t ms_json_next_special(const char *s, size_t i, size_t len)
 	return len;
 }
 
-int ms_json_quote(struct ms_buf *out, const char *s, size_t len)
+/* Appends s[i, len) with escapes, then the closing quote. */
+static int quote_rest(struct ms_buf *out, const char *s, size_t i, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, start = 0;
+	size_t start = i;
 
-	ms_buf_addch(out, '"');
-	for (i = ms_json_next_special(s, 0, len); i < len;
+	for (i = ms_json_next_special(s, i, len); i < len;
 	     i = ms_json_next_special(s, i + 1, len)) {
 		unsigned char c = (unsigned char)s[i];
 		const char *esc = NULL;
@@ -172,6 +182,51 @@ int ms_json_quote(struct ms_buf *out, const char *s, size_t len)
 	}
 	ms_buf_add(out, s + start, len - start);
 	return ms_buf_addch(out, '"');
+}
+
+/*
+ * Most strings need no escape at all: when the buffer has room for the
+ * string as it is, it is scanned and copied in one pass, eight bytes at a
+ * time, and only a string with a byte to escape continues on the slow path
+ * from the word where that byte is.
+ */
+int ms_json_quote(struct ms_buf *out, const char *s, size_t len)
+{
+	size_t i = 0;
+	char *d;
+
+	if (!ms_buf_fits(out, len + 2)) {
+		ms_buf_addch(out, '"');
+		return quote_rest(out, s, 0, len);
+	}
+	d = out->buf + out->len;
+	*d++ = '"';
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, s + i, 8);
+		if (word_needs_escape(w))
+			break;
+		memcpy(d + i, &w, 8);
+	}
+	if (i + 8 > len) {
+		for (; i < len; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			if (c < 0x20 || c == '"' || c == '\\')
+				break;
+			d[i] = (char)c;
+		}
+	}
+	out->len += 1 + i;
+	if (i < len) {
+		out->buf[out->len] = '\0';
+		return quote_rest(out, s, i, len);
+	}
+	d[len] = '"';
+	out->len++;
+	out->buf[out->len] = '\0';
+	return 0;
 }
 
 void ms_json_key(struct ms_json *j, const char *key)

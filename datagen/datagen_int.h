@@ -16,6 +16,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/strmap.h"
 #include "datagen/datagen.h"
 #include "output/output.h"
 
@@ -176,6 +177,12 @@ struct qa_qset_slot {
 	uint64_t q1, q2, a;
 };
 
+/* An open-addressing table of slots; (0, 0) in q1, q2 marks an empty one. */
+struct qa_hset {
+	struct qa_qset_slot *slots;
+	size_t cap, n; /* cap: 0 or a power of two */
+};
+
 struct qa_emit {
 	const struct datagen_templates *t;
 	struct output_dataset *ds;
@@ -186,8 +193,22 @@ struct qa_emit {
 	struct datagen_qa_stats *stats;
 	struct ms_buf q, a, id, group;
 	struct ms_arena scratch; /* per item; reset by qa_emit_item's callers */
-	struct qa_qset_slot *qset;
-	size_t qset_cap, qset_n;
+	/* raw question -> raw answer of every pair handed to the writer */
+	struct qa_hset qset;
+	/*
+	 * Duplicates are decided here, by the writer's rule (same question and
+	 * answer once whitespace is normalised), so the writer keeps no set:
+	 * nset holds (question, answer) of the normalised form of each pair
+	 * in qset that is not its own normal form (see emit_one).
+	 */
+	bool dedup;
+	struct qa_hset nset;
+	struct ms_buf nq, na; /* normalised question and answer */
+	bool a_normal;        /* the item's answer is its own normal form */
+	uint64_t na_hash;     /* fingerprint of the normalised answer */
+	/* group -> split: a keyed hash per group instead of one per item */
+	struct ms_strmap splits;
+	struct ms_arena split_keys;
 	void (*progress)(void *payload, uint64_t n_records);
 	void *payload;
 };

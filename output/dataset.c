@@ -265,8 +265,23 @@ static int count_lengths(struct output_dataset *ds, const struct output_example 
 	return 0;
 }
 
-int output_dataset_add(struct output_dataset *ds, const struct output_example *ex,
-                       struct ms_error *err)
+/* Whether ex is a duplicate: by the writer's set, or as the caller said. */
+static int is_duplicate(bool *seen_out, struct output_dataset *ds, const struct output_example *ex,
+                        enum output_dedup_owner by, bool caller_seen, struct ms_error *err)
+{
+	*seen_out = false;
+	if (!ds->dedup)
+		return 0;
+	if (by == OUTPUT_DEDUP_CALLER) {
+		*seen_out = caller_seen;
+		return 0;
+	}
+	return output_dedup_insert(seen_out, ds->dedup, ex, err);
+}
+
+/* output_dataset_add and output_dataset_add_deduped; by says which. */
+static int add(struct output_dataset *ds, const struct output_example *ex,
+               enum output_dedup_owner by, bool caller_seen, struct ms_error *err)
 {
 	struct output_part *part;
 	bool seen = false;
@@ -276,6 +291,12 @@ int output_dataset_add(struct output_dataset *ds, const struct output_example *e
 		return ms_error_set(err, ds->status, "dataset writer failed earlier");
 	if (ds->state != OUTPUT_DS_OPEN)
 		return ms_error_set(err, MS_EUSAGE, "dataset is already committed or aborted");
+	if (ds->dedup_by != by && ds->dedup_by != OUTPUT_DEDUP_UNDECIDED)
+		return ms_error_set(err, MS_EUSAGE,
+		                    "duplicates are decided by the %s: cannot also add by the %s",
+		                    ds->dedup_by == OUTPUT_DEDUP_CALLER ? "caller" : "writer",
+		                    by == OUTPUT_DEDUP_CALLER ? "caller" : "writer");
+	ds->dedup_by = by;
 	ds->n_added++;
 	ms_buf_reset(&ds->rec);
 	rc = output_record_append(&ds->rec, ex, ds->opts.format, ds->opts.record_flags, err);
@@ -286,14 +307,12 @@ int output_dataset_add(struct output_dataset *ds, const struct output_example *e
 			ds->status = rc;
 		return rc;
 	}
-	if (ds->dedup) {
-		rc = output_dedup_insert(&seen, ds->dedup, ex, err);
-		if (rc < 0)
-			goto fail;
-		if (seen) {
-			ds->n_duplicates++;
-			return 0;
-		}
+	rc = is_duplicate(&seen, ds, ex, by, caller_seen, err);
+	if (rc < 0)
+		goto fail;
+	if (seen) {
+		ds->n_duplicates++;
+		return 0;
 	}
 	part = choose_part(ds, ex);
 	if (!part->open) {
@@ -326,6 +345,18 @@ fail:
 	ds->status = rc;
 	ms_error_set_record(err, (size_t)ds->n_added);
 	return rc;
+}
+
+int output_dataset_add(struct output_dataset *ds, const struct output_example *ex,
+                       struct ms_error *err)
+{
+	return add(ds, ex, OUTPUT_DEDUP_WRITER, false, err);
+}
+
+int output_dataset_add_deduped(struct output_dataset *ds, const struct output_example *ex,
+                               bool seen, struct ms_error *err)
+{
+	return add(ds, ex, OUTPUT_DEDUP_CALLER, seen, err);
 }
 
 /* Removes everything this writer created; leaves the state ABORTED. */

@@ -57,8 +57,42 @@ static bool is_ws(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/* Appends text with whitespace runs collapsed to one space, trimmed. */
-static void add_normalised(struct ms_buf *b, const char *s, size_t len)
+/*
+ * Eight bytes at a time, as the JSON escape scan: a word with a byte below
+ * 0x20 (the has-less-than test never misses one) or two spaces next to each
+ * other (an exact per-byte mask of the spaces, ANDed with itself shifted by
+ * one byte) is not normal; pairs across words are checked byte-wise.
+ */
+bool output_text_is_normal(const char *s, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	const uint64_t lows = 0x7f7f7f7f7f7f7f7fu;
+	size_t i = 0;
+
+	if (len == 0)
+		return true;
+	if (s[0] == ' ' || s[len - 1] == ' ')
+		return false;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w, x, sp;
+
+		memcpy(&w, s + i, 8);
+		x = w ^ (ones * ' ');
+		/* 0x80 in exactly the bytes of w that are spaces */
+		sp = ~(((x & lows) + lows) | x | lows);
+		if (((w - ones * 0x20) & ~w & highs) || (sp & (sp << 8)))
+			return false;
+		if (i > 0 && s[i - 1] == ' ' && s[i] == ' ')
+			return false;
+	}
+	for (; i < len; i++) {
+		if ((unsigned char)s[i] < 0x20 || (i > 0 && s[i] == ' ' && s[i - 1] == ' '))
+			return false;
+	}
+	return true;
+}
+
+void output_text_normalise(struct ms_buf *b, const char *s, size_t len)
 {
 	size_t i = 0, start;
 	bool first = true;
@@ -97,7 +131,7 @@ int output_dedup_key(unsigned char out[OUTPUT_DEDUP_KEY_LEN], struct ms_buf *scr
 		ms_buf_addch(scratch, turns[i].role == OUTPUT_ROLE_USER ? 'u' : 'a');
 		mark = scratch->len;
 		ms_buf_add(scratch, "\0\0\0\0\0\0\0\0", 8);
-		add_normalised(scratch, turns[i].text, turns[i].len);
+		output_text_normalise(scratch, turns[i].text, turns[i].len);
 		if (ms_buf_status(scratch))
 			break;
 		len = scratch->len - mark - 8;

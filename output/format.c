@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/json.h"
 #include "output/output_int.h"
 
@@ -41,57 +42,100 @@ int output_format_parse(enum output_format *out, const char *name, struct ms_err
 	        "unknown format '%.64s' (messages, prompt-completion, alpaca, sharegpt)", name);
 }
 
-/* Writes s, or "" for NULL: meta strings are never null. */
-static void str_or_empty(struct ms_json *j, const char *s)
+/*
+ * Records are flat and their keys fixed, and this runs once per record (a
+ * million times for the QA dataset), so punctuation and keys go out as
+ * literal bytes and only the values pass through the JSON quoting; the
+ * bytes are those ms_json writes in compact mode (the golden tests of
+ * every format pin them).
+ */
+
+/* A byte string whose length is known when compiling. */
+struct lit {
+	const char *s;
+	size_t len;
+};
+
+#define LIT(s)                     \
+	{                          \
+		(s), sizeof(s) - 1 \
+	}
+
+static void add_lit(struct ms_buf *b, struct lit l)
 {
-	ms_json_str(j, s ? s : "");
+	ms_buf_add(b, l.s, l.len);
 }
 
-static void write_meta(struct ms_json *j, const struct output_example *ex)
+/* Appends a literal string constant. */
+#define ADD_LIT(b, s) ms_buf_add((b), (s), sizeof(s) - 1)
+
+static void quote(struct ms_buf *b, const char *s)
+{
+	ms_json_quote(b, s, strlen(s));
+}
+
+/* Writes s, or "" for NULL: meta strings are never null. */
+static void quote_or_empty(struct ms_buf *b, const char *s)
+{
+	if (s)
+		quote(b, s);
+	else
+		ADD_LIT(b, "\"\"");
+}
+
+/* ,"meta":{...}: output_example_check has made sure id and codes are set. */
+static void write_meta(struct ms_buf *b, const struct output_example *ex)
 {
 	size_t i;
 
-	ms_json_key(j, "meta");
-	ms_json_obj_begin(j);
-	ms_json_key(j, "id");
-	ms_json_str(j, ex->id);
-	ms_json_key(j, "task");
-	str_or_empty(j, ex->task);
-	ms_json_key(j, "system");
-	str_or_empty(j, ex->catalog_system);
-	ms_json_key(j, "version");
-	str_or_empty(j, ex->catalog_version);
-	ms_json_key(j, "codes");
-	ms_json_arr_begin(j);
-	for (i = 0; i < ex->n_codes; i++)
-		ms_json_str(j, ex->codes[i]);
-	ms_json_arr_end(j);
-	ms_json_key(j, "source");
-	str_or_empty(j, ex->source);
-	ms_json_obj_end(j);
+	ADD_LIT(b, ",\"meta\":{\"id\":");
+	quote(b, ex->id);
+	ADD_LIT(b, ",\"task\":");
+	quote_or_empty(b, ex->task);
+	ADD_LIT(b, ",\"system\":");
+	quote_or_empty(b, ex->catalog_system);
+	ADD_LIT(b, ",\"version\":");
+	quote_or_empty(b, ex->catalog_version);
+	ADD_LIT(b, ",\"codes\":[");
+	for (i = 0; i < ex->n_codes; i++) {
+		if (i > 0)
+			ms_buf_addch(b, ',');
+		quote(b, ex->codes[i]);
+	}
+	ADD_LIT(b, "],\"source\":");
+	quote_or_empty(b, ex->source);
+	ms_buf_addch(b, '}');
 }
 
-/* Key names of a message object and the role values of one format family. */
+/* The start of a message object per role, up to its text: {"role":"user","content": */
 struct msg_style {
-	const char *role_key;
-	const char *content_key;
-	const char *system;
-	const char *user;
-	const char *assistant;
+	struct lit system;
+	struct lit user;
+	struct lit assistant;
 };
 
-static const struct msg_style openai_style = { "role", "content", "system", "user", "assistant" };
-static const struct msg_style sharegpt_style = { "from", "value", "system", "human", "gpt" };
+#define MSG_OPEN(role_key, content_key, role) \
+	LIT("{\"" role_key "\":\"" role "\",\"" content_key "\":")
 
-static void write_msg(struct ms_json *j, const struct msg_style *st, const char *role,
-                      const char *text, size_t len)
+static const struct msg_style openai_style = {
+	MSG_OPEN("role", "content", "system"),
+	MSG_OPEN("role", "content", "user"),
+	MSG_OPEN("role", "content", "assistant"),
+};
+static const struct msg_style sharegpt_style = {
+	MSG_OPEN("from", "value", "system"),
+	MSG_OPEN("from", "value", "human"),
+	MSG_OPEN("from", "value", "gpt"),
+};
+
+static void write_msg(struct ms_buf *b, struct lit open, const char *text, size_t len, bool *first)
 {
-	ms_json_obj_begin(j);
-	ms_json_key(j, st->role_key);
-	ms_json_str(j, role);
-	ms_json_key(j, st->content_key);
-	ms_json_strn(j, text, len);
-	ms_json_obj_end(j);
+	if (!*first)
+		ms_buf_addch(b, ',');
+	*first = false;
+	add_lit(b, open);
+	ms_json_quote(b, text, len);
+	ms_buf_addch(b, '}');
 }
 
 static bool has_system(const struct output_example *ex)
@@ -99,18 +143,21 @@ static bool has_system(const struct output_example *ex)
 	return ex->system_prompt && ex->system_prompt_len > 0;
 }
 
-/* Writes the system message (if any) and turns [0, n) as array elements. */
-static void write_turns(struct ms_json *j, const struct msg_style *st,
+/* Writes an array of the system message (if any) and turns [0, n). */
+static void write_turns(struct ms_buf *b, const struct msg_style *st,
                         const struct output_example *ex, const struct output_turn *turns, size_t n,
                         bool with_system)
 {
+	bool first = true;
 	size_t i;
 
+	ms_buf_addch(b, '[');
 	if (with_system && has_system(ex))
-		write_msg(j, st, st->system, ex->system_prompt, ex->system_prompt_len);
+		write_msg(b, st->system, ex->system_prompt, ex->system_prompt_len, &first);
 	for (i = 0; i < n; i++)
-		write_msg(j, st, turns[i].role == OUTPUT_ROLE_USER ? st->user : st->assistant,
-		          turns[i].text, turns[i].len);
+		write_msg(b, turns[i].role == OUTPUT_ROLE_USER ? st->user : st->assistant,
+		          turns[i].text, turns[i].len, &first);
+	ms_buf_addch(b, ']');
 }
 
 int output_record_append(struct ms_buf *out, const struct output_example *ex,
@@ -118,7 +165,6 @@ int output_record_append(struct ms_buf *out, const struct output_example *ex,
 {
 	struct output_turn tmp[2];
 	const struct output_turn *turns;
-	struct ms_json j;
 	size_t n;
 	int rc;
 
@@ -126,25 +172,17 @@ int output_record_append(struct ms_buf *out, const struct output_example *ex,
 	if (rc < 0)
 		return rc;
 	n = output_example_turns(&turns, tmp, ex);
-	ms_json_init(&j, out, false);
-	ms_json_obj_begin(&j);
 	switch (fmt) {
 	case OUTPUT_FORMAT_MESSAGES:
-		ms_json_key(&j, "messages");
-		ms_json_arr_begin(&j);
-		write_turns(&j, &openai_style, ex, turns, n, true);
-		ms_json_arr_end(&j);
+		ADD_LIT(out, "{\"messages\":");
+		write_turns(out, &openai_style, ex, turns, n, true);
 		break;
 	case OUTPUT_FORMAT_PROMPT_COMPLETION:
 		/* TRL: the prompt is everything before the final assistant turn */
-		ms_json_key(&j, "prompt");
-		ms_json_arr_begin(&j);
-		write_turns(&j, &openai_style, ex, turns, n - 1, true);
-		ms_json_arr_end(&j);
-		ms_json_key(&j, "completion");
-		ms_json_arr_begin(&j);
-		write_turns(&j, &openai_style, ex, turns + n - 1, 1, false);
-		ms_json_arr_end(&j);
+		ADD_LIT(out, "{\"prompt\":");
+		write_turns(out, &openai_style, ex, turns, n - 1, true);
+		ADD_LIT(out, ",\"completion\":");
+		write_turns(out, &openai_style, ex, turns + n - 1, 1, false);
 		break;
 	case OUTPUT_FORMAT_ALPACA:
 		/*
@@ -152,29 +190,24 @@ int output_record_append(struct ms_buf *out, const struct output_example *ex,
 		 * the user text goes whole into instruction so that nothing is
 		 * re-split. system is always a string ("" = template default).
 		 */
-		ms_json_key(&j, "instruction");
-		ms_json_strn(&j, turns[0].text, turns[0].len);
-		ms_json_key(&j, "input");
-		ms_json_str(&j, "");
-		ms_json_key(&j, "output");
-		ms_json_strn(&j, turns[1].text, turns[1].len);
-		ms_json_key(&j, "system");
+		ADD_LIT(out, "{\"instruction\":");
+		ms_json_quote(out, turns[0].text, turns[0].len);
+		ADD_LIT(out, ",\"input\":\"\",\"output\":");
+		ms_json_quote(out, turns[1].text, turns[1].len);
+		ADD_LIT(out, ",\"system\":");
 		if (has_system(ex))
-			ms_json_strn(&j, ex->system_prompt, ex->system_prompt_len);
+			ms_json_quote(out, ex->system_prompt, ex->system_prompt_len);
 		else
-			ms_json_str(&j, "");
+			ADD_LIT(out, "\"\"");
 		break;
 	case OUTPUT_FORMAT_SHAREGPT:
-		ms_json_key(&j, "conversations");
-		ms_json_arr_begin(&j);
-		write_turns(&j, &sharegpt_style, ex, turns, n, true);
-		ms_json_arr_end(&j);
+		ADD_LIT(out, "{\"conversations\":");
+		write_turns(out, &sharegpt_style, ex, turns, n, true);
 		break;
 	}
 	if (!(flags & OUTPUT_RECORD_NO_META))
-		write_meta(&j, ex);
-	ms_json_obj_end(&j);
-	ms_buf_addch(out, '\n');
+		write_meta(out, ex);
+	ADD_LIT(out, "}\n");
 	rc = ms_buf_status(out);
 	if (rc < 0)
 		return ms_error_set(err, rc, "cannot format example '%s': %s", ex->id,

@@ -294,6 +294,22 @@ int output_dedup_insert(bool *seen_out, struct output_dedup *d, const struct out
 /* Number of distinct fingerprints held. */
 size_t output_dedup_size(const struct output_dedup *d);
 
+/*
+ * True if s is its own normal form for deduplication: no byte below 0x20
+ * (so no tab, line feed, vertical tab, form feed or carriage return), no
+ * space at either end, no two spaces in a row. Conservative: a text with
+ * another control byte is reported as not normal although normalising
+ * leaves it unchanged, so callers take their exact (slower) path for it.
+ */
+bool output_text_is_normal(const char *s, size_t len);
+
+/*
+ * Appends s with its whitespace runs (space, \t, \n, \v, \f, \r) collapsed
+ * to one space and both ends trimmed: the form duplicates are compared in.
+ * Errors stay in b's sticky status.
+ */
+void output_text_normalise(struct ms_buf *b, const char *s, size_t len);
+
 /* ---- dataset folders ---------------------------------------------------- */
 
 enum output_compress {
@@ -427,6 +443,18 @@ int output_dataset_open(struct output_dataset **out, const char *dir,
  */
 int output_dataset_add(struct output_dataset *ds, const struct output_example *ex,
                        struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * output_dataset_add for a caller that already knows whether ex repeats an
+ * earlier example by the writer's rule (the same user and assistant turns
+ * after output_text_normalise) and keeps that set itself, so the writer
+ * keeps none: seen says ex is a repeat, which is validated and formatted
+ * like any example, then counted and dropped. With keep_duplicates seen is
+ * ignored. A writer takes either this or output_dataset_add, never both:
+ * mixing them is MS_EUSAGE (the writer's set would miss examples).
+ */
+int output_dataset_add_deduped(struct output_dataset *ds, const struct output_example *ex,
+                               bool seen, struct ms_error *err) MS_MUST_CHECK;
 
 /*
  * Renames the split files into place (empty splits get no file), then

@@ -42,6 +42,10 @@ struct output_sink {
 	void *z; /* struct z_stream_s * when compressing */
 	unsigned char *zbuf;
 	struct ms_sha256_stream hash; /* of the bytes written to the file */
+	/* records are small: they are gathered here and hashed and written
+	 * OUTPUT_SINK_BUF_SIZE bytes at a time */
+	unsigned char *wbuf;
+	size_t wlen;
 	int status;
 	/* set by a successful commit */
 	char sha256[MS_SHA256_HEX_LEN + 1];
@@ -72,6 +76,7 @@ void output_hist_release(struct output_hist *h);
 struct output_counter {
 	struct output_count *items;
 	size_t n, alloc;
+	size_t last; /* index of the name counted last (if n > 0) */
 };
 
 /* Distinct names per counter; more is MS_ETOOBIG (keeps memory flat). */
@@ -98,6 +103,9 @@ struct output_part {
 	char sha256[MS_SHA256_HEX_LEN + 1];
 };
 
+/* Who decides on duplicates: not yet known, the writer's set, the caller. */
+enum output_dedup_owner { OUTPUT_DEDUP_UNDECIDED = 0, OUTPUT_DEDUP_WRITER, OUTPUT_DEDUP_CALLER };
+
 enum output_dataset_state { OUTPUT_DS_OPEN = 0, OUTPUT_DS_COMMITTED, OUTPUT_DS_ABORTED };
 
 /* Metadata files written by commit, in writing order (manifest last). */
@@ -117,6 +125,7 @@ struct output_dataset {
 	struct output_part *parts;
 	size_t n_parts;
 	struct output_dedup *dedup;
+	enum output_dedup_owner dedup_by;
 	struct ms_buf rec;
 	/* the split of the last group key: writers emit a group's examples
 	 * together, and the keyed hash is the dearest part of choosing */

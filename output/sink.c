@@ -21,7 +21,12 @@
 #include <zlib.h>
 #endif
 
-#define ZBUF_SIZE ((size_t)64 << 10)
+#define ZBUF_SIZE            ((size_t)64 << 10)
+/*
+ * 1 MiB: a 300 MB dataset goes out in 300 writes instead of 75,000 of
+ * stdio's 4 KiB, and SHA-256 gets long runs instead of one call per record.
+ */
+#define OUTPUT_SINK_BUF_SIZE ((size_t)1 << 20)
 
 static const char *const compress_names[] = {
 	[OUTPUT_COMPRESS_NONE] = "none",
@@ -60,10 +65,39 @@ bool output_compress_available(enum output_compress c)
 }
 
 /* Writes bytes to the file and into its running SHA-256. */
-static int put(struct output_sink *s, const void *data, size_t len)
+static int emit(struct output_sink *s, const void *data, size_t len)
 {
 	ms_sha256_stream_add(&s->hash, data, len);
 	return ms_atomic_write(&s->file, data, len);
+}
+
+/* Writes out the gathered bytes. */
+static int flush(struct output_sink *s)
+{
+	size_t len = s->wlen;
+
+	s->wlen = 0;
+	return len ? emit(s, s->wbuf, len) : 0;
+}
+
+/* Gathers bytes for the file; what does not fit flushes, long runs go directly. */
+static int put(struct output_sink *s, const void *data, size_t len)
+{
+	int rc;
+
+	if (len <= OUTPUT_SINK_BUF_SIZE - s->wlen) {
+		memcpy(s->wbuf + s->wlen, data, len);
+		s->wlen += len;
+		return 0;
+	}
+	rc = flush(s);
+	if (rc)
+		return rc;
+	if (len >= OUTPUT_SINK_BUF_SIZE)
+		return emit(s, data, len);
+	memcpy(s->wbuf, data, len);
+	s->wlen = len;
+	return 0;
 }
 
 #if defined(MS_HAVE_ZLIB)
@@ -145,11 +179,16 @@ int output_sink_open(struct output_sink *s, const char *path, enum output_compre
 		        err, MS_EUSAGE, "compression '%s' is not available in this build",
 		        output_compress_name(compress) ? output_compress_name(compress) : "?");
 	s->compress = compress;
+	s->wbuf = ms_malloc(OUTPUT_SINK_BUF_SIZE);
+	if (!s->wbuf)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
 #if defined(MS_HAVE_ZLIB)
 	if (compress == OUTPUT_COMPRESS_GZIP) {
 		rc = z_open(s, err);
 		if (rc < 0) {
 			z_release(s);
+			ms_free(s->wbuf);
+			s->wbuf = NULL;
 			return rc;
 		}
 	}
@@ -164,6 +203,8 @@ int output_sink_open(struct output_sink *s, const char *path, enum output_compre
 		z_release(s);
 #endif
 		ms_sha256_stream_abort(&s->hash);
+		ms_free(s->wbuf);
+		s->wbuf = NULL;
 		return rc;
 	}
 	return 0;
@@ -205,6 +246,10 @@ int output_sink_commit(struct output_sink *s, struct ms_error *err)
 	}
 	z_release(s);
 #endif
+	if (!rc)
+		rc = flush(s);
+	ms_free(s->wbuf);
+	s->wbuf = NULL;
 	s->bytes = s->hash.bytes;
 	if (!rc)
 		rc = ms_sha256_stream_end(&s->hash, s->sha256);
@@ -225,6 +270,8 @@ void output_sink_abort(struct output_sink *s)
 #if defined(MS_HAVE_ZLIB)
 	z_release(s);
 #endif
+	ms_free(s->wbuf);
+	s->wbuf = NULL;
 	ms_sha256_stream_abort(&s->hash);
 	ms_atomic_abort(&s->file);
 }

@@ -92,14 +92,23 @@ static void quote_ref(struct ms_buf *out, const char *s, size_t len)
 
 static void expect_quote(const char *s, size_t len)
 {
-	struct ms_buf a = MS_BUF_INIT, b = MS_BUF_INIT;
+	struct ms_buf a = MS_BUF_INIT, b = MS_BUF_INIT, c = MS_BUF_INIT;
 
+	/* an empty buffer has no room: the escaping path from the start */
 	assert_int_equal(ms_json_quote(&a, s, len), 0);
 	quote_ref(&b, s, len);
 	assert_int_equal(a.len, b.len);
 	assert_memory_equal(a.buf, b.buf, a.len);
+	/* room for the string as it is: the one-pass copy, behind other bytes */
+	assert_int_equal(ms_buf_grow(&c, len + 16), 0);
+	ms_buf_addch(&c, '[');
+	assert_int_equal(ms_json_quote(&c, s, len), 0);
+	assert_int_equal(c.len, b.len + 1);
+	assert_memory_equal(c.buf + 1, b.buf, b.len);
+	assert_int_equal(c.buf[c.len], '\0');
 	ms_buf_release(&a);
 	ms_buf_release(&b);
+	ms_buf_release(&c);
 }
 
 static void test_quote(void **state)

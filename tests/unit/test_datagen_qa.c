@@ -157,17 +157,18 @@ static void default_opts(struct datagen_qa_options *o)
 	o->output.seed = 42;
 }
 
-/* Generates from db into a new folder (returned); fails the test on error. */
-static const char *generate(const char *db, const struct datagen_qa_options *o,
-                            struct datagen_qa_stats *st)
+/* Generates from db with t (NULL: the built-in templates) into a new folder. */
+static const char *generate_with(const char *db, const struct datagen_qa_options *o,
+                                 struct datagen_qa_stats *st, struct datagen_templates *t)
 {
 	static char out[MAX_TMP][4096];
 	static int n_out;
 	struct catalog_store *store = NULL;
-	struct datagen_templates *t = templates();
 	struct ms_error err = MS_ERROR_INIT;
 	char *dir;
 
+	if (!t)
+		t = templates();
 	assert_true(n_out < MAX_TMP);
 	dir = out[n_out++];
 	snprintf(dir, 4096, "%s/ds", tmpdir());
@@ -177,6 +178,13 @@ static const char *generate(const char *db, const struct datagen_qa_options *o,
 	catalog_store_free(store);
 	datagen_templates_free(t);
 	return dir;
+}
+
+/* Generates from db into a new folder (returned); fails the test on error. */
+static const char *generate(const char *db, const struct datagen_qa_options *o,
+                            struct datagen_qa_stats *st)
+{
+	return generate_with(db, o, st, NULL);
 }
 
 /* ---- reading a dataset back ---- */
@@ -591,6 +599,66 @@ static void test_paraphrases(void **state)
 	assert_int_equal(check(dir, ex_db, &p), 0);
 }
 
+/* A template set of one family (code-to-term) from JSON. */
+static struct datagen_templates *code_to_term_only(const char *answer, const char *questions)
+{
+	struct datagen_templates *t = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	char json[1024];
+
+	snprintf(json, sizeof(json),
+	         "{\"families\": {\"code-to-term\": {\"answer\": \"%s\", \"questions\": [%s]}}}",
+	         answer, questions);
+	assert_int_equal(datagen_templates_new(&t, &err), 0);
+	if (datagen_templates_load_json(t, json, strlen(json), "user.json", &err) != 0)
+		fail_msg("templates: %s", err.msg);
+	return t;
+}
+
+/*
+ * Duplicates count after normalising whitespace, as the writer's rule says,
+ * whichever of the pairs is its own normal form and whichever comes first:
+ * the generator decides them itself (output_dataset_add_deduped).
+ */
+static void test_dedup_whitespace(void **state)
+{
+	struct datagen_qa_options o;
+	struct datagen_qa_stats st;
+	struct problems p;
+	const char *dir;
+
+	(void)state;
+	default_opts(&o);
+	/* not normal, normal (repeats the first), tab, trailing space */
+	dir = generate_with(ex_db, &o, &st,
+	                    code_to_term_only("{label}",
+	                                      "\"Was ist  {code}?\", \"Was ist {code}?\", "
+	                                      "\"Was\\tist {code}?\", \" Was ist {code}?\""));
+	assert_true(st.n_examples > 0);
+	assert_int_equal(st.n_questions, 4 * st.n_examples);
+	assert_int_equal(st.n_duplicates, 3 * st.n_examples);
+	expect_answer(dir, "Was ist  A04.7?", "Enterokolitis durch Clostridium difficile");
+	expect_absent(dir, "Was ist A04.7?");
+	assert_int_equal(check(dir, ex_db, &p), 0);
+
+	/* an answer that is not its own normal form; a normal pair first */
+	dir = generate_with(ex_db, &o, &st,
+	                    code_to_term_only("{label} ",
+	                                      "\"Was ist {code}?\", \"Was ist  {code}?\", "
+	                                      "\" Was ist {code}?\""));
+	assert_true(st.n_examples > 0);
+	assert_int_equal(st.n_duplicates, 2 * st.n_examples);
+	expect_answer(dir, "Was ist A04.7?", "Enterokolitis durch Clostridium difficile ");
+	assert_int_equal(check(dir, ex_db, &p), 0);
+
+	/* a normal pair first, then one that is not */
+	dir = generate_with(ex_db, &o, &st,
+	                    code_to_term_only("{code}: {label}", "\"Was ist {code}?\", "
+	                                                         "\"Was  ist {code}?\""));
+	assert_int_equal(st.n_duplicates, st.n_examples);
+	assert_int_equal(check(dir, ex_db, &p), 0);
+}
+
 static void test_selection(void **state)
 {
 	struct datagen_qa_selection sel[2];
@@ -892,7 +960,7 @@ int main(void)
 		cmocka_unit_test(test_deterministic),  cmocka_unit_test(test_paraphrases),
 		cmocka_unit_test(test_selection),      cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_check_tampered), cmocka_unit_test(test_full_data),
-		cmocka_unit_test(test_alloc_walk),
+		cmocka_unit_test(test_alloc_walk),     cmocka_unit_test(test_dedup_whitespace),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -914,6 +914,108 @@ static void test_dedup_key_boundaries(void **state)
 	ms_buf_release(&scratch);
 }
 
+/* The fast normality test agrees with normalising, on every text it calls normal. */
+static void test_text_is_normal(void **state)
+{
+	static const struct {
+		const char *s;
+		bool normal;
+	} cases[] = {
+		{ "", true },
+		{ "a", true },
+		{ "Was bedeutet A04.7?", true },
+		{ "Größe – übliche Antwort, länger als acht Bytes", true },
+		{ " a", false },
+		{ "a ", false },
+		{ " ", false },
+		{ "a  b", false },
+		{ "123456  b", false },             /* bytes 6 and 7: in the first word */
+		{ "1234567  9abcdefgh", false },    /* bytes 7 and 8: across two words */
+		{ "12345678  abcdefgh", false },    /* bytes 8 and 9: in the second word */
+		{ "abcdefghijklmno  p", false },    /* bytes 15 and 16: word and tail */
+		{ "abcdefghijklmnop q  r", false }, /* in the tail */
+		{ "1234567 9abcdef gh", true },
+		{ "a\tb", false },
+		{ "abcdefgh\nijklmnop", false },
+		{ "abc\x01", false }, /* conservative: another control byte */
+		{ "a b c d e f g h i j k l m n o p", true },
+	};
+	struct ms_buf b = MS_BUF_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *s = cases[i].s;
+		bool normal = output_text_is_normal(s, strlen(s));
+
+		if (normal != cases[i].normal)
+			fail_msg("case %zu ('%s'): got %d", i, s, normal);
+		ms_buf_reset(&b);
+		output_text_normalise(&b, s, strlen(s));
+		assert_int_equal(ms_buf_status(&b), 0);
+		/* normal means unchanged by normalising */
+		if (normal)
+			assert_true(b.len == strlen(s) && memcmp(b.buf, s, b.len) == 0);
+	}
+	ms_buf_reset(&b);
+	output_text_normalise(&b, " \t a \r\n\v\f b  ", 13);
+	assert_string_equal(b.buf, "a b");
+	ms_buf_release(&b);
+}
+
+/* Duplicates decided by the caller: counted and dropped, never mixed. */
+static void test_add_deduped(void **state)
+{
+	const char *tmp = tmpdir();
+	char dir[4096];
+	struct output_dataset_options o = base_options();
+	struct output_dataset *ds = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	const struct output_stats *st;
+	struct fixture f;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/deduped", tmp);
+	assert_int_equal(output_dataset_open(&ds, dir, &o, NULL), 0);
+	assert_int_equal(output_dataset_add_deduped(ds, make_example(&f, 1), false, NULL), 0);
+	assert_int_equal(output_dataset_add_deduped(ds, make_example(&f, 2), false, NULL), 0);
+	/* the caller's word counts, whatever the texts */
+	assert_int_equal(output_dataset_add_deduped(ds, make_example(&f, 3), true, NULL), 0);
+	assert_int_equal(output_dataset_add_deduped(ds, make_example(&f, 1), false, NULL), 0);
+	/* a repeat is still validated */
+	make_example(&f, 4);
+	f.ex.user_len = 0;
+	assert_int_equal(output_dataset_add_deduped(ds, &f.ex, true, NULL), MS_EINVAL);
+	assert_int_equal(output_dataset_add(ds, make_example(&f, 5), &err), MS_EUSAGE);
+	assert_non_null(strstr(err.msg, "decided by the caller"));
+	assert_int_equal(output_dataset_commit(ds, NULL), 0);
+	st = output_dataset_stats(ds);
+	assert_int_equal(st->n_examples, 3);
+	assert_int_equal(st->n_duplicates, 1);
+	output_dataset_free(ds);
+
+	/* and the other way round */
+	snprintf(dir, sizeof(dir), "%s/deduped2", tmp);
+	assert_int_equal(output_dataset_open(&ds, dir, &o, NULL), 0);
+	assert_int_equal(output_dataset_add(ds, make_example(&f, 1), NULL), 0);
+	assert_int_equal(output_dataset_add_deduped(ds, make_example(&f, 2), false, NULL),
+	                 MS_EUSAGE);
+	output_dataset_free(ds);
+	assert_false(exists(dir));
+
+	/* keep_duplicates: seen is ignored */
+	snprintf(dir, sizeof(dir), "%s/deduped3", tmp);
+	o.keep_duplicates = true;
+	assert_int_equal(output_dataset_open(&ds, dir, &o, NULL), 0);
+	assert_int_equal(output_dataset_add_deduped(ds, make_example(&f, 1), false, NULL), 0);
+	assert_int_equal(output_dataset_add_deduped(ds, make_example(&f, 1), true, NULL), 0);
+	assert_int_equal(output_dataset_commit(ds, NULL), 0);
+	st = output_dataset_stats(ds);
+	assert_int_equal(st->n_examples, 2);
+	assert_int_equal(st->n_duplicates, 0);
+	output_dataset_free(ds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -932,6 +1034,8 @@ int main(void)
 		cmocka_unit_test(test_created),
 		cmocka_unit_test(test_dedup),
 		cmocka_unit_test(test_dedup_key_boundaries),
+		cmocka_unit_test(test_text_is_normal),
+		cmocka_unit_test(test_add_deduped),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -12,6 +12,7 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "output/output.h"
+#include "output/output_int.h"
 
 static const char *const codes[] = { "A00.0" };
 
@@ -328,6 +329,41 @@ static void test_alloc_failure(void **state)
 	ms_buf_release(&b);
 }
 
+/* The word-wise character count agrees with a byte-wise one. */
+static void test_utf8_chars(void **state)
+{
+	static const char *const texts[] = {
+		"",          "a",
+		"Größe",     "Übelkeit – 8 Bytes?",
+		"€€€€€€€€€", "𝄞 and 🙂 more text here",
+	};
+	unsigned char bytes[64];
+	uint32_t x = 12345;
+	size_t i, len, off;
+
+	(void)state;
+	assert_int_equal(output_utf8_chars(texts[0], 0), 0);
+	assert_int_equal(output_utf8_chars(texts[2], strlen(texts[2])), 5);
+	assert_int_equal(output_utf8_chars(texts[3], strlen(texts[3])), 19);
+	assert_int_equal(output_utf8_chars(texts[4], strlen(texts[4])), 9);
+	assert_int_equal(output_utf8_chars(texts[5], strlen(texts[5])), 22);
+	/* any bytes, any length and alignment: count the non-continuation bytes */
+	for (i = 0; i < 2000; i++) {
+		uint64_t want = 0;
+		size_t k;
+
+		for (k = 0; k < sizeof(bytes); k++) {
+			x = x * 1103515245u + 12345u;
+			bytes[k] = (unsigned char)(x >> 16);
+		}
+		off = i % 8;
+		len = i % (sizeof(bytes) - 8);
+		for (k = 0; k < len; k++)
+			want += (bytes[off + k] & 0xC0) != 0x80;
+		assert_int_equal(output_utf8_chars((const char *)bytes + off, len), want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_multi_turn),
 		cmocka_unit_test(test_rejects),       cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_names),         cmocka_unit_test(test_alloc_failure),
+		cmocka_unit_test(test_utf8_chars),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
