@@ -196,7 +196,11 @@ enum catalog_store_flags {
 /*
  * Opens (or creates) the catalogue database. Returns 0, MS_ENOTFOUND (no such
  * database and CREATE not given), MS_EDB (not a catalogue database or a newer
- * schema), MS_ENOMEM. Free with catalog_store_free(). One store per thread.
+ * schema), MS_EIO, MS_ENOMEM. Free with catalog_store_free(). One store per
+ * thread.
+ *
+ * Version 1 databases are read as they are and upgraded by the first import
+ * into them.
  */
 int catalog_store_open(struct catalog_store **out, const char *path, unsigned flags,
                        struct ms_error *err) MS_MUST_CHECK;

@@ -6,7 +6,9 @@
  */
 #include "catalog/catalog.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,10 +23,16 @@
 #include "common/hash.h"
 #include "common/json.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
+
+/* First ids of rubric and term rows (schemas/catalog.sql): one id space for
+ * the rows of the search_source view. */
+#define STORE_RUBRIC_ID_BASE ((int64_t)1 << 40)
+#define STORE_TERM_ID_BASE   ((int64_t)2 << 40)
 
 struct catalog_store {
 	sqlite3 *db;
+	int version; /* schema version found at open: 1 or 2 */
 };
 
 static int db_error(struct ms_error *err, sqlite3 *db, const char *what)
@@ -64,6 +72,21 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, struct ms_
 	return 0;
 }
 
+/* One integer from a query without parameters. */
+static int query_int64(sqlite3 *db, const char *sql, int64_t *out, struct ms_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		rc = db_error(err, db, "database error");
+	else
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Copies a column (may be NULL) into a fresh heap string; *ok false on OOM. */
 static char *col_dup(sqlite3_stmt *st, int col, bool *ok)
 {
@@ -87,61 +110,81 @@ static void col_copy(char *dst, size_t size, sqlite3_stmt *st, int col)
 
 /* ---- open ------------------------------------------------------------- */
 
-static int check_schema(sqlite3 *db, const char *path, bool create, struct ms_error *err)
+static int create_schema(sqlite3 *db, struct ms_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	int version = 0, n_tables = 0, rc = 0;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		ms_error_set_path(err, path);
-		rc = db_error(err, db, "not a catalogue database");
-		goto out;
-	}
-	version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (version == STORE_SCHEMA_VERSION)
-		goto out;
-	if (version > STORE_SCHEMA_VERSION) {
-		ms_error_set_path(err, path);
-		rc = ms_error_set(err, MS_EDB,
-		                  "database schema version %d is newer than this tool's (%d)",
-		                  version, STORE_SCHEMA_VERSION);
-		goto out;
-	}
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL) !=
-	            SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		ms_error_set_path(err, path);
-		rc = db_error(err, db, "not a catalogue database");
-		goto out;
-	}
-	n_tables = sqlite3_column_int(st, 0);
-	/* end the read transaction the query opened: the page size can only
-	 * change before the first write and outside a transaction */
-	sqlite3_finalize(st);
-	st = NULL;
-	if (n_tables > 0 || !create) {
-		ms_error_set_path(err, path);
-		rc = ms_error_set(err, MS_EDB, "not a medsft catalogue database");
-		goto out;
-	}
 	/* 16 KiB pages: a tenth less import time than 4 KiB (fewer B-tree
 	 * splits in the FTS5 and term tables); must precede the first table */
-	rc = exec(db, "PRAGMA page_size = 16384", err);
+	int rc = exec(db, "PRAGMA page_size = 16384", err);
+
 	if (!rc)
 		rc = exec(db, "BEGIN", err);
 	if (!rc)
 		rc = exec(db, catalog_schema_sql, err);
 	if (!rc)
 		rc = exec(db, "COMMIT", err);
-	if (rc) {
+	if (rc)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static int check_schema(struct catalog_store *s, const char *path, bool create,
+                        struct ms_error *err)
+{
+	int64_t version = 0, n_tables = 0;
+	int rc;
+
+	rc = query_int64(s->db, "PRAGMA user_version", &version, err);
+	if (rc) {
+		ms_error_clear(err);
 		ms_error_set_path(err, path);
+		return db_error(err, s->db, "not a catalogue database");
 	}
-out:
-	sqlite3_finalize(st);
+	s->version = (int)version;
+	if (version == 1 || version == STORE_SCHEMA_VERSION)
+		return 0;
+	if (version > STORE_SCHEMA_VERSION) {
+		ms_error_set_path(err, path);
+		return ms_error_set(err, MS_EDB,
+		                    "database schema version %d is newer than this tool's (%d)",
+		                    (int)version, STORE_SCHEMA_VERSION);
+	}
+	/* the query ends the read transaction it opens: the page size can
+	 * only change before the first write and outside a transaction */
+	rc = query_int64(s->db, "SELECT count(*) FROM sqlite_schema", &n_tables, err);
+	if (rc) {
+		ms_error_clear(err);
+		ms_error_set_path(err, path);
+		return db_error(err, s->db, "not a catalogue database");
+	}
+	if (n_tables > 0 || !create) {
+		ms_error_set_path(err, path);
+		return ms_error_set(err, MS_EDB, "not a medsft catalogue database");
+	}
+	rc = create_schema(s->db, err);
+	if (rc)
+		ms_error_set_path(err, path);
+	else
+		s->version = STORE_SCHEMA_VERSION;
+	return rc;
+}
+
+static int open_db(struct catalog_store *s, const char *path, bool read_only, struct ms_error *err)
+{
+	/* a store belongs to one thread (catalog.h), so its connection needs
+	 * no mutex */
+	int oflags = SQLITE_OPEN_NOMUTEX;
+	int rc;
+
+	oflags |= read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
+		ms_error_set_path(err, path);
+		return s->db ? db_error(err, s->db, "cannot open database")
+		             : ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	rc = exec(s->db, "PRAGMA foreign_keys = ON", err);
+	if (rc)
+		ms_error_set_path(err, path);
 	return rc;
 }
 
@@ -150,8 +193,9 @@ int catalog_store_open(struct catalog_store **out, const char *path, unsigned fl
 {
 	struct catalog_store *s = NULL;
 	struct stat sb;
-	int oflags, rc;
-	bool create = (flags & CATALOG_STORE_CREATE) != 0;
+	int rc;
+	bool read_only = (flags & CATALOG_STORE_READONLY) != 0;
+	bool create = (flags & CATALOG_STORE_CREATE) != 0 && !read_only;
 
 	*out = NULL;
 	if (stat(path, &sb) != 0) {
@@ -167,22 +211,9 @@ int catalog_store_open(struct catalog_store **out, const char *path, unsigned fl
 	s = ms_calloc(1, sizeof(*s));
 	if (!s)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	/* a store belongs to one thread (catalog.h), so its connection needs
-	 * no mutex */
-	oflags = SQLITE_OPEN_NOMUTEX;
-	oflags |= (flags & CATALOG_STORE_READONLY) ? SQLITE_OPEN_READONLY
-	                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
-		ms_error_set_path(err, path);
-		rc = s->db ? db_error(err, s->db, "cannot open database")
-		           : ms_error_set(err, MS_ENOMEM, "out of memory");
-		goto fail;
-	}
-	sqlite3_extended_result_codes(s->db, 1);
-	rc = exec(s->db, "PRAGMA foreign_keys = ON", err);
-	if (rc)
-		goto fail;
-	rc = check_schema(s->db, path, create && !(flags & CATALOG_STORE_READONLY), err);
+	rc = open_db(s, path, read_only, err);
+	if (!rc)
+		rc = check_schema(s, path, create, err);
 	if (rc)
 		goto fail;
 	*out = s;
@@ -219,22 +250,35 @@ static const char *const import_sql[ST_COUNT] = {
 	[ST_FIND_CATALOG] = "SELECT id FROM catalog WHERE system = ?1 AND version = ?2 AND "
 	                    "part = ?3",
 	[ST_DELETE_CATALOG] = "DELETE FROM catalog WHERE id = ?1",
-	[ST_DELETE_SEARCH] = "DELETE FROM search WHERE catalog_id = ?1",
+	/* external content: FTS5 needs the indexed values to remove a row, so
+	 * this runs while the old rows still exist, in id order (FTS5 flushes
+	 * its pending terms whenever an id is not larger than the last) */
+	[ST_DELETE_SEARCH] = "INSERT INTO search (search, rowid, text, catalog_id, code, source) "
+	                     "SELECT 'delete', id, text, catalog_id, code, source "
+	                     "FROM search_source WHERE catalog_id = ?1 ORDER BY id",
 	[ST_INSERT_CATALOG] = "INSERT INTO catalog (system, version, part, title, release_date, "
 	                      "format, lang, source, source_sha256, tool_version) VALUES "
 	                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_INSERT_ENTRY] = "INSERT INTO entry (catalog_id, seq, code, kind, parent, usage, "
-	                    "label, terminal, modified, line, meta) VALUES "
-	                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	[ST_INSERT_RUBRIC] = "INSERT INTO rubric (entry_id, seq, kind, text, usage) VALUES "
-	                     "(?1, ?2, ?3, ?4, ?5)",
+	                    "label, terminal, modified, line, meta, id) VALUES "
+	                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_INSERT_RUBRIC] = "INSERT INTO rubric (entry_id, seq, kind, text, usage, id) VALUES "
+	                     "(?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_INSERT_REFERENCE] = "INSERT INTO reference (rubric_id, seq, code, usage) VALUES "
 	                        "(?1, ?2, ?3, ?4)",
 	[ST_INSERT_TERM] = "INSERT INTO term (catalog_id, seq, type, term_id, valid, code, "
-	                   "code_asterisk, code_extra, code2, text) VALUES "
-	                   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	[ST_INSERT_SEARCH] = "INSERT INTO search (text, catalog_id, code, source) VALUES "
-	                     "(?1, ?2, ?3, ?4)",
+	                   "code_asterisk, code_extra, code2, text, id) VALUES "
+	                   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	/* set-based, after all rows are in: no statement per text, and the ids
+	 * of one range ascend, as FTS5 wants them */
+	[ST_INSERT_SEARCH] = "INSERT INTO search (rowid, text, catalog_id, code, source) "
+	                     "SELECT id, text, catalog_id, code, source FROM search_source "
+	                     "WHERE id BETWEEN ?1 AND ?2",
+};
+
+/* Next row ids of entry, rubric and term. */
+struct import_ids {
+	int64_t entry, rubric, term;
 };
 
 struct import_ctx {
@@ -245,31 +289,11 @@ struct import_ctx {
 	char sha256[MS_SHA256_HEX_LEN + 1];
 	int64_t catalog_id; /* 0 before the first begin() */
 	int64_t seq;
+	struct import_ids first, next; /* ids this import started at / gives next */
 	struct catalog_import_result *results;
 	size_t n_results, cap_results;
 	struct ms_buf scratch;
 };
-
-/* Rubric kinds worth finding by full-text search (besides labels). */
-static bool searchable_rubric(const char *kind)
-{
-	return strcmp(kind, "preferredLong") == 0 || strcmp(kind, "inclusion") == 0 ||
-	       strcmp(kind, "definition") == 0;
-}
-
-static int add_search(struct import_ctx *c, const char *text, const char *code, const char *source,
-                      struct ms_error *err)
-{
-	sqlite3_stmt *st = c->st[ST_INSERT_SEARCH];
-
-	if (!text || !*text)
-		return 0;
-	bind_text(st, 1, text);
-	sqlite3_bind_int64(st, 2, c->catalog_id);
-	bind_text(st, 3, code);
-	bind_text(st, 4, source);
-	return step_done(c->store->db, st, "cannot index text", err);
-}
 
 static int import_begin(void *payload, const struct catalog_info *info, struct ms_error *err)
 {
@@ -376,15 +400,18 @@ static int insert_rubrics(struct import_ctx *c, int64_t entry_id, const struct c
 		if (strcmp(r->kind, "preferred") == 0 && e->label && r->n_refs == 0 &&
 		    strcmp(r->text, e->label) == 0)
 			continue;
+		if (c->next.rubric >= STORE_TERM_ID_BASE)
+			return ms_error_set(err, MS_ETOOBIG, "too many rubrics");
+		rubric_id = c->next.rubric++;
 		sqlite3_bind_int64(st, 1, entry_id);
 		sqlite3_bind_int64(st, 2, (int64_t)i);
 		bind_text(st, 3, r->kind);
 		bind_text(st, 4, r->text ? r->text : "");
 		bind_text(st, 5, r->usage);
+		sqlite3_bind_int64(st, 6, rubric_id);
 		rc = step_done(db, st, "cannot store rubric", err);
 		if (rc)
 			return rc;
-		rubric_id = sqlite3_last_insert_rowid(db);
 		c->results[c->n_results - 1].n_rubrics++;
 		for (k = 0; k < r->n_refs; k++) {
 			st = c->st[ST_INSERT_REFERENCE];
@@ -393,14 +420,6 @@ static int insert_rubrics(struct import_ctx *c, int64_t entry_id, const struct c
 			bind_text(st, 3, r->refs[k].code);
 			bind_text(st, 4, r->refs[k].usage);
 			rc = step_done(db, st, "cannot store reference", err);
-			if (rc)
-				return rc;
-		}
-		if (searchable_rubric(r->kind) && !r->usage) {
-			char source[48];
-
-			snprintf(source, sizeof(source), "rubric:%s", r->kind);
-			rc = add_search(c, r->text, e->code, source, err);
 			if (rc)
 				return rc;
 		}
@@ -414,6 +433,7 @@ static int import_entry(void *payload, const struct catalog_entry *e, struct ms_
 	sqlite3 *db = c->store->db;
 	sqlite3_stmt *st = c->st[ST_INSERT_ENTRY];
 	struct catalog_import_result *r;
+	int64_t id = c->next.entry;
 	int rc;
 
 	if (!c->catalog_id)
@@ -422,6 +442,8 @@ static int import_entry(void *payload, const struct catalog_entry *e, struct ms_
 		ms_error_set_line(err, e->line);
 		return ms_error_set(err, MS_EINVAL, "entry without code or kind");
 	}
+	if (id >= STORE_RUBRIC_ID_BASE)
+		return ms_error_set(err, MS_ETOOBIG, "too many entries");
 	sqlite3_bind_int64(st, 1, c->catalog_id);
 	sqlite3_bind_int64(st, 2, c->seq++);
 	bind_text(st, 3, e->code);
@@ -433,6 +455,7 @@ static int import_entry(void *payload, const struct catalog_entry *e, struct ms_
 	sqlite3_bind_int(st, 9, (e->flags & CATALOG_ENTRY_MODIFIED) != 0);
 	sqlite3_bind_int64(st, 10, (int64_t)e->line);
 	bind_text(st, 11, meta_json(c, e));
+	sqlite3_bind_int64(st, 12, id);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
@@ -441,14 +464,12 @@ static int import_entry(void *payload, const struct catalog_entry *e, struct ms_
 	}
 	if (rc != SQLITE_DONE)
 		return db_error(err, db, "cannot store entry");
+	c->next.entry++;
 	r = &c->results[c->n_results - 1];
 	r->n_entries++;
 	if (e->flags & CATALOG_ENTRY_MODIFIED)
 		r->n_modified++;
-	rc = insert_rubrics(c, sqlite3_last_insert_rowid(db), e, err);
-	if (!rc)
-		rc = add_search(c, e->label, e->code, "label", err);
-	return rc;
+	return insert_rubrics(c, id, e, err);
 }
 
 static int import_term(void *payload, const struct catalog_term *t, struct ms_error *err)
@@ -459,6 +480,8 @@ static int import_term(void *payload, const struct catalog_term *t, struct ms_er
 
 	if (!c->catalog_id)
 		return ms_error_set(err, MS_EINVAL, "reader gave a term before its catalogue");
+	if (c->next.term == INT64_MAX)
+		return ms_error_set(err, MS_ETOOBIG, "too many index terms");
 	sqlite3_bind_int64(st, 1, c->catalog_id);
 	sqlite3_bind_int64(st, 2, c->seq++);
 	sqlite3_bind_int(st, 3, t->type);
@@ -469,11 +492,13 @@ static int import_term(void *payload, const struct catalog_term *t, struct ms_er
 	bind_text(st, 8, t->code_extra);
 	bind_text(st, 9, t->code2);
 	bind_text(st, 10, t->text ? t->text : "");
+	sqlite3_bind_int64(st, 11, c->next.term);
 	rc = step_done(c->store->db, st, "cannot store index term", err);
 	if (rc)
 		return rc;
+	c->next.term++;
 	c->results[c->n_results - 1].n_terms++;
-	return add_search(c, t->text, t->code, "index", err);
+	return 0;
 }
 
 /* True if paths[i] is a flat-family member whose code list is read anyway. */
@@ -535,6 +560,98 @@ static int import_files(struct import_ctx *c, const char *const *paths, size_t n
 	return 0;
 }
 
+/*
+ * Version 1 kept one id range per table and the texts a second time inside
+ * the FTS5 table: move rubric and term ids into their ranges and rebuild
+ * the search index over search_source, inside the import's transaction.
+ */
+static int upgrade_v1(sqlite3 *db, struct ms_error *err)
+{
+	/* the schema's search part, from the view to the end */
+	const char *search_sql = strstr(catalog_schema_sql, "CREATE VIEW search_source");
+	struct ms_buf sql = MS_BUF_INIT;
+	int rc;
+
+	assert(search_sql);
+	ms_buf_addf(&sql,
+	            "PRAGMA defer_foreign_keys = ON;"
+	            "DROP TABLE search;"
+	            "UPDATE reference SET rubric_id = rubric_id + %" PRId64 ";"
+	            "UPDATE rubric SET id = id + %" PRId64 ";"
+	            "UPDATE term SET id = id + %" PRId64 ";",
+	            STORE_RUBRIC_ID_BASE, STORE_RUBRIC_ID_BASE, STORE_TERM_ID_BASE);
+	ms_buf_adds(&sql, search_sql);
+	ms_buf_adds(&sql, ";INSERT INTO search (search) VALUES ('rebuild')");
+	if (ms_buf_status(&sql))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	else
+		rc = exec(db, sql.buf, err);
+	ms_buf_release(&sql);
+	return rc;
+}
+
+/* The next free id of each range: every row this import adds is newer. */
+static int init_ids(struct import_ctx *c, struct ms_error *err)
+{
+	sqlite3 *db = c->store->db;
+	int64_t entry = 0, rubric = 0, term = 0;
+	int rc;
+
+	rc = query_int64(db, "SELECT coalesce(max(id), 0) FROM entry", &entry, err);
+	if (!rc)
+		rc = query_int64(db, "SELECT coalesce(max(id), 0) FROM rubric", &rubric, err);
+	if (!rc)
+		rc = query_int64(db, "SELECT coalesce(max(id), 0) FROM term", &term, err);
+	if (rc)
+		return rc;
+	c->next.entry = entry + 1;
+	c->next.rubric = rubric >= STORE_RUBRIC_ID_BASE ? rubric + 1 : STORE_RUBRIC_ID_BASE;
+	c->next.term = term >= STORE_TERM_ID_BASE ? term + 1 : STORE_TERM_ID_BASE;
+	if (term == INT64_MAX)
+		return ms_error_set(err, MS_ETOOBIG, "too many index terms");
+	c->first = c->next;
+	return 0;
+}
+
+/* Indexes the texts of the rows this import added, one id range after the
+ * other, so FTS5 sees ascending ids. */
+static int index_search(struct import_ctx *c, struct ms_error *err)
+{
+	const int64_t ranges[3][2] = {
+		{ c->first.entry, c->next.entry - 1 },
+		{ c->first.rubric, c->next.rubric - 1 },
+		{ c->first.term, c->next.term - 1 },
+	};
+	sqlite3_stmt *st = c->st[ST_INSERT_SEARCH];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 3; i++) {
+		if (ranges[i][1] < ranges[i][0])
+			continue;
+		sqlite3_bind_int64(st, 1, ranges[i][0]);
+		sqlite3_bind_int64(st, 2, ranges[i][1]);
+		rc = step_done(c->store->db, st, "cannot index text", err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Everything between BEGIN and COMMIT. */
+static int import_tx(struct import_ctx *c, const char *const *paths, size_t n_paths,
+                     const enum catalog_format *fmts, struct ms_error *err)
+{
+	int rc;
+
+	rc = init_ids(c, err);
+	if (!rc)
+		rc = import_files(c, paths, n_paths, fmts, err);
+	if (!rc)
+		rc = index_search(c, err);
+	return rc;
+}
+
 int catalog_store_import(struct catalog_store *store, const char *const *paths, size_t n_paths,
                          const struct catalog_import_opts *opts,
                          struct catalog_import_result **results_out, size_t *n_results_out,
@@ -570,11 +687,6 @@ int catalog_store_import(struct catalog_store *store, const char *const *paths, 
 		if (rc)
 			goto out;
 	}
-	for (i = 0; i < ST_COUNT; i++) {
-		rc = prepare(store->db, &c.st[i], import_sql[i], err);
-		if (rc)
-			goto out;
-	}
 	/* bulk-load settings: the rollback journal still guards atomicity */
 	rc = exec(store->db, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16000", err);
 	if (!rc)
@@ -582,12 +694,19 @@ int catalog_store_import(struct catalog_store *store, const char *const *paths, 
 	if (rc)
 		goto out;
 	in_tx = true;
-	rc = import_files(&c, paths, n_paths, fmts, err);
+	/* prepared inside the transaction: a version 1 schema changes first */
+	if (store->version == 1)
+		rc = upgrade_v1(store->db, err);
+	for (i = 0; !rc && i < ST_COUNT; i++)
+		rc = prepare(store->db, &c.st[i], import_sql[i], err);
+	if (!rc)
+		rc = import_tx(&c, paths, n_paths, fmts, err);
 	if (!rc)
 		rc = exec(store->db, "COMMIT", err);
 	if (rc)
 		goto out;
 	in_tx = false;
+	store->version = STORE_SCHEMA_VERSION;
 	if (results_out) {
 		*results_out = c.results;
 		c.results = NULL;
