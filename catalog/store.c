@@ -8,11 +8,13 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "catalog/catalog_int.h"
 #include "catalog_schema.h"
@@ -30,9 +32,17 @@
 #define STORE_RUBRIC_ID_BASE ((int64_t)1 << 40)
 #define STORE_TERM_ID_BASE   ((int64_t)2 << 40)
 
+/*
+ * A store opened with CATALOG_STORE_CREATE on a path that does not exist is
+ * "fresh": it lives in tmp_path beside path, written without fsyncs, and is
+ * renamed to path by the first successful import (catalog_store_import);
+ * freed before that, it leaves nothing behind.
+ */
 struct catalog_store {
 	sqlite3 *db;
-	int version; /* schema version found at open: 1 or 2 */
+	int version;    /* schema version found at open: 1 or 2 */
+	char *path;     /* fresh stores: the final name */
+	char *tmp_path; /* fresh stores: the file being built; NULL once renamed */
 };
 
 static int db_error(struct ms_error *err, sqlite3 *db, const char *what)
@@ -188,6 +198,77 @@ static int open_db(struct catalog_store *s, const char *path, bool read_only, st
 	return rc;
 }
 
+/*
+ * Creates the file of a fresh store, "<path>.tmp.<pid>[.<n>]", exclusively
+ * (a stale file of a crashed run is never reused) and with the permissions
+ * SQLite would give a new database.
+ */
+static int create_tmp(struct catalog_store *s, const char *path, struct ms_error *err)
+{
+	struct ms_buf name = MS_BUF_INIT;
+	unsigned n;
+	int fd = -1, e = 0;
+
+	for (n = 0; n < 100 && fd < 0; n++) {
+		ms_buf_reset(&name);
+		if (n == 0)
+			ms_buf_addf(&name, "%s.tmp.%ld", path, (long)getpid());
+		else
+			ms_buf_addf(&name, "%s.tmp.%ld.%u", path, (long)getpid(), n);
+		if (ms_buf_status(&name)) {
+			ms_buf_release(&name);
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		}
+		fd = open(name.buf, O_RDWR | O_CREAT | O_EXCL, 0644);
+		e = errno;
+		if (fd < 0 && e != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		ms_buf_release(&name);
+		ms_error_set_path(err, path);
+		return ms_error_set(err, MS_EIO, "cannot create temporary database: %s",
+		                    strerror(e));
+	}
+	close(fd);
+	s->tmp_path = ms_buf_detach(&name, NULL);
+	s->path = ms_strdup(path);
+	if (!s->tmp_path || !s->path) {
+		if (s->tmp_path)
+			(void)remove(s->tmp_path);
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/*
+ * A fresh store needs no rollback journal on disk (a failed import rolls
+ * back in memory and a crash leaves only the temporary file), no fsync
+ * before the one at the end, and no foreign-key checks: its first import
+ * replaces nothing and takes every id from the rows it has just written.
+ * Without them a row insert needs no statement journal either.
+ */
+static int open_fresh(struct catalog_store *s, const char *path, struct ms_error *err)
+{
+	int rc = create_tmp(s, path, err);
+
+	if (!rc)
+		rc = open_db(s, s->tmp_path, false, err);
+	if (!rc)
+		rc = exec(s->db,
+		          "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; "
+		          "PRAGMA foreign_keys = OFF",
+		          err);
+	if (!rc)
+		rc = create_schema(s->db, err);
+	if (rc) {
+		ms_error_set_path(err, path);
+		return rc;
+	}
+	s->version = STORE_SCHEMA_VERSION;
+	return 0;
+}
+
 int catalog_store_open(struct catalog_store **out, const char *path, unsigned flags,
                        struct ms_error *err)
 {
@@ -196,6 +277,7 @@ int catalog_store_open(struct catalog_store **out, const char *path, unsigned fl
 	int rc;
 	bool read_only = (flags & CATALOG_STORE_READONLY) != 0;
 	bool create = (flags & CATALOG_STORE_CREATE) != 0 && !read_only;
+	bool exists = true;
 
 	*out = NULL;
 	if (stat(path, &sb) != 0) {
@@ -207,13 +289,18 @@ int catalog_store_open(struct catalog_store **out, const char *path, unsigned fl
 			                                    : "cannot access: %s",
 			                    strerror(errno));
 		}
+		exists = false;
 	}
 	s = ms_calloc(1, sizeof(*s));
 	if (!s)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	rc = open_db(s, path, read_only, err);
-	if (!rc)
-		rc = check_schema(s, path, create, err);
+	if (exists) {
+		rc = open_db(s, path, read_only, err);
+		if (!rc)
+			rc = check_schema(s, path, create, err);
+	} else {
+		rc = open_fresh(s, path, err);
+	}
 	if (rc)
 		goto fail;
 	*out = s;
@@ -228,7 +315,46 @@ void catalog_store_free(struct catalog_store *s)
 	if (!s)
 		return;
 	sqlite3_close_v2(s->db);
+	if (s->tmp_path)
+		(void)remove(s->tmp_path);
+	ms_free(s->tmp_path);
+	ms_free(s->path);
 	ms_free(s);
+}
+
+/*
+ * Puts a fresh store in place after its first successful import: fsync
+ * (nothing was synced before), rename over the final name, and reopen
+ * there as an ordinary store. On failure the temporary file is gone and
+ * the store is unusable (db NULL); the import reports the error.
+ */
+static int store_publish(struct catalog_store *s, struct ms_error *err)
+{
+	int fd, rc = 0, e = 0;
+
+	if (sqlite3_close(s->db) != SQLITE_OK) {
+		ms_error_set_path(err, s->path);
+		return db_error(err, s->db, "cannot close database");
+	}
+	s->db = NULL;
+	fd = open(s->tmp_path, O_RDONLY);
+	if (fd < 0 || fsync(fd) != 0) {
+		e = errno;
+		rc = MS_EIO;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!rc && rename(s->tmp_path, s->path) != 0) {
+		e = errno;
+		rc = MS_EIO;
+	}
+	if (rc) {
+		ms_error_set_path(err, s->path);
+		return ms_error_set(err, rc, "cannot write database: %s", strerror(e));
+	}
+	ms_free(s->tmp_path);
+	s->tmp_path = NULL;
+	return open_db(s, s->path, false, err);
 }
 
 /* ---- import ----------------------------------------------------------- */
@@ -638,17 +764,57 @@ static int index_search(struct import_ctx *c, struct ms_error *err)
 	return 0;
 }
 
+/*
+ * A fresh store's tables are empty: building the secondary indexes once at
+ * the end (a sort) is cheaper than keeping them up to date row by row.
+ * Drops them, keeping their CREATE statements in create_out.
+ */
+static int drop_indexes(sqlite3 *db, struct ms_buf *create_out, struct ms_error *err)
+{
+	struct ms_buf drop = MS_BUF_INIT;
+	sqlite3_stmt *st = NULL;
+	int rc = 0, s;
+
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND "
+	                       "sql IS NOT NULL ORDER BY name",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return db_error(err, db, "database error");
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		ms_buf_addf(&drop, "DROP INDEX \"%s\";", (const char *)sqlite3_column_text(st, 0));
+		ms_buf_adds(create_out, (const char *)sqlite3_column_text(st, 1));
+		ms_buf_addch(create_out, ';');
+	}
+	if (s != SQLITE_DONE)
+		rc = db_error(err, db, "database error");
+	sqlite3_finalize(st);
+	if (!rc && (ms_buf_status(&drop) || ms_buf_status(create_out)))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	if (!rc && drop.len)
+		rc = exec(db, drop.buf, err);
+	ms_buf_release(&drop);
+	return rc;
+}
+
 /* Everything between BEGIN and COMMIT. */
 static int import_tx(struct import_ctx *c, const char *const *paths, size_t n_paths,
                      const enum catalog_format *fmts, struct ms_error *err)
 {
-	int rc;
+	struct catalog_store *store = c->store;
+	struct ms_buf indexes = MS_BUF_INIT;
+	int rc = 0;
 
-	rc = init_ids(c, err);
+	if (store->tmp_path)
+		rc = drop_indexes(store->db, &indexes, err);
+	if (!rc)
+		rc = init_ids(c, err);
 	if (!rc)
 		rc = import_files(c, paths, n_paths, fmts, err);
 	if (!rc)
 		rc = index_search(c, err);
+	if (!rc && indexes.len)
+		rc = exec(store->db, indexes.buf, err);
+	ms_buf_release(&indexes);
 	return rc;
 }
 
@@ -687,8 +853,12 @@ int catalog_store_import(struct catalog_store *store, const char *const *paths, 
 		if (rc)
 			goto out;
 	}
-	/* bulk-load settings: the rollback journal still guards atomicity */
-	rc = exec(store->db, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16000", err);
+	/* bulk-load settings; the rollback journal still guards atomicity
+	 * (a fresh store keeps it in memory and is not synced until the end) */
+	rc = exec(store->db,
+	          store->tmp_path ? "PRAGMA cache_size = -16000"
+	                          : "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16000",
+	          err);
 	if (!rc)
 		rc = exec(store->db, "BEGIN IMMEDIATE", err);
 	if (rc)
@@ -707,6 +877,15 @@ int catalog_store_import(struct catalog_store *store, const char *const *paths, 
 		goto out;
 	in_tx = false;
 	store->version = STORE_SCHEMA_VERSION;
+	for (i = 0; i < ST_COUNT; i++) {
+		sqlite3_finalize(c.st[i]);
+		c.st[i] = NULL;
+	}
+	if (store->tmp_path) {
+		rc = store_publish(store, err);
+		if (rc)
+			goto out;
+	}
 	if (results_out) {
 		*results_out = c.results;
 		c.results = NULL;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for catalog/store.c: schema creation, transactional import
- * (refusal, replace, rollback on bad input), the upgrade of version 1
- * databases, lookup, search, counts, and the agreement of the ICD-10-GM
- * ClaML excerpt with the 2025 flat file.
+ * (refusal, replace, rollback on bad input), new databases built beside
+ * their name, the upgrade of version 1 databases, lookup, search, counts,
+ * and the agreement of the ICD-10-GM ClaML excerpt with the 2025 flat file.
  */
 #include "ms_test.h"
 
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "catalog/catalog.h"
 #include "common/alloc.h"
@@ -135,6 +136,80 @@ static void test_import_replace_rollback(void **state)
 	free((void *)paths[0]);
 	assert_int_equal(n_catalogues(s), 1);
 	catalog_store_free(s);
+}
+
+/* Files in the test directory besides the database itself ("c.db.tmp..."). */
+static size_t n_tmp_files(void)
+{
+	char pattern[4200];
+	glob_t g;
+	size_t n;
+
+	snprintf(pattern, sizeof(pattern), "%s.tmp*", db_path);
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return 0;
+	n = g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+static bool db_exists(void)
+{
+	struct stat sb;
+
+	return stat(db_path, &sb) == 0;
+}
+
+/*
+ * A new database is built beside its name and appears only when an import
+ * succeeds: a failed first import leaves neither the file nor a temporary
+ * one, and the store can still import.
+ */
+static void test_new_database_appears_on_success(void **state)
+{
+	struct catalog_store *s = open_new();
+	struct ms_error err = MS_ERROR_INIT;
+	struct catalog_hit *hits = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_false(db_exists());
+	assert_int_equal(n_tmp_files(), 1);
+	assert_int_equal(
+	        import1(s, ms_test_src_path("tests/data/catalog/truncated-claml.xml"), 0, &err),
+	        MS_EINVAL);
+	assert_false(db_exists());
+	assert_int_equal(n_catalogues(s), 0);
+	ms_error_clear(&err);
+	assert_int_equal(import1(s, ms_test_src_path("data/catalogs/sample-icd-o-3.xml"), 0, &err),
+	                 0);
+	assert_true(db_exists());
+	assert_int_equal(n_tmp_files(), 0);
+	assert_int_equal(n_catalogues(s), 1);
+	catalog_store_free(s);
+
+	/* freed after a failed import: nothing is left behind */
+	s = open_new();
+	assert_int_equal(
+	        import1(s, ms_test_src_path("tests/data/catalog/truncated-claml.xml"), 0, &err),
+	        MS_EINVAL);
+	catalog_store_free(s);
+	assert_false(db_exists());
+	assert_int_equal(n_tmp_files(), 0);
+
+	/* what was built without the indexes finds what a transactional
+	 * import into an existing database finds */
+	s = open_new();
+	assert_int_equal(import1(s, ms_test_src_path("data/catalogs/sample-icd-o-3.xml"), 0, &err),
+	                 0);
+	assert_int_equal(import1(s, ms_test_src_path("data/catalogs/goae-excerpt.csv"), 0, &err),
+	                 0);
+	assert_int_equal(
+	        catalog_store_search(s, "adenokarzinom", "icdo3", NULL, 50, &hits, &n, &err), 0);
+	assert_true(n > 0);
+	catalog_hits_free(hits, n);
+	catalog_store_free(s);
+	assert_int_equal(n_tmp_files(), 0);
 }
 
 static int64_t db_int(sqlite3 *db, const char *sql)
@@ -578,6 +653,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open),
 		cmocka_unit_test(test_import_replace_rollback),
+		cmocka_unit_test(test_new_database_appears_on_success),
 		cmocka_unit_test(test_upgrade_v1),
 		cmocka_unit_test(test_lookup_and_search),
 		cmocka_unit_test(test_alloc_failures),
