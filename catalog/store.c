@@ -418,7 +418,8 @@ struct import_ctx {
 	struct import_ids first, next; /* ids this import started at / gives next */
 	struct catalog_import_result *results;
 	size_t n_results, cap_results;
-	struct ms_buf scratch;
+	struct catalog_files files; /* the files read, without flat-family duplicates */
+	size_t *file_index;         /* their indexes in the caller's list */
 };
 
 static int import_begin(void *payload, const struct catalog_info *info, struct ms_error *err)
@@ -494,20 +495,20 @@ static int import_begin(void *payload, const struct catalog_info *info, struct m
 	return 0;
 }
 
-static const char *meta_json(struct import_ctx *c, const struct catalog_entry *e)
+/* The metadata as a JSON object; runs on the reader thread (readq.c). */
+static int meta_json(const struct catalog_entry *e, struct ms_buf *out)
 {
 	struct ms_json j;
 	size_t i;
 
 	if (!e->n_meta)
-		return NULL;
-	ms_buf_reset(&c->scratch);
-	ms_json_init(&j, &c->scratch, false);
+		return 0;
+	ms_json_init(&j, out, false);
 	ms_json_obj_begin(&j);
 	for (i = 0; i < e->n_meta; i++)
 		ms_json_kstr(&j, e->meta[i].name, e->meta[i].value);
 	ms_json_obj_end(&j);
-	return ms_buf_status(&c->scratch) ? NULL : c->scratch.buf;
+	return ms_buf_status(out) ? MS_ENOMEM : 0;
 }
 
 static int insert_rubrics(struct import_ctx *c, int64_t entry_id, const struct catalog_entry *e,
@@ -553,7 +554,8 @@ static int insert_rubrics(struct import_ctx *c, int64_t entry_id, const struct c
 	return 0;
 }
 
-static int import_entry(void *payload, const struct catalog_entry *e, struct ms_error *err)
+static int import_entry(void *payload, const struct catalog_entry *e, const char *meta,
+                        struct ms_error *err)
 {
 	struct import_ctx *c = payload;
 	sqlite3 *db = c->store->db;
@@ -580,7 +582,7 @@ static int import_entry(void *payload, const struct catalog_entry *e, struct ms_
 	sqlite3_bind_int(st, 8, (e->flags & CATALOG_ENTRY_TERMINAL) != 0);
 	sqlite3_bind_int(st, 9, (e->flags & CATALOG_ENTRY_MODIFIED) != 0);
 	sqlite3_bind_int64(st, 10, (int64_t)e->line);
-	bind_text(st, 11, meta_json(c, e));
+	bind_text(st, 11, meta);
 	sqlite3_bind_int64(st, 12, id);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -658,32 +660,73 @@ static bool consumed_by_flat(const char *const *paths, size_t n, size_t i,
 	return found;
 }
 
-/* Reads every file into the open transaction. */
+static int import_file_begin(void *payload, size_t file, const char *sha256, struct ms_error *err)
+{
+	struct import_ctx *c = payload;
+
+	(void)err;
+	c->path = c->files.paths[file];
+	c->catalog_id = 0;
+	snprintf(c->sha256, sizeof(c->sha256), "%s", sha256);
+	return 0;
+}
+
+static int import_file_end(void *payload, size_t file, struct ms_error *err)
+{
+	struct import_ctx *c = payload;
+
+	if (!c->catalog_id)
+		return ms_error_set(err, MS_EINVAL, "file holds no catalogue entries");
+	if (c->opts->progress)
+		c->opts->progress(c->opts->payload, c->file_index[file], c->files.paths[file]);
+	return 0;
+}
+
+/*
+ * Reads every file into the open transaction; the readers run on a second
+ * thread meanwhile (readq.c), so parsing, hashing and the metadata JSON
+ * are off the path of the SQLite writes.
+ */
 static int import_files(struct import_ctx *c, const char *const *paths, size_t n_paths,
                         const enum catalog_format *fmts, struct ms_error *err)
 {
-	struct catalog_sink sink = { import_begin, import_entry, import_term, c };
-	size_t i;
+	const struct catalog_files_sink sink = { import_file_begin,
+		                                 import_begin,
+		                                 import_entry,
+		                                 import_term,
+		                                 import_file_end,
+		                                 meta_json,
+		                                 c };
+	const char **read_paths;
+	enum catalog_format *read_fmts;
+	size_t i, n = 0;
 	int rc;
 
+	read_paths = ms_calloc(n_paths ? n_paths : 1, sizeof(*read_paths));
+	read_fmts = ms_calloc(n_paths ? n_paths : 1, sizeof(*read_fmts));
+	c->file_index = ms_calloc(n_paths ? n_paths : 1, sizeof(*c->file_index));
+	if (!read_paths || !read_fmts || !c->file_index) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		goto out;
+	}
 	for (i = 0; i < n_paths; i++) {
 		if (consumed_by_flat(paths, n_paths, i, fmts))
 			continue;
-		c->path = paths[i];
-		c->catalog_id = 0;
-		rc = ms_sha256_file(c->sha256, paths[i], err);
-		if (!rc)
-			rc = catalog_read_file(paths[i], fmts[i], &c->opts->read, &sink, err);
-		if (!rc && !c->catalog_id)
-			rc = ms_error_set(err, MS_EINVAL, "file holds no catalogue entries");
-		if (rc) {
-			ms_error_set_path(err, paths[i]);
-			return rc;
-		}
-		if (c->opts->progress)
-			c->opts->progress(c->opts->payload, i, paths[i]);
+		read_paths[n] = paths[i];
+		read_fmts[n] = fmts[i];
+		c->file_index[n++] = i;
 	}
-	return 0;
+	c->files.paths = read_paths;
+	c->files.fmts = read_fmts;
+	c->files.n = n;
+	c->files.opts = &c->opts->read;
+	rc = catalog_files_read(&c->files, &sink, err);
+out:
+	ms_free(read_paths);
+	ms_free(read_fmts);
+	ms_free(c->file_index);
+	c->file_index = NULL;
+	return rc;
 }
 
 /*
@@ -835,7 +878,6 @@ int catalog_store_import(struct catalog_store *store, const char *const *paths, 
 	if (n_results_out)
 		*n_results_out = 0;
 	memset(&c, 0, sizeof(c));
-	ms_buf_init(&c.scratch, 0);
 	c.store = store;
 	c.opts = opts ? opts : &no_opts;
 
@@ -899,7 +941,6 @@ out:
 		sqlite3_finalize(c.st[i]);
 	ms_free(c.results);
 	ms_free(fmts);
-	ms_buf_release(&c.scratch);
 	return rc;
 }
 
