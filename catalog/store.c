@@ -511,6 +511,26 @@ static int meta_json(const struct catalog_entry *e, struct ms_buf *out)
 	return ms_buf_status(out) ? MS_ENOMEM : 0;
 }
 
+/*
+ * Binds the id of a new row. Only an import's first row in a table needs it
+ * spelled out: from then on the import's own rows hold the largest id, and
+ * SQLite's next rowid (largest + 1) is the same without a seek per row.
+ */
+static void bind_id(sqlite3_stmt *st, int idx, int64_t id, int64_t first)
+{
+	if (id == first)
+		sqlite3_bind_int64(st, idx, id);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+static int check_id(sqlite3 *db, int64_t id, struct ms_error *err)
+{
+	if (sqlite3_last_insert_rowid(db) != id)
+		return ms_error_set(err, MS_EDB, "row id %" PRId64 " out of sequence", id);
+	return 0;
+}
+
 static int insert_rubrics(struct import_ctx *c, int64_t entry_id, const struct catalog_entry *e,
                           struct ms_error *err)
 {
@@ -535,8 +555,10 @@ static int insert_rubrics(struct import_ctx *c, int64_t entry_id, const struct c
 		bind_text(st, 3, r->kind);
 		bind_text(st, 4, r->text ? r->text : "");
 		bind_text(st, 5, r->usage);
-		sqlite3_bind_int64(st, 6, rubric_id);
+		bind_id(st, 6, rubric_id, c->first.rubric);
 		rc = step_done(db, st, "cannot store rubric", err);
+		if (!rc)
+			rc = check_id(db, rubric_id, err);
 		if (rc)
 			return rc;
 		c->results[c->n_results - 1].n_rubrics++;
@@ -583,7 +605,7 @@ static int import_entry(void *payload, const struct catalog_entry *e, const char
 	sqlite3_bind_int(st, 9, (e->flags & CATALOG_ENTRY_MODIFIED) != 0);
 	sqlite3_bind_int64(st, 10, (int64_t)e->line);
 	bind_text(st, 11, meta);
-	sqlite3_bind_int64(st, 12, id);
+	bind_id(st, 12, id, c->first.entry);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
@@ -592,6 +614,9 @@ static int import_entry(void *payload, const struct catalog_entry *e, const char
 	}
 	if (rc != SQLITE_DONE)
 		return db_error(err, db, "cannot store entry");
+	rc = check_id(db, id, err);
+	if (rc)
+		return rc;
 	c->next.entry++;
 	r = &c->results[c->n_results - 1];
 	r->n_entries++;
@@ -620,8 +645,10 @@ static int import_term(void *payload, const struct catalog_term *t, struct ms_er
 	bind_text(st, 8, t->code_extra);
 	bind_text(st, 9, t->code2);
 	bind_text(st, 10, t->text ? t->text : "");
-	sqlite3_bind_int64(st, 11, c->next.term);
+	bind_id(st, 11, c->next.term, c->first.term);
 	rc = step_done(c->store->db, st, "cannot store index term", err);
+	if (!rc)
+		rc = check_id(c->store->db, c->next.term, err);
 	if (rc)
 		return rc;
 	c->next.term++;
