@@ -396,9 +396,10 @@ static const char *const import_sql[ST_COUNT] = {
 	                   "code_asterisk, code_extra, code2, text, id) VALUES "
 	                   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	/* set-based, after all rows are in: no statement per text, and the ids
-	 * of one range ascend, as FTS5 wants them */
-	[ST_INSERT_SEARCH] = "INSERT INTO search (rowid, text, catalog_id, code, source) "
-	                     "SELECT id, text, catalog_id, code, source FROM search_source "
+	 * of one range ascend, as FTS5 wants them; FTS5 stores nothing of the
+	 * UNINDEXED columns of an external-content table, so only text is read */
+	[ST_INSERT_SEARCH] = "INSERT INTO search (rowid, text) "
+	                     "SELECT id, text FROM search_source "
 	                     "WHERE id BETWEEN ?1 AND ?2",
 };
 

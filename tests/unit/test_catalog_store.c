@@ -138,6 +138,18 @@ static void test_import_replace_rollback(void **state)
 	catalog_store_free(s);
 }
 
+static int64_t db_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 /* Files in the test directory besides the database itself ("c.db.tmp..."). */
 static size_t n_tmp_files(void)
 {
@@ -170,6 +182,7 @@ static void test_new_database_appears_on_success(void **state)
 	struct catalog_store *s = open_new();
 	struct ms_error err = MS_ERROR_INIT;
 	struct catalog_hit *hits = NULL;
+	sqlite3 *db = NULL;
 	size_t n = 0;
 
 	(void)state;
@@ -210,18 +223,22 @@ static void test_new_database_appears_on_success(void **state)
 	catalog_hits_free(hits, n);
 	catalog_store_free(s);
 	assert_int_equal(n_tmp_files(), 0);
-}
-
-static int64_t db_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	/* the search index agrees with its content, the indexes are back */
+	assert_int_equal(sqlite3_exec(db,
+	                              "INSERT INTO search (search, rank) VALUES "
+	                              "('integrity-check', 1)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' "
+	                            "AND name IN ('entry_parent', 'rubric_entry', "
+	                            "'reference_code', 'term_code')"),
+	                 4);
+	assert_int_equal(
+	        db_int(db,
+	               "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'"),
+	        0);
+	sqlite3_close(db);
 }
 
 /* A version 1 database with one hand-made catalogue, as version 1 stored it. */
