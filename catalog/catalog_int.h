@@ -54,16 +54,17 @@ struct catalog_files {
 /*
  * Where catalog_files_read() delivers: the reader callbacks of struct
  * catalog_sink, bracketed per file by file_begin (with the file's SHA-256
- * as hex) and file_end. entry also gets what prepare (optional) made of
- * the entry on the reader thread, or NULL when that was empty; prepare must
- * be thread-safe and return 0 or MS_ENOMEM.
+ * as hex) and file_end; consecutive terms come as runs (n >= 1). entry also gets what prepare
+ * (optional) made of the entry on the reader thread, or NULL when that was empty; prepare must be
+ * thread-safe and return 0 or MS_ENOMEM.
  */
 struct catalog_files_sink {
 	int (*file_begin)(void *payload, size_t file, const char *sha256, struct ms_error *err);
 	int (*begin)(void *payload, const struct catalog_info *info, struct ms_error *err);
 	int (*entry)(void *payload, const struct catalog_entry *entry, const char *prepared,
 	             struct ms_error *err);
-	int (*term)(void *payload, const struct catalog_term *term, struct ms_error *err);
+	int (*terms)(void *payload, const struct catalog_term *terms, size_t n,
+	             struct ms_error *err);
 	int (*file_end)(void *payload, size_t file, struct ms_error *err);
 	int (*prepare)(const struct catalog_entry *entry, struct ms_buf *out);
 	void *payload;

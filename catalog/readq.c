@@ -25,6 +25,7 @@
 #define READQ_BATCHES   4
 #define READQ_BATCH_REC 512
 #define READQ_BATCH_MEM ((size_t)512 * 1024)
+#define READQ_TERM_RUN  64 /* terms handed over in one call at most */
 
 enum rec_kind { REC_FILE_BEGIN, REC_BEGIN, REC_ENTRY, REC_TERM, REC_FILE_END, REC_END };
 
@@ -60,8 +61,9 @@ struct readq {
 	struct batch *cur;
 	size_t file;
 	struct ms_buf extra;
-	int rc;                /* the reader thread's result */
-	struct ms_error error; /* ... and its error */
+	struct catalog_term *run; /* consumer: READQ_TERM_RUN terms for sink->terms */
+	int rc;                   /* the reader thread's result */
+	struct ms_error error;    /* ... and its error */
 };
 
 /* ---- producer (reader thread) ---------------------------------------- */
@@ -340,13 +342,26 @@ static int deliver(struct readq *q, const struct rec *r, struct ms_error *err)
 	case REC_ENTRY:
 		return s->entry(s->payload, &r->u.entry, r->extra, err);
 	case REC_TERM:
-		return s->term(s->payload, &r->u.term, err);
+		return s->terms(s->payload, &r->u.term, 1, err);
 	case REC_FILE_END:
 		return s->file_end(s->payload, r->file, err);
 	case REC_END:
 		break;
 	}
 	return 0;
+}
+
+/* Delivers the run of terms that starts at b->recs[*i]; *i ends on its last. */
+static int deliver_terms(struct readq *q, const struct batch *b, size_t *i, struct ms_error *err)
+{
+	size_t n = 0;
+
+	while (n < READQ_TERM_RUN && *i + n < b->n && b->recs[*i + n].kind == REC_TERM) {
+		q->run[n] = b->recs[*i + n].u.term;
+		n++;
+	}
+	*i += n - 1;
+	return q->sink->terms(q->sink->payload, q->run, n, err);
 }
 
 /* Delivers batches until the reader's end or a callback's error. */
@@ -366,7 +381,10 @@ static int consume(struct readq *q, struct ms_error *err)
 					*err = q->error;
 				return q->rc;
 			}
-			rc = deliver(q, r, err);
+			if (r->kind == REC_TERM)
+				rc = deliver_terms(q, b, &i, err);
+			else
+				rc = deliver(q, r, err);
 			if (rc) {
 				ms_error_set_path(err, q->files->paths[r->file]);
 				give_back(q, b);
@@ -384,6 +402,7 @@ static void readq_release(struct readq *q, struct batch *batches)
 	for (i = 0; i < READQ_BATCHES; i++)
 		ms_arena_release(&batches[i].arena);
 	ms_free(batches);
+	ms_free(q->run);
 	ms_buf_release(&q->extra);
 	pthread_cond_destroy(&q->changed);
 	pthread_mutex_destroy(&q->lock);
@@ -404,15 +423,21 @@ int catalog_files_read(const struct catalog_files *files, const struct catalog_f
 	q.sink = sink;
 	ms_buf_init(&q.extra, 0);
 	batches = ms_calloc(READQ_BATCHES, sizeof(*batches));
-	if (!batches)
+	q.run = ms_calloc(READQ_TERM_RUN, sizeof(*q.run));
+	if (!batches || !q.run) {
+		ms_free(batches);
+		ms_free(q.run);
 		return nomem(err);
+	}
 	if (pthread_mutex_init(&q.lock, NULL) != 0) {
 		ms_free(batches);
+		ms_free(q.run);
 		return nomem(err);
 	}
 	if (pthread_cond_init(&q.changed, NULL) != 0) {
 		pthread_mutex_destroy(&q.lock);
 		ms_free(batches);
+		ms_free(q.run);
 		return nomem(err);
 	}
 	for (i = 0; i < READQ_BATCHES; i++) {

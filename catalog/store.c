@@ -27,6 +27,10 @@
 
 #define STORE_SCHEMA_VERSION 2
 
+/* Term rows per multi-row INSERT, and the columns each binds. */
+#define STORE_TERM_ROWS 64
+#define STORE_TERM_COLS 10
+
 /* First ids of rubric and term rows (schemas/catalog.sql): one id space for
  * the rows of the search_source view. */
 #define STORE_RUBRIC_ID_BASE ((int64_t)1 << 40)
@@ -368,6 +372,7 @@ enum import_stmt {
 	ST_INSERT_RUBRIC,
 	ST_INSERT_REFERENCE,
 	ST_INSERT_TERM,
+	ST_INSERT_TERMS, /* STORE_TERM_ROWS rows, ids from SQLite (sql built at run time) */
 	ST_INSERT_SEARCH,
 	ST_COUNT
 };
@@ -626,34 +631,57 @@ static int import_entry(void *payload, const struct catalog_entry *e, const char
 	return insert_rubrics(c, id, e, err);
 }
 
-static int import_term(void *payload, const struct catalog_term *t, struct ms_error *err)
+/* Binds the columns of one term row, from parameter base + 1 on. */
+static void bind_term(struct import_ctx *c, sqlite3_stmt *st, int base,
+                      const struct catalog_term *t)
+{
+	sqlite3_bind_int64(st, base + 1, c->catalog_id);
+	sqlite3_bind_int64(st, base + 2, c->seq++);
+	sqlite3_bind_int(st, base + 3, t->type);
+	bind_text(st, base + 4, t->term_id);
+	sqlite3_bind_int(st, base + 5, t->valid);
+	bind_text(st, base + 6, t->code);
+	bind_text(st, base + 7, t->code_asterisk);
+	bind_text(st, base + 8, t->code_extra);
+	bind_text(st, base + 9, t->code2);
+	bind_text(st, base + 10, t->text ? t->text : "");
+}
+
+/*
+ * Stores n terms, STORE_TERM_ROWS to a statement where it can: a statement
+ * costs about as much again as the row it inserts (cursor, transaction
+ * and VDBE setup), and index files come as long runs of terms.
+ */
+static int import_terms(void *payload, const struct catalog_term *t, size_t n, struct ms_error *err)
 {
 	struct import_ctx *c = payload;
-	sqlite3_stmt *st = c->st[ST_INSERT_TERM];
+	sqlite3 *db = c->store->db;
+	size_t i = 0, k, rows;
 	int rc;
 
 	if (!c->catalog_id)
 		return ms_error_set(err, MS_EINVAL, "reader gave a term before its catalogue");
-	if (c->next.term == INT64_MAX)
-		return ms_error_set(err, MS_ETOOBIG, "too many index terms");
-	sqlite3_bind_int64(st, 1, c->catalog_id);
-	sqlite3_bind_int64(st, 2, c->seq++);
-	sqlite3_bind_int(st, 3, t->type);
-	bind_text(st, 4, t->term_id);
-	sqlite3_bind_int(st, 5, t->valid);
-	bind_text(st, 6, t->code);
-	bind_text(st, 7, t->code_asterisk);
-	bind_text(st, 8, t->code_extra);
-	bind_text(st, 9, t->code2);
-	bind_text(st, 10, t->text ? t->text : "");
-	bind_id(st, 11, c->next.term, c->first.term);
-	rc = step_done(c->store->db, st, "cannot store index term", err);
-	if (!rc)
-		rc = check_id(c->store->db, c->next.term, err);
-	if (rc)
-		return rc;
-	c->next.term++;
-	c->results[c->n_results - 1].n_terms++;
+	while (i < n) {
+		/* the first term of an import sets its id range alone */
+		bool many = n - i >= STORE_TERM_ROWS && c->next.term != c->first.term;
+		sqlite3_stmt *st = c->st[many ? ST_INSERT_TERMS : ST_INSERT_TERM];
+
+		rows = many ? STORE_TERM_ROWS : 1;
+		if (c->next.term > INT64_MAX - (int64_t)rows)
+			return ms_error_set(err, MS_ETOOBIG, "too many index terms");
+		for (k = 0; k < rows; k++)
+			bind_term(c, st, (int)k * STORE_TERM_COLS, &t[i + k]);
+		if (!many)
+			bind_id(st, STORE_TERM_COLS + 1, c->next.term, c->first.term);
+		rc = step_done(db, st, "cannot store index term", err);
+		if (!rc)
+			rc = check_id(db, c->next.term + (int64_t)rows - 1, err);
+		if (rc)
+			return rc;
+		c->next.term += (int64_t)rows;
+		c->results[c->n_results - 1].n_terms += rows;
+		i += rows;
+	}
 	return 0;
 }
 
@@ -721,7 +749,7 @@ static int import_files(struct import_ctx *c, const char *const *paths, size_t n
 	const struct catalog_files_sink sink = { import_file_begin,
 		                                 import_begin,
 		                                 import_entry,
-		                                 import_term,
+		                                 import_terms,
 		                                 import_file_end,
 		                                 meta_json,
 		                                 c };
@@ -754,6 +782,38 @@ out:
 	ms_free(read_fmts);
 	ms_free(c->file_index);
 	c->file_index = NULL;
+	return rc;
+}
+
+static int prepare_insert_terms(sqlite3 *db, sqlite3_stmt **out, struct ms_error *err)
+{
+	struct ms_buf sql = MS_BUF_INIT;
+	int k, rc;
+
+	ms_buf_adds(&sql, "INSERT INTO term (catalog_id, seq, type, term_id, valid, code, "
+	                  "code_asterisk, code_extra, code2, text) VALUES ");
+	for (k = 0; k < STORE_TERM_ROWS; k++)
+		ms_buf_adds(&sql, k ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		                    : "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (ms_buf_status(&sql))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	else
+		rc = prepare(db, out, sql.buf, err);
+	ms_buf_release(&sql);
+	return rc;
+}
+
+static int prepare_import(sqlite3 *db, sqlite3_stmt *st[ST_COUNT], struct ms_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < ST_COUNT; i++) {
+		if (i == ST_INSERT_TERMS)
+			rc = prepare_insert_terms(db, &st[i], err);
+		else
+			rc = prepare(db, &st[i], import_sql[i], err);
+	}
 	return rc;
 }
 
@@ -937,8 +997,8 @@ int catalog_store_import(struct catalog_store *store, const char *const *paths, 
 	/* prepared inside the transaction: a version 1 schema changes first */
 	if (store->version == 1)
 		rc = upgrade_v1(store->db, err);
-	for (i = 0; !rc && i < ST_COUNT; i++)
-		rc = prepare(store->db, &c.st[i], import_sql[i], err);
+	if (!rc)
+		rc = prepare_import(store->db, c.st, err);
 	if (!rc)
 		rc = import_tx(&c, paths, n_paths, fmts, err);
 	if (!rc)

@@ -116,6 +116,17 @@ static int t_term(void *payload, const struct catalog_term *term, struct ms_erro
 	return note(t, err);
 }
 
+static int t_terms(void *payload, const struct catalog_term *terms, size_t n, struct ms_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	assert_true(n >= 1);
+	for (i = 0; i < n && !rc; i++)
+		rc = t_term(payload, &terms[i], err);
+	return rc;
+}
+
 /* What the reader thread makes of an entry: its code twice, if it has meta. */
 static int t_prepare(const struct catalog_entry *e, struct ms_buf *out)
 {
@@ -157,7 +168,7 @@ static int serial_read(const struct catalog_files *f, struct trace *t, struct ms
 	return rc;
 }
 
-static const struct catalog_files_sink async_sink = { t_file_begin, t_begin,   t_entry, t_term,
+static const struct catalog_files_sink async_sink = { t_file_begin, t_begin,   t_entry, t_terms,
 	                                              t_file_end,   t_prepare, NULL };
 
 static int async_read(const struct catalog_files *f, struct trace *t, struct ms_error *err)
