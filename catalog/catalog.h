@@ -242,6 +242,11 @@ struct catalog_import_result {
  * part) that already exists is refused with MS_EEXISTS unless
  * CATALOG_IMPORT_REPLACE. On success *results_out (may be NULL) receives an
  * array of *n_results_out results, freed with ms_free().
+ *
+ * The files are read and hashed on a helper thread that the call starts and
+ * joins; SQLite and opts->progress are used from the calling thread only.
+ * Other errors than MS_EEXISTS are those of catalog_read_file(), MS_EDB and
+ * MS_ENOMEM.
  */
 int catalog_store_import(struct catalog_store *store, const char *const *paths, size_t n_paths,
                          const struct catalog_import_opts *opts,
