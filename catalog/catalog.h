@@ -196,7 +196,14 @@ enum catalog_store_flags {
 /*
  * Opens (or creates) the catalogue database. Returns 0, MS_ENOTFOUND (no such
  * database and CREATE not given), MS_EDB (not a catalogue database or a newer
- * schema), MS_ENOMEM. Free with catalog_store_free(). One store per thread.
+ * schema), MS_EIO, MS_ENOMEM. Free with catalog_store_free(). One store per
+ * thread.
+ *
+ * With CREATE and no file at path, the new database is built in a temporary
+ * file beside path ("<path>.tmp.<pid>") and renamed to path by the first
+ * successful catalog_store_import(); until then path does not exist, and
+ * catalog_store_free() removes the temporary file. Version 1 databases are
+ * read as they are and upgraded by the first import into them.
  */
 int catalog_store_open(struct catalog_store **out, const char *path, unsigned flags,
                        struct ms_error *err) MS_MUST_CHECK;
@@ -229,11 +236,17 @@ struct catalog_import_result {
 
 /*
  * Imports the files (formats detected, or opts->read overrides) in ONE
- * transaction: on any error nothing is changed. Files of a flat family that
+ * transaction: on any error nothing is changed (a new database stays
+ * unwritten, see catalog_store_open()). Files of a flat family that
  * are also named explicitly are read once. A catalogue (system, version,
  * part) that already exists is refused with MS_EEXISTS unless
  * CATALOG_IMPORT_REPLACE. On success *results_out (may be NULL) receives an
  * array of *n_results_out results, freed with ms_free().
+ *
+ * The files are read and hashed on a helper thread that the call starts and
+ * joins; SQLite and opts->progress are used from the calling thread only.
+ * Other errors than MS_EEXISTS are those of catalog_read_file(), MS_EDB and
+ * MS_ENOMEM.
  */
 int catalog_store_import(struct catalog_store *store, const char *const *paths, size_t n_paths,
                          const struct catalog_import_opts *opts,

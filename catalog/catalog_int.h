@@ -7,6 +7,7 @@
 #define MS_CATALOG_CATALOG_INT_H
 
 #include "catalog/catalog.h"
+#include "common/buf.h"
 
 /* Each reader: read path into sink; see catalog_read_file() for errors. */
 int catalog_claml_read(const char *path, const struct catalog_read_opts *opts,
@@ -41,5 +42,42 @@ int catalog_goae_read_mem(const char *data, size_t len, const char *name,
  * if path does not follow the naming scheme.
  */
 int catalog_flat_codes_path(char **out, const char *path) MS_MUST_CHECK;
+
+/* The files of one import, in import order. */
+struct catalog_files {
+	const char *const *paths;
+	const enum catalog_format *fmts; /* detected already */
+	size_t n;
+	const struct catalog_read_opts *opts;
+};
+
+/*
+ * Where catalog_files_read() delivers: the reader callbacks of struct
+ * catalog_sink, bracketed per file by file_begin (with the file's SHA-256
+ * as hex) and file_end; consecutive terms come as runs (n >= 1). entry also gets what prepare
+ * (optional) made of the entry on the reader thread, or NULL when that was empty; prepare must be
+ * thread-safe and return 0 or MS_ENOMEM.
+ */
+struct catalog_files_sink {
+	int (*file_begin)(void *payload, size_t file, const char *sha256, struct ms_error *err);
+	int (*begin)(void *payload, const struct catalog_info *info, struct ms_error *err);
+	int (*entry)(void *payload, const struct catalog_entry *entry, const char *prepared,
+	             struct ms_error *err);
+	int (*terms)(void *payload, const struct catalog_term *terms, size_t n,
+	             struct ms_error *err);
+	int (*file_end)(void *payload, size_t file, struct ms_error *err);
+	int (*prepare)(const struct catalog_entry *entry, struct ms_buf *out);
+	void *payload;
+};
+
+/*
+ * Reads the files on a second thread (readers and SHA-256) while the
+ * calling thread runs the sink's callbacks, in file order, as a serial read
+ * would. Stops at the first error, a reader's (err names the file) or a
+ * callback's (err gets the file's path added), and returns it; callbacks
+ * see nothing after a reader's error. Strings are valid during a callback.
+ */
+int catalog_files_read(const struct catalog_files *files, const struct catalog_files_sink *sink,
+                       struct ms_error *err) MS_MUST_CHECK;
 
 #endif

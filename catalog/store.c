@@ -6,11 +6,15 @@
  */
 #include "catalog/catalog.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "catalog/catalog_int.h"
 #include "catalog_schema.h"
@@ -21,10 +25,28 @@
 #include "common/hash.h"
 #include "common/json.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
+/* Term rows per multi-row INSERT, and the columns each binds. */
+#define STORE_TERM_ROWS 64
+#define STORE_TERM_COLS 10
+
+/* First ids of rubric and term rows (schemas/catalog.sql): one id space for
+ * the rows of the search_source view. */
+#define STORE_RUBRIC_ID_BASE ((int64_t)1 << 40)
+#define STORE_TERM_ID_BASE   ((int64_t)2 << 40)
+
+/*
+ * A store opened with CATALOG_STORE_CREATE on a path that does not exist is
+ * "fresh": it lives in tmp_path beside path, written without fsyncs, and is
+ * renamed to path by the first successful import (catalog_store_import);
+ * freed before that, it leaves nothing behind.
+ */
 struct catalog_store {
 	sqlite3 *db;
+	int version;    /* schema version found at open: 1 or 2 */
+	char *path;     /* fresh stores: the final name */
+	char *tmp_path; /* fresh stores: the file being built; NULL once renamed */
 };
 
 static int db_error(struct ms_error *err, sqlite3 *db, const char *what)
@@ -64,6 +86,21 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, struct ms_
 	return 0;
 }
 
+/* One integer from a query without parameters. */
+static int query_int64(sqlite3 *db, const char *sql, int64_t *out, struct ms_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		rc = db_error(err, db, "database error");
+	else
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Copies a column (may be NULL) into a fresh heap string; *ok false on OOM. */
 static char *col_dup(sqlite3_stmt *st, int col, bool *ok)
 {
@@ -87,62 +124,153 @@ static void col_copy(char *dst, size_t size, sqlite3_stmt *st, int col)
 
 /* ---- open ------------------------------------------------------------- */
 
-static int check_schema(sqlite3 *db, const char *path, bool create, struct ms_error *err)
+static int create_schema(sqlite3 *db, struct ms_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	int version = 0, n_tables = 0, rc = 0;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		ms_error_set_path(err, path);
-		rc = db_error(err, db, "not a catalogue database");
-		goto out;
-	}
-	version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (version == STORE_SCHEMA_VERSION)
-		goto out;
-	if (version > STORE_SCHEMA_VERSION) {
-		ms_error_set_path(err, path);
-		rc = ms_error_set(err, MS_EDB,
-		                  "database schema version %d is newer than this tool's (%d)",
-		                  version, STORE_SCHEMA_VERSION);
-		goto out;
-	}
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL) !=
-	            SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		ms_error_set_path(err, path);
-		rc = db_error(err, db, "not a catalogue database");
-		goto out;
-	}
-	n_tables = sqlite3_column_int(st, 0);
-	/* end the read transaction the query opened: the page size can only
-	 * change before the first write and outside a transaction */
-	sqlite3_finalize(st);
-	st = NULL;
-	if (n_tables > 0 || !create) {
-		ms_error_set_path(err, path);
-		rc = ms_error_set(err, MS_EDB, "not a medsft catalogue database");
-		goto out;
-	}
 	/* 16 KiB pages: a tenth less import time than 4 KiB (fewer B-tree
 	 * splits in the FTS5 and term tables); must precede the first table */
-	rc = exec(db, "PRAGMA page_size = 16384", err);
+	int rc = exec(db, "PRAGMA page_size = 16384", err);
+
 	if (!rc)
 		rc = exec(db, "BEGIN", err);
 	if (!rc)
 		rc = exec(db, catalog_schema_sql, err);
 	if (!rc)
 		rc = exec(db, "COMMIT", err);
-	if (rc) {
+	if (rc)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		ms_error_set_path(err, path);
-	}
-out:
-	sqlite3_finalize(st);
 	return rc;
+}
+
+static int check_schema(struct catalog_store *s, const char *path, bool create,
+                        struct ms_error *err)
+{
+	int64_t version = 0, n_tables = 0;
+	int rc;
+
+	rc = query_int64(s->db, "PRAGMA user_version", &version, err);
+	if (rc) {
+		ms_error_clear(err);
+		ms_error_set_path(err, path);
+		return db_error(err, s->db, "not a catalogue database");
+	}
+	s->version = (int)version;
+	if (version == 1 || version == STORE_SCHEMA_VERSION)
+		return 0;
+	if (version > STORE_SCHEMA_VERSION) {
+		ms_error_set_path(err, path);
+		return ms_error_set(err, MS_EDB,
+		                    "database schema version %d is newer than this tool's (%d)",
+		                    (int)version, STORE_SCHEMA_VERSION);
+	}
+	/* the query ends the read transaction it opens: the page size can
+	 * only change before the first write and outside a transaction */
+	rc = query_int64(s->db, "SELECT count(*) FROM sqlite_schema", &n_tables, err);
+	if (rc) {
+		ms_error_clear(err);
+		ms_error_set_path(err, path);
+		return db_error(err, s->db, "not a catalogue database");
+	}
+	if (n_tables > 0 || !create) {
+		ms_error_set_path(err, path);
+		return ms_error_set(err, MS_EDB, "not a medsft catalogue database");
+	}
+	rc = create_schema(s->db, err);
+	if (rc)
+		ms_error_set_path(err, path);
+	else
+		s->version = STORE_SCHEMA_VERSION;
+	return rc;
+}
+
+static int open_db(struct catalog_store *s, const char *path, bool read_only, struct ms_error *err)
+{
+	/* a store belongs to one thread (catalog.h), so its connection needs
+	 * no mutex */
+	int oflags = SQLITE_OPEN_NOMUTEX;
+	int rc;
+
+	oflags |= read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
+		ms_error_set_path(err, path);
+		return s->db ? db_error(err, s->db, "cannot open database")
+		             : ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	rc = exec(s->db, "PRAGMA foreign_keys = ON", err);
+	if (rc)
+		ms_error_set_path(err, path);
+	return rc;
+}
+
+/*
+ * Creates the file of a fresh store, "<path>.tmp.<pid>[.<n>]", exclusively
+ * (a stale file of a crashed run is never reused) and with the permissions
+ * SQLite would give a new database.
+ */
+static int create_tmp(struct catalog_store *s, const char *path, struct ms_error *err)
+{
+	struct ms_buf name = MS_BUF_INIT;
+	unsigned n;
+	int fd = -1, e = 0;
+
+	for (n = 0; n < 100 && fd < 0; n++) {
+		ms_buf_reset(&name);
+		if (n == 0)
+			ms_buf_addf(&name, "%s.tmp.%ld", path, (long)getpid());
+		else
+			ms_buf_addf(&name, "%s.tmp.%ld.%u", path, (long)getpid(), n);
+		if (ms_buf_status(&name)) {
+			ms_buf_release(&name);
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		}
+		fd = open(name.buf, O_RDWR | O_CREAT | O_EXCL, 0644);
+		e = errno;
+		if (fd < 0 && e != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		ms_buf_release(&name);
+		ms_error_set_path(err, path);
+		return ms_error_set(err, MS_EIO, "cannot create temporary database: %s",
+		                    strerror(e));
+	}
+	close(fd);
+	s->tmp_path = ms_buf_detach(&name, NULL);
+	s->path = ms_strdup(path);
+	if (!s->tmp_path || !s->path) {
+		if (s->tmp_path)
+			(void)remove(s->tmp_path);
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/*
+ * A fresh store needs no rollback journal on disk (a failed import rolls
+ * back in memory and a crash leaves only the temporary file), no fsync
+ * before the one at the end, and no foreign-key checks: its first import
+ * replaces nothing and takes every id from the rows it has just written.
+ * Without them a row insert needs no statement journal either.
+ */
+static int open_fresh(struct catalog_store *s, const char *path, struct ms_error *err)
+{
+	int rc = create_tmp(s, path, err);
+
+	if (!rc)
+		rc = open_db(s, s->tmp_path, false, err);
+	if (!rc)
+		rc = exec(s->db,
+		          "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; "
+		          "PRAGMA foreign_keys = OFF",
+		          err);
+	if (!rc)
+		rc = create_schema(s->db, err);
+	if (rc) {
+		ms_error_set_path(err, path);
+		return rc;
+	}
+	s->version = STORE_SCHEMA_VERSION;
+	return 0;
 }
 
 int catalog_store_open(struct catalog_store **out, const char *path, unsigned flags,
@@ -150,8 +278,10 @@ int catalog_store_open(struct catalog_store **out, const char *path, unsigned fl
 {
 	struct catalog_store *s = NULL;
 	struct stat sb;
-	int oflags, rc;
-	bool create = (flags & CATALOG_STORE_CREATE) != 0;
+	int rc;
+	bool read_only = (flags & CATALOG_STORE_READONLY) != 0;
+	bool create = (flags & CATALOG_STORE_CREATE) != 0 && !read_only;
+	bool exists = true;
 
 	*out = NULL;
 	if (stat(path, &sb) != 0) {
@@ -163,26 +293,18 @@ int catalog_store_open(struct catalog_store **out, const char *path, unsigned fl
 			                                    : "cannot access: %s",
 			                    strerror(errno));
 		}
+		exists = false;
 	}
 	s = ms_calloc(1, sizeof(*s));
 	if (!s)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	/* a store belongs to one thread (catalog.h), so its connection needs
-	 * no mutex */
-	oflags = SQLITE_OPEN_NOMUTEX;
-	oflags |= (flags & CATALOG_STORE_READONLY) ? SQLITE_OPEN_READONLY
-	                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
-		ms_error_set_path(err, path);
-		rc = s->db ? db_error(err, s->db, "cannot open database")
-		           : ms_error_set(err, MS_ENOMEM, "out of memory");
-		goto fail;
+	if (exists) {
+		rc = open_db(s, path, read_only, err);
+		if (!rc)
+			rc = check_schema(s, path, create, err);
+	} else {
+		rc = open_fresh(s, path, err);
 	}
-	sqlite3_extended_result_codes(s->db, 1);
-	rc = exec(s->db, "PRAGMA foreign_keys = ON", err);
-	if (rc)
-		goto fail;
-	rc = check_schema(s->db, path, create && !(flags & CATALOG_STORE_READONLY), err);
 	if (rc)
 		goto fail;
 	*out = s;
@@ -197,7 +319,46 @@ void catalog_store_free(struct catalog_store *s)
 	if (!s)
 		return;
 	sqlite3_close_v2(s->db);
+	if (s->tmp_path)
+		(void)remove(s->tmp_path);
+	ms_free(s->tmp_path);
+	ms_free(s->path);
 	ms_free(s);
+}
+
+/*
+ * Puts a fresh store in place after its first successful import: fsync
+ * (nothing was synced before), rename over the final name, and reopen
+ * there as an ordinary store. On failure the temporary file is gone and
+ * the store is unusable (db NULL); the import reports the error.
+ */
+static int store_publish(struct catalog_store *s, struct ms_error *err)
+{
+	int fd, rc = 0, e = 0;
+
+	if (sqlite3_close(s->db) != SQLITE_OK) {
+		ms_error_set_path(err, s->path);
+		return db_error(err, s->db, "cannot close database");
+	}
+	s->db = NULL;
+	fd = open(s->tmp_path, O_RDONLY);
+	if (fd < 0 || fsync(fd) != 0) {
+		e = errno;
+		rc = MS_EIO;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!rc && rename(s->tmp_path, s->path) != 0) {
+		e = errno;
+		rc = MS_EIO;
+	}
+	if (rc) {
+		ms_error_set_path(err, s->path);
+		return ms_error_set(err, rc, "cannot write database: %s", strerror(e));
+	}
+	ms_free(s->tmp_path);
+	s->tmp_path = NULL;
+	return open_db(s, s->path, false, err);
 }
 
 /* ---- import ----------------------------------------------------------- */
@@ -211,6 +372,7 @@ enum import_stmt {
 	ST_INSERT_RUBRIC,
 	ST_INSERT_REFERENCE,
 	ST_INSERT_TERM,
+	ST_INSERT_TERMS, /* STORE_TERM_ROWS rows, ids from SQLite (sql built at run time) */
 	ST_INSERT_SEARCH,
 	ST_COUNT
 };
@@ -219,22 +381,36 @@ static const char *const import_sql[ST_COUNT] = {
 	[ST_FIND_CATALOG] = "SELECT id FROM catalog WHERE system = ?1 AND version = ?2 AND "
 	                    "part = ?3",
 	[ST_DELETE_CATALOG] = "DELETE FROM catalog WHERE id = ?1",
-	[ST_DELETE_SEARCH] = "DELETE FROM search WHERE catalog_id = ?1",
+	/* external content: FTS5 needs the indexed values to remove a row, so
+	 * this runs while the old rows still exist, in id order (FTS5 flushes
+	 * its pending terms whenever an id is not larger than the last) */
+	[ST_DELETE_SEARCH] = "INSERT INTO search (search, rowid, text, catalog_id, code, source) "
+	                     "SELECT 'delete', id, text, catalog_id, code, source "
+	                     "FROM search_source WHERE catalog_id = ?1 ORDER BY id",
 	[ST_INSERT_CATALOG] = "INSERT INTO catalog (system, version, part, title, release_date, "
 	                      "format, lang, source, source_sha256, tool_version) VALUES "
 	                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_INSERT_ENTRY] = "INSERT INTO entry (catalog_id, seq, code, kind, parent, usage, "
-	                    "label, terminal, modified, line, meta) VALUES "
-	                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	[ST_INSERT_RUBRIC] = "INSERT INTO rubric (entry_id, seq, kind, text, usage) VALUES "
-	                     "(?1, ?2, ?3, ?4, ?5)",
+	                    "label, terminal, modified, line, meta, id) VALUES "
+	                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_INSERT_RUBRIC] = "INSERT INTO rubric (entry_id, seq, kind, text, usage, id) VALUES "
+	                     "(?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_INSERT_REFERENCE] = "INSERT INTO reference (rubric_id, seq, code, usage) VALUES "
 	                        "(?1, ?2, ?3, ?4)",
 	[ST_INSERT_TERM] = "INSERT INTO term (catalog_id, seq, type, term_id, valid, code, "
-	                   "code_asterisk, code_extra, code2, text) VALUES "
-	                   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	[ST_INSERT_SEARCH] = "INSERT INTO search (text, catalog_id, code, source) VALUES "
-	                     "(?1, ?2, ?3, ?4)",
+	                   "code_asterisk, code_extra, code2, text, id) VALUES "
+	                   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	/* set-based, after all rows are in: no statement per text, and the ids
+	 * of one range ascend, as FTS5 wants them; FTS5 stores nothing of the
+	 * UNINDEXED columns of an external-content table, so only text is read */
+	[ST_INSERT_SEARCH] = "INSERT INTO search (rowid, text) "
+	                     "SELECT id, text FROM search_source "
+	                     "WHERE id BETWEEN ?1 AND ?2",
+};
+
+/* Next row ids of entry, rubric and term. */
+struct import_ids {
+	int64_t entry, rubric, term;
 };
 
 struct import_ctx {
@@ -245,31 +421,12 @@ struct import_ctx {
 	char sha256[MS_SHA256_HEX_LEN + 1];
 	int64_t catalog_id; /* 0 before the first begin() */
 	int64_t seq;
+	struct import_ids first, next; /* ids this import started at / gives next */
 	struct catalog_import_result *results;
 	size_t n_results, cap_results;
-	struct ms_buf scratch;
+	struct catalog_files files; /* the files read, without flat-family duplicates */
+	size_t *file_index;         /* their indexes in the caller's list */
 };
-
-/* Rubric kinds worth finding by full-text search (besides labels). */
-static bool searchable_rubric(const char *kind)
-{
-	return strcmp(kind, "preferredLong") == 0 || strcmp(kind, "inclusion") == 0 ||
-	       strcmp(kind, "definition") == 0;
-}
-
-static int add_search(struct import_ctx *c, const char *text, const char *code, const char *source,
-                      struct ms_error *err)
-{
-	sqlite3_stmt *st = c->st[ST_INSERT_SEARCH];
-
-	if (!text || !*text)
-		return 0;
-	bind_text(st, 1, text);
-	sqlite3_bind_int64(st, 2, c->catalog_id);
-	bind_text(st, 3, code);
-	bind_text(st, 4, source);
-	return step_done(c->store->db, st, "cannot index text", err);
-}
 
 static int import_begin(void *payload, const struct catalog_info *info, struct ms_error *err)
 {
@@ -344,20 +501,40 @@ static int import_begin(void *payload, const struct catalog_info *info, struct m
 	return 0;
 }
 
-static const char *meta_json(struct import_ctx *c, const struct catalog_entry *e)
+/* The metadata as a JSON object; runs on the reader thread (readq.c). */
+static int meta_json(const struct catalog_entry *e, struct ms_buf *out)
 {
 	struct ms_json j;
 	size_t i;
 
 	if (!e->n_meta)
-		return NULL;
-	ms_buf_reset(&c->scratch);
-	ms_json_init(&j, &c->scratch, false);
+		return 0;
+	ms_json_init(&j, out, false);
 	ms_json_obj_begin(&j);
 	for (i = 0; i < e->n_meta; i++)
 		ms_json_kstr(&j, e->meta[i].name, e->meta[i].value);
 	ms_json_obj_end(&j);
-	return ms_buf_status(&c->scratch) ? NULL : c->scratch.buf;
+	return ms_buf_status(out) ? MS_ENOMEM : 0;
+}
+
+/*
+ * Binds the id of a new row. Only an import's first row in a table needs it
+ * spelled out: from then on the import's own rows hold the largest id, and
+ * SQLite's next rowid (largest + 1) is the same without a seek per row.
+ */
+static void bind_id(sqlite3_stmt *st, int idx, int64_t id, int64_t first)
+{
+	if (id == first)
+		sqlite3_bind_int64(st, idx, id);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+static int check_id(sqlite3 *db, int64_t id, struct ms_error *err)
+{
+	if (sqlite3_last_insert_rowid(db) != id)
+		return ms_error_set(err, MS_EDB, "row id %" PRId64 " out of sequence", id);
+	return 0;
 }
 
 static int insert_rubrics(struct import_ctx *c, int64_t entry_id, const struct catalog_entry *e,
@@ -376,15 +553,20 @@ static int insert_rubrics(struct import_ctx *c, int64_t entry_id, const struct c
 		if (strcmp(r->kind, "preferred") == 0 && e->label && r->n_refs == 0 &&
 		    strcmp(r->text, e->label) == 0)
 			continue;
+		if (c->next.rubric >= STORE_TERM_ID_BASE)
+			return ms_error_set(err, MS_ETOOBIG, "too many rubrics");
+		rubric_id = c->next.rubric++;
 		sqlite3_bind_int64(st, 1, entry_id);
 		sqlite3_bind_int64(st, 2, (int64_t)i);
 		bind_text(st, 3, r->kind);
 		bind_text(st, 4, r->text ? r->text : "");
 		bind_text(st, 5, r->usage);
+		bind_id(st, 6, rubric_id, c->first.rubric);
 		rc = step_done(db, st, "cannot store rubric", err);
+		if (!rc)
+			rc = check_id(db, rubric_id, err);
 		if (rc)
 			return rc;
-		rubric_id = sqlite3_last_insert_rowid(db);
 		c->results[c->n_results - 1].n_rubrics++;
 		for (k = 0; k < r->n_refs; k++) {
 			st = c->st[ST_INSERT_REFERENCE];
@@ -396,24 +578,18 @@ static int insert_rubrics(struct import_ctx *c, int64_t entry_id, const struct c
 			if (rc)
 				return rc;
 		}
-		if (searchable_rubric(r->kind) && !r->usage) {
-			char source[48];
-
-			snprintf(source, sizeof(source), "rubric:%s", r->kind);
-			rc = add_search(c, r->text, e->code, source, err);
-			if (rc)
-				return rc;
-		}
 	}
 	return 0;
 }
 
-static int import_entry(void *payload, const struct catalog_entry *e, struct ms_error *err)
+static int import_entry(void *payload, const struct catalog_entry *e, const char *meta,
+                        struct ms_error *err)
 {
 	struct import_ctx *c = payload;
 	sqlite3 *db = c->store->db;
 	sqlite3_stmt *st = c->st[ST_INSERT_ENTRY];
 	struct catalog_import_result *r;
+	int64_t id = c->next.entry;
 	int rc;
 
 	if (!c->catalog_id)
@@ -422,6 +598,8 @@ static int import_entry(void *payload, const struct catalog_entry *e, struct ms_
 		ms_error_set_line(err, e->line);
 		return ms_error_set(err, MS_EINVAL, "entry without code or kind");
 	}
+	if (id >= STORE_RUBRIC_ID_BASE)
+		return ms_error_set(err, MS_ETOOBIG, "too many entries");
 	sqlite3_bind_int64(st, 1, c->catalog_id);
 	sqlite3_bind_int64(st, 2, c->seq++);
 	bind_text(st, 3, e->code);
@@ -432,7 +610,8 @@ static int import_entry(void *payload, const struct catalog_entry *e, struct ms_
 	sqlite3_bind_int(st, 8, (e->flags & CATALOG_ENTRY_TERMINAL) != 0);
 	sqlite3_bind_int(st, 9, (e->flags & CATALOG_ENTRY_MODIFIED) != 0);
 	sqlite3_bind_int64(st, 10, (int64_t)e->line);
-	bind_text(st, 11, meta_json(c, e));
+	bind_text(st, 11, meta);
+	bind_id(st, 12, id, c->first.entry);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
@@ -441,39 +620,69 @@ static int import_entry(void *payload, const struct catalog_entry *e, struct ms_
 	}
 	if (rc != SQLITE_DONE)
 		return db_error(err, db, "cannot store entry");
+	rc = check_id(db, id, err);
+	if (rc)
+		return rc;
+	c->next.entry++;
 	r = &c->results[c->n_results - 1];
 	r->n_entries++;
 	if (e->flags & CATALOG_ENTRY_MODIFIED)
 		r->n_modified++;
-	rc = insert_rubrics(c, sqlite3_last_insert_rowid(db), e, err);
-	if (!rc)
-		rc = add_search(c, e->label, e->code, "label", err);
-	return rc;
+	return insert_rubrics(c, id, e, err);
 }
 
-static int import_term(void *payload, const struct catalog_term *t, struct ms_error *err)
+/* Binds the columns of one term row, from parameter base + 1 on. */
+static void bind_term(struct import_ctx *c, sqlite3_stmt *st, int base,
+                      const struct catalog_term *t)
+{
+	sqlite3_bind_int64(st, base + 1, c->catalog_id);
+	sqlite3_bind_int64(st, base + 2, c->seq++);
+	sqlite3_bind_int(st, base + 3, t->type);
+	bind_text(st, base + 4, t->term_id);
+	sqlite3_bind_int(st, base + 5, t->valid);
+	bind_text(st, base + 6, t->code);
+	bind_text(st, base + 7, t->code_asterisk);
+	bind_text(st, base + 8, t->code_extra);
+	bind_text(st, base + 9, t->code2);
+	bind_text(st, base + 10, t->text ? t->text : "");
+}
+
+/*
+ * Stores n terms, STORE_TERM_ROWS to a statement where it can: a statement
+ * costs about as much again as the row it inserts (cursor, transaction
+ * and VDBE setup), and index files come as long runs of terms.
+ */
+static int import_terms(void *payload, const struct catalog_term *t, size_t n, struct ms_error *err)
 {
 	struct import_ctx *c = payload;
-	sqlite3_stmt *st = c->st[ST_INSERT_TERM];
+	sqlite3 *db = c->store->db;
+	size_t i = 0, k, rows;
 	int rc;
 
 	if (!c->catalog_id)
 		return ms_error_set(err, MS_EINVAL, "reader gave a term before its catalogue");
-	sqlite3_bind_int64(st, 1, c->catalog_id);
-	sqlite3_bind_int64(st, 2, c->seq++);
-	sqlite3_bind_int(st, 3, t->type);
-	bind_text(st, 4, t->term_id);
-	sqlite3_bind_int(st, 5, t->valid);
-	bind_text(st, 6, t->code);
-	bind_text(st, 7, t->code_asterisk);
-	bind_text(st, 8, t->code_extra);
-	bind_text(st, 9, t->code2);
-	bind_text(st, 10, t->text ? t->text : "");
-	rc = step_done(c->store->db, st, "cannot store index term", err);
-	if (rc)
-		return rc;
-	c->results[c->n_results - 1].n_terms++;
-	return add_search(c, t->text, t->code, "index", err);
+	while (i < n) {
+		/* the first term of an import sets its id range alone */
+		bool many = n - i >= STORE_TERM_ROWS && c->next.term != c->first.term;
+		sqlite3_stmt *st = c->st[many ? ST_INSERT_TERMS : ST_INSERT_TERM];
+
+		rows = many ? STORE_TERM_ROWS : 1;
+		if (c->next.term > INT64_MAX - (int64_t)rows)
+			return ms_error_set(err, MS_ETOOBIG, "too many index terms");
+		for (k = 0; k < rows; k++)
+			bind_term(c, st, (int)k * STORE_TERM_COLS, &t[i + k]);
+		if (!many)
+			bind_id(st, STORE_TERM_COLS + 1, c->next.term, c->first.term);
+		rc = step_done(db, st, "cannot store index term", err);
+		if (!rc)
+			rc = check_id(db, c->next.term + (int64_t)rows - 1, err);
+		if (rc)
+			return rc;
+		c->next.term += (int64_t)rows;
+		c->results[c->n_results - 1].n_terms += rows;
+		i += rows;
+	}
+	return 0;
 }
 
 /* True if paths[i] is a flat-family member whose code list is read anyway. */
@@ -507,32 +716,237 @@ static bool consumed_by_flat(const char *const *paths, size_t n, size_t i,
 	return found;
 }
 
-/* Reads every file into the open transaction. */
+static int import_file_begin(void *payload, size_t file, const char *sha256, struct ms_error *err)
+{
+	struct import_ctx *c = payload;
+
+	(void)err;
+	c->path = c->files.paths[file];
+	c->catalog_id = 0;
+	snprintf(c->sha256, sizeof(c->sha256), "%s", sha256);
+	return 0;
+}
+
+static int import_file_end(void *payload, size_t file, struct ms_error *err)
+{
+	struct import_ctx *c = payload;
+
+	if (!c->catalog_id)
+		return ms_error_set(err, MS_EINVAL, "file holds no catalogue entries");
+	if (c->opts->progress)
+		c->opts->progress(c->opts->payload, c->file_index[file], c->files.paths[file]);
+	return 0;
+}
+
+/*
+ * Reads every file into the open transaction; the readers run on a second
+ * thread meanwhile (readq.c), so parsing, hashing and the metadata JSON
+ * are off the path of the SQLite writes.
+ */
 static int import_files(struct import_ctx *c, const char *const *paths, size_t n_paths,
                         const enum catalog_format *fmts, struct ms_error *err)
 {
-	struct catalog_sink sink = { import_begin, import_entry, import_term, c };
-	size_t i;
+	const struct catalog_files_sink sink = { import_file_begin,
+		                                 import_begin,
+		                                 import_entry,
+		                                 import_terms,
+		                                 import_file_end,
+		                                 meta_json,
+		                                 c };
+	const char **read_paths;
+	enum catalog_format *read_fmts;
+	size_t i, n = 0;
 	int rc;
 
+	read_paths = ms_calloc(n_paths ? n_paths : 1, sizeof(*read_paths));
+	read_fmts = ms_calloc(n_paths ? n_paths : 1, sizeof(*read_fmts));
+	c->file_index = ms_calloc(n_paths ? n_paths : 1, sizeof(*c->file_index));
+	if (!read_paths || !read_fmts || !c->file_index) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		goto out;
+	}
 	for (i = 0; i < n_paths; i++) {
 		if (consumed_by_flat(paths, n_paths, i, fmts))
 			continue;
-		c->path = paths[i];
-		c->catalog_id = 0;
-		rc = ms_sha256_file(c->sha256, paths[i], err);
-		if (!rc)
-			rc = catalog_read_file(paths[i], fmts[i], &c->opts->read, &sink, err);
-		if (!rc && !c->catalog_id)
-			rc = ms_error_set(err, MS_EINVAL, "file holds no catalogue entries");
-		if (rc) {
-			ms_error_set_path(err, paths[i]);
+		read_paths[n] = paths[i];
+		read_fmts[n] = fmts[i];
+		c->file_index[n++] = i;
+	}
+	c->files.paths = read_paths;
+	c->files.fmts = read_fmts;
+	c->files.n = n;
+	c->files.opts = &c->opts->read;
+	rc = catalog_files_read(&c->files, &sink, err);
+out:
+	ms_free(read_paths);
+	ms_free(read_fmts);
+	ms_free(c->file_index);
+	c->file_index = NULL;
+	return rc;
+}
+
+static int prepare_insert_terms(sqlite3 *db, sqlite3_stmt **out, struct ms_error *err)
+{
+	struct ms_buf sql = MS_BUF_INIT;
+	int k, rc;
+
+	ms_buf_adds(&sql, "INSERT INTO term (catalog_id, seq, type, term_id, valid, code, "
+	                  "code_asterisk, code_extra, code2, text) VALUES ");
+	for (k = 0; k < STORE_TERM_ROWS; k++)
+		ms_buf_adds(&sql, k ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		                    : "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (ms_buf_status(&sql))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	else
+		rc = prepare(db, out, sql.buf, err);
+	ms_buf_release(&sql);
+	return rc;
+}
+
+static int prepare_import(sqlite3 *db, sqlite3_stmt *st[ST_COUNT], struct ms_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < ST_COUNT; i++) {
+		if (i == ST_INSERT_TERMS)
+			rc = prepare_insert_terms(db, &st[i], err);
+		else
+			rc = prepare(db, &st[i], import_sql[i], err);
+	}
+	return rc;
+}
+
+/*
+ * Version 1 kept one id range per table and the texts a second time inside
+ * the FTS5 table: move rubric and term ids into their ranges and rebuild
+ * the search index over search_source, inside the import's transaction.
+ */
+static int upgrade_v1(sqlite3 *db, struct ms_error *err)
+{
+	/* the schema's search part, from the view to the end */
+	const char *search_sql = strstr(catalog_schema_sql, "CREATE VIEW search_source");
+	struct ms_buf sql = MS_BUF_INIT;
+	int rc;
+
+	assert(search_sql);
+	ms_buf_addf(&sql,
+	            "PRAGMA defer_foreign_keys = ON;"
+	            "DROP TABLE search;"
+	            "UPDATE reference SET rubric_id = rubric_id + %" PRId64 ";"
+	            "UPDATE rubric SET id = id + %" PRId64 ";"
+	            "UPDATE term SET id = id + %" PRId64 ";",
+	            STORE_RUBRIC_ID_BASE, STORE_RUBRIC_ID_BASE, STORE_TERM_ID_BASE);
+	ms_buf_adds(&sql, search_sql);
+	ms_buf_adds(&sql, ";INSERT INTO search (search) VALUES ('rebuild')");
+	if (ms_buf_status(&sql))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	else
+		rc = exec(db, sql.buf, err);
+	ms_buf_release(&sql);
+	return rc;
+}
+
+/* The next free id of each range: every row this import adds is newer. */
+static int init_ids(struct import_ctx *c, struct ms_error *err)
+{
+	sqlite3 *db = c->store->db;
+	int64_t entry = 0, rubric = 0, term = 0;
+	int rc;
+
+	rc = query_int64(db, "SELECT coalesce(max(id), 0) FROM entry", &entry, err);
+	if (!rc)
+		rc = query_int64(db, "SELECT coalesce(max(id), 0) FROM rubric", &rubric, err);
+	if (!rc)
+		rc = query_int64(db, "SELECT coalesce(max(id), 0) FROM term", &term, err);
+	if (rc)
+		return rc;
+	c->next.entry = entry + 1;
+	c->next.rubric = rubric >= STORE_RUBRIC_ID_BASE ? rubric + 1 : STORE_RUBRIC_ID_BASE;
+	c->next.term = term >= STORE_TERM_ID_BASE ? term + 1 : STORE_TERM_ID_BASE;
+	if (term == INT64_MAX)
+		return ms_error_set(err, MS_ETOOBIG, "too many index terms");
+	c->first = c->next;
+	return 0;
+}
+
+/* Indexes the texts of the rows this import added, one id range after the
+ * other, so FTS5 sees ascending ids. */
+static int index_search(struct import_ctx *c, struct ms_error *err)
+{
+	const int64_t ranges[3][2] = {
+		{ c->first.entry, c->next.entry - 1 },
+		{ c->first.rubric, c->next.rubric - 1 },
+		{ c->first.term, c->next.term - 1 },
+	};
+	sqlite3_stmt *st = c->st[ST_INSERT_SEARCH];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 3; i++) {
+		if (ranges[i][1] < ranges[i][0])
+			continue;
+		sqlite3_bind_int64(st, 1, ranges[i][0]);
+		sqlite3_bind_int64(st, 2, ranges[i][1]);
+		rc = step_done(c->store->db, st, "cannot index text", err);
+		if (rc)
 			return rc;
-		}
-		if (c->opts->progress)
-			c->opts->progress(c->opts->payload, i, paths[i]);
 	}
 	return 0;
+}
+
+/*
+ * A fresh store's tables are empty: building the secondary indexes once at
+ * the end (a sort) is cheaper than keeping them up to date row by row.
+ * Drops them, keeping their CREATE statements in create_out.
+ */
+static int drop_indexes(sqlite3 *db, struct ms_buf *create_out, struct ms_error *err)
+{
+	struct ms_buf drop = MS_BUF_INIT;
+	sqlite3_stmt *st = NULL;
+	int rc = 0, s;
+
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND "
+	                       "sql IS NOT NULL ORDER BY name",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return db_error(err, db, "database error");
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		ms_buf_addf(&drop, "DROP INDEX \"%s\";", (const char *)sqlite3_column_text(st, 0));
+		ms_buf_adds(create_out, (const char *)sqlite3_column_text(st, 1));
+		ms_buf_addch(create_out, ';');
+	}
+	if (s != SQLITE_DONE)
+		rc = db_error(err, db, "database error");
+	sqlite3_finalize(st);
+	if (!rc && (ms_buf_status(&drop) || ms_buf_status(create_out)))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	if (!rc && drop.len)
+		rc = exec(db, drop.buf, err);
+	ms_buf_release(&drop);
+	return rc;
+}
+
+/* Everything between BEGIN and COMMIT. */
+static int import_tx(struct import_ctx *c, const char *const *paths, size_t n_paths,
+                     const enum catalog_format *fmts, struct ms_error *err)
+{
+	struct catalog_store *store = c->store;
+	struct ms_buf indexes = MS_BUF_INIT;
+	int rc = 0;
+
+	if (store->tmp_path)
+		rc = drop_indexes(store->db, &indexes, err);
+	if (!rc)
+		rc = init_ids(c, err);
+	if (!rc)
+		rc = import_files(c, paths, n_paths, fmts, err);
+	if (!rc)
+		rc = index_search(c, err);
+	if (!rc && indexes.len)
+		rc = exec(store->db, indexes.buf, err);
+	ms_buf_release(&indexes);
+	return rc;
 }
 
 int catalog_store_import(struct catalog_store *store, const char *const *paths, size_t n_paths,
@@ -552,7 +966,6 @@ int catalog_store_import(struct catalog_store *store, const char *const *paths, 
 	if (n_results_out)
 		*n_results_out = 0;
 	memset(&c, 0, sizeof(c));
-	ms_buf_init(&c.scratch, 0);
 	c.store = store;
 	c.opts = opts ? opts : &no_opts;
 
@@ -570,24 +983,39 @@ int catalog_store_import(struct catalog_store *store, const char *const *paths, 
 		if (rc)
 			goto out;
 	}
-	for (i = 0; i < ST_COUNT; i++) {
-		rc = prepare(store->db, &c.st[i], import_sql[i], err);
-		if (rc)
-			goto out;
-	}
-	/* bulk-load settings: the rollback journal still guards atomicity */
-	rc = exec(store->db, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16000", err);
+	/* bulk-load settings; the rollback journal still guards atomicity
+	 * (a fresh store keeps it in memory and is not synced until the end) */
+	rc = exec(store->db,
+	          store->tmp_path ? "PRAGMA cache_size = -16000"
+	                          : "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16000",
+	          err);
 	if (!rc)
 		rc = exec(store->db, "BEGIN IMMEDIATE", err);
 	if (rc)
 		goto out;
 	in_tx = true;
-	rc = import_files(&c, paths, n_paths, fmts, err);
+	/* prepared inside the transaction: a version 1 schema changes first */
+	if (store->version == 1)
+		rc = upgrade_v1(store->db, err);
+	if (!rc)
+		rc = prepare_import(store->db, c.st, err);
+	if (!rc)
+		rc = import_tx(&c, paths, n_paths, fmts, err);
 	if (!rc)
 		rc = exec(store->db, "COMMIT", err);
 	if (rc)
 		goto out;
 	in_tx = false;
+	store->version = STORE_SCHEMA_VERSION;
+	for (i = 0; i < ST_COUNT; i++) {
+		sqlite3_finalize(c.st[i]);
+		c.st[i] = NULL;
+	}
+	if (store->tmp_path) {
+		rc = store_publish(store, err);
+		if (rc)
+			goto out;
+	}
 	if (results_out) {
 		*results_out = c.results;
 		c.results = NULL;
@@ -601,7 +1029,6 @@ out:
 		sqlite3_finalize(c.st[i]);
 	ms_free(c.results);
 	ms_free(fmts);
-	ms_buf_release(&c.scratch);
 	return rc;
 }
 

@@ -2,24 +2,31 @@
 /* Allocation wrappers with a failure-injection hook for tests. */
 #include "common/alloc.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-static long fail_countdown = -1;
+/* atomic: a catalogue import allocates on two threads (catalog/readq.c) */
+static _Atomic long fail_countdown = -1;
 
 void ms_alloc_fail_after(long n)
 {
-	fail_countdown = n;
+	atomic_store(&fail_countdown, n);
 }
 
 static bool should_fail(void)
 {
-	if (fail_countdown < 0)
-		return false;
-	if (fail_countdown == 0)
-		return true;
-	fail_countdown--;
-	return false;
+	long n = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+
+	for (;;) {
+		if (n < 0)
+			return false;
+		if (n == 0)
+			return true;
+		if (atomic_compare_exchange_weak_explicit(
+		            &fail_countdown, &n, n - 1, memory_order_relaxed, memory_order_relaxed))
+			return false;
+	}
 }
 
 void *ms_malloc(size_t size)

@@ -1,8 +1,16 @@
 -- SPDX-License-Identifier: MIT
--- Schema of the medsft catalogue database (catalog.db), version 1.
+-- Schema of the medsft catalogue database (catalog.db), version 2.
 -- Embedded into the binary at build time; PRAGMA user_version records it.
 -- A catalogue is keyed by (system, version, part): part 'classification'
 -- holds codes, part 'index' holds alphabetical-index terms.
+--
+-- Row ids of entry, rubric and term live in disjoint ranges, so that one id
+-- names one searchable text (see search_source below):
+--   entry.id   1 .. 2^40 - 1
+--   rubric.id  2^40 .. 2^41 - 1
+--   term.id    2^41 ..
+-- The import assigns them; version 1 databases (one range per table) are
+-- renumbered by the first import that writes to them.
 
 CREATE TABLE catalog (
 	id INTEGER PRIMARY KEY,
@@ -74,18 +82,40 @@ CREATE TABLE term (
 );
 CREATE INDEX term_code ON term (catalog_id, code);
 
--- Full-text index over labels, preferredLong/inclusion rubrics and index
--- terms. unicode61 with remove_diacritics 2 makes search case- and
--- diacritics-insensitive ("Bechterew" = "bechterew", "Ödem" = "odem").
--- columnsize = 0 drops FTS5's per-document size table: a fifth less import
--- time; bm25 then counts the tokens of the matching rows at query time.
+-- The searchable texts: labels, preferredLong/inclusion/definition rubrics
+-- that are not obsolete, and index terms, each under the id of its row.
+CREATE VIEW search_source (id, text, catalog_id, code, source) AS
+	SELECT id, label, catalog_id, code, 'label' FROM entry WHERE label <> ''
+	UNION ALL
+	SELECT r.id, r.text, e.catalog_id, e.code, 'rubric:' || r.kind
+	FROM rubric r JOIN entry e ON e.id = r.entry_id
+	WHERE r.kind IN ('preferredLong', 'inclusion', 'definition') AND r.usage IS NULL
+	      AND r.text <> ''
+	UNION ALL
+	SELECT id, text, catalog_id, code, 'index' FROM term WHERE text <> '';
+
+-- Full-text index over search_source. unicode61 with remove_diacritics 2
+-- makes search case- and diacritics-insensitive ("Bechterew" = "bechterew",
+-- "Ödem" = "odem"). External content: the texts are stored once, in their
+-- tables, and FTS5 reads them back through the view by id; the import adds
+-- and removes index rows itself ('delete' with the old values before their
+-- rows go). columnsize = 0 drops FTS5's per-document size table: a fifth
+-- less import time; bm25 then counts the tokens of the matching rows at
+-- query time.
 CREATE VIRTUAL TABLE search USING fts5 (
 	text,
 	catalog_id UNINDEXED,
 	code UNINDEXED,
 	source UNINDEXED,              -- label, rubric:<kind>, index
 	tokenize = 'unicode61 remove_diacritics 2',
-	columnsize = 0
+	columnsize = 0,
+	content = 'search_source',
+	content_rowid = 'id'
 );
+-- FTS5 writes its pending terms out as a new segment whenever they exceed
+-- hashsize (1 MiB by default), and merges segments as they pile up: with
+-- 8 MiB a whole ICD-10-GM import is one segment, written once (a twentieth
+-- less import time, about 5 MiB more memory).
+INSERT INTO search (search, rank) VALUES ('hashsize', 8388608);
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for catalog/store.c: schema creation, transactional import
- * (refusal, replace, rollback on bad input), lookup, search, counts, and
- * the agreement of the ICD-10-GM ClaML excerpt with the 2025 flat file.
+ * (refusal, replace, rollback on bad input), new databases built beside
+ * their name, the upgrade of version 1 databases, lookup, search, counts,
+ * and the agreement of the ICD-10-GM ClaML excerpt with the 2025 flat file.
  */
 #include "ms_test.h"
 
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "catalog/catalog.h"
 #include "common/alloc.h"
@@ -134,6 +136,218 @@ static void test_import_replace_rollback(void **state)
 	free((void *)paths[0]);
 	assert_int_equal(n_catalogues(s), 1);
 	catalog_store_free(s);
+}
+
+static int64_t db_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Files in the test directory besides the database itself ("c.db.tmp..."). */
+static size_t n_tmp_files(void)
+{
+	char pattern[4200];
+	glob_t g;
+	size_t n;
+
+	snprintf(pattern, sizeof(pattern), "%s.tmp*", db_path);
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return 0;
+	n = g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+static bool db_exists(void)
+{
+	struct stat sb;
+
+	return stat(db_path, &sb) == 0;
+}
+
+/*
+ * A new database is built beside its name and appears only when an import
+ * succeeds: a failed first import leaves neither the file nor a temporary
+ * one, and the store can still import.
+ */
+static void test_new_database_appears_on_success(void **state)
+{
+	struct catalog_store *s = open_new();
+	struct ms_error err = MS_ERROR_INIT;
+	struct catalog_hit *hits = NULL;
+	sqlite3 *db = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_false(db_exists());
+	assert_int_equal(n_tmp_files(), 1);
+	assert_int_equal(
+	        import1(s, ms_test_src_path("tests/data/catalog/truncated-claml.xml"), 0, &err),
+	        MS_EINVAL);
+	assert_false(db_exists());
+	assert_int_equal(n_catalogues(s), 0);
+	ms_error_clear(&err);
+	assert_int_equal(import1(s, ms_test_src_path("data/catalogs/sample-icd-o-3.xml"), 0, &err),
+	                 0);
+	assert_true(db_exists());
+	assert_int_equal(n_tmp_files(), 0);
+	assert_int_equal(n_catalogues(s), 1);
+	catalog_store_free(s);
+
+	/* freed after a failed import: nothing is left behind */
+	s = open_new();
+	assert_int_equal(
+	        import1(s, ms_test_src_path("tests/data/catalog/truncated-claml.xml"), 0, &err),
+	        MS_EINVAL);
+	catalog_store_free(s);
+	assert_false(db_exists());
+	assert_int_equal(n_tmp_files(), 0);
+
+	/* what was built without the indexes finds what a transactional
+	 * import into an existing database finds */
+	s = open_new();
+	assert_int_equal(import1(s, ms_test_src_path("data/catalogs/sample-icd-o-3.xml"), 0, &err),
+	                 0);
+	assert_int_equal(import1(s, ms_test_src_path("data/catalogs/goae-excerpt.csv"), 0, &err),
+	                 0);
+	assert_int_equal(
+	        catalog_store_search(s, "adenokarzinom", "icdo3", NULL, 50, &hits, &n, &err), 0);
+	assert_true(n > 0);
+	catalog_hits_free(hits, n);
+	catalog_store_free(s);
+	assert_int_equal(n_tmp_files(), 0);
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	/* the search index agrees with its content, the indexes are back */
+	assert_int_equal(sqlite3_exec(db,
+	                              "INSERT INTO search (search, rank) VALUES "
+	                              "('integrity-check', 1)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' "
+	                            "AND name IN ('entry_parent', 'rubric_entry', "
+	                            "'reference_code', 'term_code')"),
+	                 4);
+	assert_int_equal(
+	        db_int(db,
+	               "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'"),
+	        0);
+	sqlite3_close(db);
+}
+
+/* A version 1 database with one hand-made catalogue, as version 1 stored it. */
+static void make_v1_db(void)
+{
+	struct ms_buf schema = MS_BUF_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	sqlite3 *db = NULL;
+
+	remove(db_path);
+	assert_int_equal(ms_file_read(&schema, ms_test_src_path("tests/data/catalog/schema-v1.sql"),
+	                              0, &err),
+	                 0);
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, schema.buf, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(
+	        sqlite3_exec(
+	                db,
+	                "INSERT INTO catalog VALUES (1, 'test', '1', 'classification', NULL, NULL, "
+	                "'claml', 'de', 'v1.xml', 'x', '0');"
+	                "INSERT INTO entry VALUES (1, 1, 0, 'T1', 'category', NULL, NULL, "
+	                "'Bechterew-Krankheit', 1, 0, 1, NULL);"
+	                "INSERT INTO rubric VALUES (1, 1, 0, 'inclusion', 'Morbus Strümpell', NULL);"
+	                "INSERT INTO reference VALUES (1, 0, 'T1', NULL);"
+	                "INSERT INTO term VALUES (1, 1, 0, 1, NULL, 1, 'T1', NULL, NULL, NULL, "
+	                "'Spondylitis ankylosans');"
+	                "INSERT INTO search (text, catalog_id, code, source) VALUES "
+	                "('Morbus Strümpell', 1, 'T1', 'rubric:inclusion'), "
+	                "('Bechterew-Krankheit', 1, 'T1', 'label'), "
+	                "('Spondylitis ankylosans', 1, 'T1', 'index');",
+	                NULL, NULL, NULL),
+	        SQLITE_OK);
+	sqlite3_close(db);
+	ms_buf_release(&schema);
+}
+
+static size_t n_hits(struct catalog_store *s, const char *text)
+{
+	struct ms_error err = MS_ERROR_INIT;
+	struct catalog_hit *hits = NULL;
+	size_t n = 0;
+
+	assert_int_equal(catalog_store_search(s, text, NULL, NULL, 50, &hits, &n, &err), 0);
+	catalog_hits_free(hits, n);
+	return n;
+}
+
+/*
+ * A version 1 database stays readable as it is; the first import that
+ * writes to it moves rubric and term ids into their ranges and rebuilds the
+ * search index, in the import's transaction (a failed import leaves it at
+ * version 1).
+ */
+static void test_upgrade_v1(void **state)
+{
+	struct catalog_store *s = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	struct catalog_record *r = NULL;
+	sqlite3 *db = NULL;
+
+	(void)state;
+	make_v1_db();
+	assert_int_equal(catalog_store_open(&s, db_path, CATALOG_STORE_READONLY, &err), 0);
+	assert_int_equal(n_hits(s, "strumpell"), 1);
+	catalog_store_free(s);
+
+	assert_int_equal(catalog_store_open(&s, db_path, CATALOG_STORE_CREATE, &err), 0);
+	assert_int_equal(
+	        import1(s, ms_test_src_path("tests/data/catalog/truncated-claml.xml"), 0, &err),
+	        MS_EINVAL);
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	assert_int_equal(db_int(db, "PRAGMA user_version"), 1);
+	sqlite3_close(db);
+
+	ms_error_clear(&err);
+	assert_int_equal(import1(s, ms_test_src_path("data/catalogs/sample-icd-o-3.xml"), 0, &err),
+	                 0);
+	assert_int_equal(n_hits(s, "strumpell"), 1);
+	assert_int_equal(n_hits(s, "bechterew"), 1);
+	assert_int_equal(n_hits(s, "spondylitis"), 1);
+	assert_true(n_hits(s, "adenokarzinom") > 0);
+	assert_int_equal(catalog_store_lookup(s, "test", NULL, "T1", &r, &err), 0);
+	assert_int_equal(r->n_rubrics, 1);
+	assert_string_equal(r->rubrics[0].text, "Morbus Strümpell");
+	assert_int_equal(r->rubrics[0].n_refs, 1);
+	assert_string_equal(r->rubrics[0].ref_codes[0], "T1");
+	catalog_record_free(r);
+	/* --replace removes the old rows from the search index too */
+	assert_int_equal(import1(s, ms_test_src_path("data/catalogs/sample-icd-o-3.xml"),
+	                         CATALOG_IMPORT_REPLACE, &err),
+	                 0);
+	catalog_store_free(s);
+
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	assert_int_equal(db_int(db, "PRAGMA user_version"), 2);
+	/* old ids moved by the range base, new ones follow */
+	assert_int_equal(db_int(db, "SELECT min(id) FROM rubric"), ((int64_t)1 << 40) + 1);
+	assert_int_equal(db_int(db, "SELECT min(rubric_id) FROM reference"),
+	                 ((int64_t)1 << 40) + 1);
+	assert_int_equal(db_int(db, "SELECT min(id) FROM term"), ((int64_t)2 << 40) + 1);
+	assert_int_equal(db_int(db, "SELECT max(id) FROM entry"), 1 + 30 + 30);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	/* the index agrees with its content */
+	assert_int_equal(sqlite3_exec(db,
+	                              "INSERT INTO search (search, rank) VALUES "
+	                              "('integrity-check', 1)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
 }
 
 static void test_lookup_and_search(void **state)
@@ -456,6 +670,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open),
 		cmocka_unit_test(test_import_replace_rollback),
+		cmocka_unit_test(test_new_database_appears_on_success),
+		cmocka_unit_test(test_upgrade_v1),
 		cmocka_unit_test(test_lookup_and_search),
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_claml_excerpt_agrees_with_flat),
