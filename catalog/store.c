@@ -327,10 +327,33 @@ void catalog_store_free(struct catalog_store *s)
 }
 
 /*
+ * Moves the finished file to its name without replacing a database that
+ * appeared there meanwhile (another import): link() fails then; where the
+ * file system has no hard links, rename().
+ */
+static int move_into_place(const char *tmp, const char *path, int *e)
+{
+	if (link(tmp, path) == 0) {
+		(void)unlink(tmp);
+		return 0;
+	}
+	*e = errno;
+	if (*e == EEXIST)
+		return MS_EEXISTS;
+	if (*e != EPERM && *e != ENOTSUP && *e != ENOSYS)
+		return MS_EIO;
+	if (rename(tmp, path) == 0)
+		return 0;
+	*e = errno;
+	return MS_EIO;
+}
+
+/*
  * Puts a fresh store in place after its first successful import: fsync
- * (nothing was synced before), rename over the final name, and reopen
- * there as an ordinary store. On failure the temporary file is gone and
- * the store is unusable (db NULL); the import reports the error.
+ * (nothing was synced before), move to the final name (never over a file
+ * that appeared there meanwhile), and reopen there as an ordinary store.
+ * On failure the temporary file is gone and the store is unusable (db
+ * NULL); the import reports the error.
  */
 static int store_publish(struct catalog_store *s, struct ms_error *err)
 {
@@ -348,9 +371,12 @@ static int store_publish(struct catalog_store *s, struct ms_error *err)
 	}
 	if (fd >= 0)
 		close(fd);
-	if (!rc && rename(s->tmp_path, s->path) != 0) {
-		e = errno;
-		rc = MS_EIO;
+	if (!rc)
+		rc = move_into_place(s->tmp_path, s->path, &e);
+	if (rc == MS_EEXISTS) {
+		ms_error_set_path(err, s->path);
+		return ms_error_set(err, rc,
+		                    "a database appeared here during the import; not replaced");
 	}
 	if (rc) {
 		ms_error_set_path(err, s->path);
