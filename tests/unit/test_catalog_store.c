@@ -232,8 +232,8 @@ static void test_new_database_appears_on_success(void **state)
 	                 SQLITE_OK);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' "
 	                            "AND name IN ('entry_parent', 'rubric_entry', "
-	                            "'reference_code', 'term_code')"),
-	                 4);
+	                            "'reference_code')"),
+	                 3);
 	assert_int_equal(
 	        db_int(db,
 	               "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'"),
