@@ -10,8 +10,8 @@
  * that can be copied without allocating (OpenSSL 3.0's EVP contexts allocate
  * on every copy) and that runs on the CPU's SHA extensions where present.
  * OpenSSL 3 marks that interface deprecated but keeps it; libsodium's
- * HMAC-SHA-256, used before, has no SHA-extension code and took four times
- * as long per surrogate.
+ * HMAC-SHA-256, used before, has no SHA-extension code: switching saved
+ * about 6 % of the CPU time of `deid run --no-ner`.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
