@@ -160,6 +160,17 @@ void ms_sha256_stream_abort(struct ms_sha256_stream *s)
 	s->ctx = NULL;
 }
 
+int ms_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void ms_hex(char *out, const unsigned char *data, size_t len)
 {
 	static const char digits[] = "0123456789abcdef";

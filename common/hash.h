@@ -43,6 +43,8 @@ void ms_sha256_stream_abort(struct ms_sha256_stream *s);
 
 /* Writes 2*len lowercase hex digits and a NUL into out. */
 void ms_hex(char *out, const unsigned char *data, size_t len);
+/* The value of one hex digit (either case), or -1 if c is not one. */
+int ms_hex_digit(int c);
 
 /* SHA-256 of a whole file as hex; returns 0, MS_EIO (err names the file). */
 int ms_sha256_file(char out[MS_SHA256_HEX_LEN + 1], const char *path,

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/hash.h"
 #include "common/json.h"
 #include "common/utf8.h"
 
@@ -219,17 +220,6 @@ static inline bool is_alpha(int c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads the four hex digits of a \u escape at *i. */
 static int scan_hex4(struct ms_json_pull *p, size_t *i, unsigned *cp_out)
 {
@@ -242,7 +232,7 @@ static int scan_hex4(struct ms_json_pull *p, size_t *i, unsigned *cp_out)
 			return c;
 		if (c == PEEK_EOF)
 			return fail(p, MS_JSON_PULL_ESYNTAX, p->buf_len);
-		d = hex_value(c);
+		d = ms_hex_digit(c);
 		if (d < 0) /* jansson has read the offending character */
 			return fail(p, MS_JSON_PULL_ESYNTAX, *i + 1);
 		v = v * 16 + (unsigned)d;

@@ -60,17 +60,6 @@ int deid_key_write(const struct deid_key *key, const char *path, bool force, str
 	return rc;
 }
 
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_key(struct deid_key *out, const unsigned char *s, size_t len)
 {
 	size_t i;
@@ -82,7 +71,7 @@ static int parse_key(struct deid_key *out, const unsigned char *s, size_t len)
 	if (len < KEY_HEX)
 		return MS_EINVAL;
 	for (i = 0; i < DEID_KEY_LEN; i++) {
-		int hi = hex_value(s[2 * i]), lo = hex_value(s[(2 * i) + 1]);
+		int hi = ms_hex_digit(s[2 * i]), lo = ms_hex_digit(s[(2 * i) + 1]);
 
 		if (hi < 0 || lo < 0)
 			return MS_EINVAL;
