@@ -59,13 +59,16 @@ void ms_lines_init(struct ms_lines *it, const char *s, size_t len)
 bool ms_lines_next(struct ms_lines *it, const char **line, size_t *len_out)
 {
 	size_t start = it->pos, i;
+	const char *nl, *cr;
 
 	if (it->pos >= it->len)
 		return false;
-	for (i = start; i < it->len; i++) {
-		if (it->s[i] == '\n' || it->s[i] == '\r')
-			break;
-	}
+	/* the first '\n' or '\r' from start: two memchr() calls, not a byte loop */
+	nl = memchr(it->s + start, '\n', it->len - start);
+	i = nl ? (size_t)(nl - it->s) : it->len;
+	cr = memchr(it->s + start, '\r', i - start);
+	if (cr)
+		i = (size_t)(cr - it->s);
 	*line = it->s + start;
 	*len_out = i - start;
 	if (i < it->len && it->s[i] == '\r' && i + 1 < it->len && it->s[i + 1] == '\n')

@@ -48,6 +48,49 @@ static void test_lines(void **state)
 	assert_false(ms_lines_next(&it, &line, &len));
 }
 
+/* The line rule spelled out byte by byte: the reference for the fast scan. */
+static size_t ref_next(const char *s, size_t len, size_t *pos, size_t *line_len)
+{
+	size_t start = *pos, i;
+
+	for (i = start; i < len && s[i] != '\n' && s[i] != '\r'; i++)
+		;
+	*line_len = i - start;
+	if (i < len && s[i] == '\r' && i + 1 < len && s[i + 1] == '\n')
+		i++;
+	*pos = i < len ? i + 1 : i;
+	return start;
+}
+
+/* Every string of up to 7 bytes over {a, \r, \n}: the same lines as the reference. */
+static void test_lines_all_short(void **state)
+{
+	static const char alphabet[] = { 'a', '\r', '\n' };
+	char buf[8];
+	size_t n, code, k, total;
+
+	(void)state;
+	for (n = 0, total = 1; n <= 7; n++, total *= 3) {
+		for (code = 0; code < total; code++) {
+			struct ms_lines it;
+			const char *line;
+			size_t len, pos = 0, ref_len, c = code;
+
+			for (k = 0; k < n; k++, c /= 3)
+				buf[k] = alphabet[c % 3];
+			ms_lines_init(&it, buf, n);
+			while (pos < n) {
+				size_t start = ref_next(buf, n, &pos, &ref_len);
+
+				assert_true(ms_lines_next(&it, &line, &len));
+				assert_ptr_equal(line, buf + start);
+				assert_int_equal(len, ref_len);
+			}
+			assert_false(ms_lines_next(&it, &line, &len));
+		}
+	}
+}
+
 static void test_atomic(void **state)
 {
 	const char *dir = ms_test_tmpdir();
@@ -179,9 +222,9 @@ static void test_dir_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lines),     cmocka_unit_test(test_atomic),
-		cmocka_unit_test(test_dir_names), cmocka_unit_test(test_error_format),
-		cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_lines),        cmocka_unit_test(test_lines_all_short),
+		cmocka_unit_test(test_atomic),       cmocka_unit_test(test_dir_names),
+		cmocka_unit_test(test_error_format), cmocka_unit_test(test_hash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
