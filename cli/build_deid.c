@@ -18,7 +18,6 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/fileio.h"
-#include "common/hash.h"
 
 static int det_open(void **out, void *payload, struct ms_error *err)
 {
@@ -161,19 +160,13 @@ static int audit_open(struct build_deid *d, struct ms_error *err)
 	return deid_audit_open(&d->audit, d->audit_path, &run, err);
 }
 
-/* Records input number input (its name and SHA-256) in the audit run. */
+/* Records input number input in the audit run, with the SHA-256 the build took of it. */
 static int audit_input(struct build_deid *d, size_t input, struct ms_error *err)
 {
-	char sha[MS_SHA256_HEX_LEN + 1];
-	const char *name = d->inputs[input - 1];
-	int rc;
-
 	if (!d->audit)
 		return 0;
-	rc = ms_sha256_file(sha, name, err);
-	if (!rc)
-		rc = deid_audit_add_input(d->audit, input, name, sha, err);
-	return rc;
+	return deid_audit_add_input(d->audit, input, d->inputs[input - 1],
+	                            d->input_sha256[input - 1], err);
 }
 
 static bool doubtful(const struct deid_doc *doc)

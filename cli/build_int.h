@@ -19,6 +19,7 @@
 struct build_deid {
 	/* configuration, set by the caller */
 	const char *inputs[BUILD_DEID_MAX_INPUTS];
+	const char *input_sha256[BUILD_DEID_MAX_INPUTS]; /* hex, as the build hashed them */
 	size_t n_inputs;
 	const char *out_path;
 	char *audit_path; /* owned: audit database to add the run to, or NULL */

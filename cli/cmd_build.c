@@ -1009,8 +1009,10 @@ static int run_deid(struct build *b, struct stage *s, struct build_deid *deid, s
 	if (rc)
 		return rc;
 	deid->n_inputs = s->n_in;
-	for (i = 0; i < s->n_in; i++)
+	for (i = 0; i < s->n_in; i++) {
 		deid->inputs[i] = s->in[i].path;
+		deid->input_sha256[i] = s->in[i].sha256;
+	}
 	deid->out_path = s->out[0].path;
 	b->deid = deid;
 	rc = run_stage(b, s, deid_run_cb, err);
