@@ -730,25 +730,20 @@ static void rcheck_finding(void *payload, size_t file, size_t line, const char *
 	problem(c, c->files[file].path, line, "%s", what);
 }
 
-/* Runs the report check with the threshold the build used (stats.json). */
-static int check_reports_dedup(struct check *c)
+/* Runs the report check with the threshold the build used (from stats.json, st). */
+static int check_reports_dedup(struct check *c, const json_t *st)
 {
-	json_t *st, *reports, *t;
+	const json_t *reports, *t;
 	double threshold = 0;
-	int rc;
 
 	if (!c->rcheck)
 		return 0;
-	st = load_json(c, "stats.json", &rc);
-	if (!st)
-		return rc;
 	reports = json_object_get(st, "reports");
 	t = json_is_object(reports) ? json_object_get(reports, "near_duplicate_threshold") : NULL;
 	if (t && json_is_number(t) && json_number_value(t) > 0 && json_number_value(t) <= 1)
 		threshold = json_number_value(t);
 	else if (t && !(json_is_number(t) && json_number_value(t) == 0))
 		problem(c, "stats.json", 0, "'reports.near_duplicate_threshold' is not in [0, 1]");
-	json_decref(st);
 	return datagen_rcheck_run(c->rcheck, threshold, rcheck_finding, c, c->err);
 }
 
@@ -977,8 +972,9 @@ static int check_stats(struct check *c)
 			        "task '%s' is not the %" PRIu64 " records found", name,
 			        c->tasks[f]);
 	}
+	rc = check_reports_dedup(c, st);
 	json_decref(st);
-	return 0;
+	return rc;
 }
 
 int datagen_qa_check(size_t *n_problems_out, const char *dir, struct catalog_store *store,
@@ -1015,8 +1011,6 @@ int datagen_qa_check(size_t *n_problems_out, const char *dir, struct catalog_sto
 		goto out;
 	check_unlisted(c);
 	rc = check_stats(c);
-	if (!rc)
-		rc = check_reports_dedup(c);
 out:
 	*n_problems_out = c->n_problems;
 	if (!rc && c->n_problems)
