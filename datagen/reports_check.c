@@ -99,7 +99,7 @@ int datagen_rcheck_add(struct datagen_rcheck *r, const char *id, bool test, cons
 	if (MS_GROW(r->v, r->cap, r->n + 1) || MS_GROW(r->sigs, r->cap_sigs, r->n + 1))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	rec = &r->v[r->n];
-	rec->id = ms_arena_strndup(&r->arena, id, strlen(id));
+	rec->id = ms_arena_strdup(&r->arena, id);
 	if (!rec->id)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	rec->file = file;
