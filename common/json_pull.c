@@ -74,6 +74,31 @@ struct ms_json_pull_frame {
  */
 #define LINEAR_KEYS 16
 
+enum ms_json_pull_error ms_json_pull_error_of_jansson(const json_error_t *je)
+{
+	switch (json_error_code(je)) {
+	case json_error_out_of_memory:
+		return MS_JSON_PULL_ENOMEM;
+	case json_error_invalid_utf8:
+		return MS_JSON_PULL_EUTF8;
+	case json_error_premature_end_of_input:
+		return MS_JSON_PULL_ETRUNC;
+	case json_error_end_of_input_expected:
+		return MS_JSON_PULL_ETRAILING;
+	case json_error_stack_overflow:
+		return MS_JSON_PULL_EDEPTH;
+	case json_error_null_character:
+	case json_error_null_byte_in_key:
+		return MS_JSON_PULL_ENUL;
+	case json_error_duplicate_key:
+		return MS_JSON_PULL_EDUPKEY;
+	case json_error_numeric_overflow:
+		return MS_JSON_PULL_ERANGE;
+	default:
+		return MS_JSON_PULL_ESYNTAX;
+	}
+}
+
 const char *ms_json_pull_strerror(enum ms_json_pull_error error)
 {
 	switch (error) {

@@ -22,6 +22,7 @@
 #ifndef MS_COMMON_JSON_PULL_H
 #define MS_COMMON_JSON_PULL_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -152,5 +153,11 @@ void ms_json_pull_release(struct ms_json_pull *p);
 
 /* Returns the static English text of a reason ("malformed JSON", ...). */
 const char *ms_json_pull_strerror(enum ms_json_pull_error error);
+/*
+ * The reason this parser gives for what jansson reports in je: readers that
+ * still parse with jansson (FHIR) word their errors alike, and the tests
+ * compare the two parsers by it.
+ */
+enum ms_json_pull_error ms_json_pull_error_of_jansson(const json_error_t *je);
 
 #endif

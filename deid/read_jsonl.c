@@ -62,37 +62,10 @@ struct jsonl_state {
 
 int deid_json_error(const json_error_t *je, struct ms_error *err)
 {
-	enum ms_json_pull_error why;
+	enum ms_json_pull_error why = ms_json_pull_error_of_jansson(je);
 
-	switch (json_error_code(je)) {
-	case json_error_out_of_memory:
+	if (why == MS_JSON_PULL_ENOMEM)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	case json_error_invalid_utf8:
-		why = MS_JSON_PULL_EUTF8;
-		break;
-	case json_error_premature_end_of_input:
-		why = MS_JSON_PULL_ETRUNC;
-		break;
-	case json_error_end_of_input_expected:
-		why = MS_JSON_PULL_ETRAILING;
-		break;
-	case json_error_stack_overflow:
-		why = MS_JSON_PULL_EDEPTH;
-		break;
-	case json_error_null_character:
-	case json_error_null_byte_in_key:
-		why = MS_JSON_PULL_ENUL;
-		break;
-	case json_error_duplicate_key:
-		why = MS_JSON_PULL_EDUPKEY;
-		break;
-	case json_error_numeric_overflow:
-		why = MS_JSON_PULL_ERANGE;
-		break;
-	default:
-		why = MS_JSON_PULL_ESYNTAX;
-		break;
-	}
 	return deid_reject(err, why == MS_JSON_PULL_EUTF8 ? MS_EUNICODE : MS_EINVAL,
 	                   "%s at column %d", ms_json_pull_strerror(why), je->column);
 }

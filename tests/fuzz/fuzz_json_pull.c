@@ -62,29 +62,6 @@ static int walk(struct ms_json_pull *p, unsigned mode)
 	}
 }
 
-static enum ms_json_pull_error jansson_why(const json_error_t *je)
-{
-	switch (json_error_code(je)) {
-	case json_error_invalid_utf8:
-		return MS_JSON_PULL_EUTF8;
-	case json_error_premature_end_of_input:
-		return MS_JSON_PULL_ETRUNC;
-	case json_error_end_of_input_expected:
-		return MS_JSON_PULL_ETRAILING;
-	case json_error_stack_overflow:
-		return MS_JSON_PULL_EDEPTH;
-	case json_error_null_character:
-	case json_error_null_byte_in_key:
-		return MS_JSON_PULL_ENUL;
-	case json_error_duplicate_key:
-		return MS_JSON_PULL_EDUPKEY;
-	case json_error_numeric_overflow:
-		return MS_JSON_PULL_ERANGE;
-	default:
-		return MS_JSON_PULL_ESYNTAX;
-	}
-}
-
 /* jansson drops a NUL byte that directly follows a number or literal. */
 static bool has_nul_after_token(const char *s, size_t len)
 {
@@ -126,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	root = json_loadb(s, size, JSON_REJECT_DUPLICATES, &je);
 	if (!has_nul_after_token(s, size) &&
 	    (root ? rc != 0
-	          : rc == 0 || p.error != jansson_why(&je) || p.error_column != (size_t)je.column))
+	          : rc == 0 || p.error != ms_json_pull_error_of_jansson(&je) ||
+	                     p.error_column != (size_t)je.column))
 		abort();
 	json_decref(root);
 	ms_json_pull_release(&p);

@@ -138,31 +138,6 @@ static int render_pull(struct ms_buf *out, struct ms_json_pull *p, const char *s
 	return ev;
 }
 
-static enum ms_json_pull_error jansson_why(const json_error_t *je)
-{
-	switch (json_error_code(je)) {
-	case json_error_invalid_utf8:
-		return MS_JSON_PULL_EUTF8;
-	case json_error_premature_end_of_input:
-		return MS_JSON_PULL_ETRUNC;
-	case json_error_end_of_input_expected:
-		return MS_JSON_PULL_ETRAILING;
-	case json_error_stack_overflow:
-		return MS_JSON_PULL_EDEPTH;
-	case json_error_null_character:
-	case json_error_null_byte_in_key:
-		return MS_JSON_PULL_ENUL;
-	case json_error_duplicate_key:
-		return MS_JSON_PULL_EDUPKEY;
-	case json_error_numeric_overflow:
-		return MS_JSON_PULL_ERANGE;
-	case json_error_out_of_memory:
-		return MS_JSON_PULL_ENOMEM;
-	default:
-		return MS_JSON_PULL_ESYNTAX;
-	}
-}
-
 /* A NUL byte right after a number or literal, outside strings. */
 static bool nul_quirk(const char *s, size_t len)
 {
@@ -227,7 +202,8 @@ static bool agree(const char *pull_doc, size_t pull_len, const char *jansson_doc
 		json_decref(root);
 		same = rc == 0 && a.len == b.len && memcmp(a.buf, b.buf, a.len) == 0;
 	} else {
-		same = rc < 0 && p.error == jansson_why(&je) && p.error_column == (size_t)je.column;
+		same = rc < 0 && p.error == ms_json_pull_error_of_jansson(&je) &&
+		       p.error_column == (size_t)je.column;
 	}
 	if (!same && !quiet) {
 		show("input", pull_doc, pull_len);
@@ -235,7 +211,8 @@ static bool agree(const char *pull_doc, size_t pull_len, const char *jansson_doc
 			printf("jansson accepts:   %s\n", b.buf);
 		else
 			printf("jansson rejects:   %s at column %d (%s)\n",
-			       ms_json_pull_strerror(jansson_why(&je)), je.column, je.text);
+			       ms_json_pull_strerror(ms_json_pull_error_of_jansson(&je)), je.column,
+			       je.text);
 		if (rc == 0)
 			printf("json_pull accepts: %s\n", a.buf);
 		else
