@@ -7,6 +7,7 @@
 #ifndef MS_CLI_CLI_H
 #define MS_CLI_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,14 @@ bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 /* Seconds since the epoch: SOURCE_DATE_EPOCH when set (reproducible runs), else the clock. */
 long long cli_now(void);
+
+/*
+ * getopt_long() with the options every command has: -q and -v set the
+ * verbosity and are not returned; -h prints usage and is returned, so that
+ * the command returns CLI_EXIT_OK. Everything else as getopt_long().
+ */
+int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+               const char *usage);
 
 /* True for -h, -q, -v and the option values listed in allowed (0-terminated). */
 bool cli_opt_allowed(int c, const int *allowed);

@@ -1087,20 +1087,13 @@ int cmd_build(int argc, char **argv)
 	memset(&b, 0, sizeof(b));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hqv", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hqv", opts, usage)) != -1) {
 		switch (c) {
 		case 'f':
 			b.force = true;
 			break;
 		case 'h':
-			fputs(usage, stdout);
-			return CLI_EXIT_OK;
-		case 'q':
-			cli.verbosity = -1;
-			break;
-		case 'v':
-			cli.verbosity++;
-			break;
+			return CLI_EXIT_OK; /* cli_getopt() printed the usage */
 		case 'w':
 			workdir = optarg;
 			break;

@@ -134,19 +134,12 @@ static int parse_opts(int argc, char **argv, const char *usage, const int *allow
 	o->limit = 20;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hqv", long_opts, usage)) != -1) {
 		if (c == '?' || !cli_opt_allowed(c, allowed))
 			return cli_bad_option(usage, c, argv);
 		switch (c) {
 		case 'h':
-			fputs(usage, stdout);
-			return CLI_EXIT_OK;
-		case 'q':
-			cli.verbosity = -1;
-			break;
-		case 'v':
-			cli.verbosity++;
-			break;
+			return CLI_EXIT_OK; /* cli_getopt() printed the usage */
 		case OPT_DB:
 			o->db = optarg;
 			break;

@@ -90,17 +90,10 @@ static int synth_parse(int argc, char **argv, struct synth_opts *o)
 	o->seed = 1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hqv", long_opts, usage)) != -1) {
 		switch (c) {
 		case 'h':
-			fputs(usage, stdout);
-			return CLI_EXIT_OK;
-		case 'q':
-			cli.verbosity = -1;
-			break;
-		case 'v':
-			cli.verbosity++;
-			break;
+			return CLI_EXIT_OK; /* cli_getopt() printed the usage */
 		case OPT_DATA_DIR:
 			o->data_dir = optarg;
 			break;

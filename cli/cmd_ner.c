@@ -350,17 +350,11 @@ static int parse_opts(int argc, char **argv, const char *usage, const int *allow
 	}
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hqv", long_opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+hqv", long_opts, usage)) != -1) {
 		if (c == '?' || !cli_opt_allowed(c, allowed))
 			return cli_bad_option(usage, c, argv);
-		if (c == 'h') {
-			fputs(usage, stdout);
-			return CLI_EXIT_OK;
-		}
-		if (c == 'q')
-			cli.verbosity = -1;
-		else if (c == 'v')
-			cli.verbosity++;
+		if (c == 'h')
+			return CLI_EXIT_OK; /* cli_getopt() printed the usage */
 		rc = parse_one(c, usage, o);
 		if (rc >= 0)
 			return rc;

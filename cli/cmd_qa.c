@@ -140,7 +140,6 @@ struct qa_opts {
 	size_t n_templates;
 };
 
-/* Decimal number in [0, max] or false. */
 /* Applies one parsed option; returns -1 to go on, else an exit code. */
 static int set_option(struct qa_opts *o, int c, const char *usage)
 {
@@ -149,14 +148,7 @@ static int set_option(struct qa_opts *o, int c, const char *usage)
 
 	switch (c) {
 	case 'h':
-		fputs(usage, stdout);
-		return CLI_EXIT_OK;
-	case 'q':
-		cli.verbosity = -1;
-		break;
-	case 'v':
-		cli.verbosity++;
-		break;
+		return CLI_EXIT_OK; /* cli_getopt() printed the usage */
 	case OPT_COMPRESS:
 		o->compress = optarg;
 		break;
@@ -242,7 +234,7 @@ static int parse_opts(int argc, char **argv, const char *usage, const int *allow
 	o->seed = DEFAULT_SEED;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hqv", long_opts, usage)) != -1) {
 		if (c == '?' || !cli_opt_allowed(c, allowed))
 			return bad_option(c, argv, usage);
 		rc = set_option(o, c, usage);

@@ -171,14 +171,7 @@ static int set_option(struct build_args *a, int c)
 
 	switch (c) {
 	case 'h':
-		fputs(usage_build, stdout);
-		return CLI_EXIT_OK;
-	case 'q':
-		cli.verbosity = -1;
-		break;
-	case 'v':
-		cli.verbosity++;
-		break;
+		return CLI_EXIT_OK; /* cli_getopt() printed the usage */
 	case OPT_ANSWER:
 		if (!strcmp(optarg, "codes"))
 			a->o.answer = DATAGEN_ANSWER_CODES;
@@ -393,7 +386,7 @@ static int reports_build(int argc, char **argv)
 	a.o.near_dup = 0.8;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hqv", long_opts, usage_build)) != -1) {
 		if (c == '?')
 			return cli_bad_option(usage_build, c, argv);
 		rc = set_option(&a, c);
@@ -453,17 +446,12 @@ static int reports_check(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(usage_check, stdout);
-			return CLI_EXIT_OK;
-		} else if (c == 'q') {
-			cli.verbosity = -1;
-		} else if (c == OPT_DB) {
-			db = optarg;
-		} else if (c != 'v') {
+	while ((c = cli_getopt(argc, argv, "hqv", long_opts, usage_check)) != -1) {
+		if (c == 'h')
+			return CLI_EXIT_OK; /* cli_getopt() printed the usage */
+		if (c != OPT_DB)
 			return cli_bad_option(usage_check, c, argv);
-		}
+		db = optarg;
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(usage_check, "expected exactly one dataset DIR");

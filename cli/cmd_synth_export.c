@@ -71,17 +71,10 @@ int cmd_datagen_synth_export(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hqv", long_opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hqv", long_opts, usage)) != -1) {
 		switch (c) {
 		case 'h':
-			fputs(usage, stdout);
-			return CLI_EXIT_OK;
-		case 'q':
-			cli.verbosity = -1;
-			break;
-		case 'v':
-			cli.verbosity++;
-			break;
+			return CLI_EXIT_OK; /* cli_getopt() printed the usage */
 		case OPT_CODES:
 			if (strcmp(optarg, CATALOG_SYSTEM_GOAE) != 0)
 				return cli_usage_error(usage, "--codes: only goae is supported");

@@ -247,3 +247,22 @@ long long cli_now(void)
 	}
 	return (long long)time(NULL);
 }
+
+int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+               const char *usage)
+{
+	int c;
+
+	for (;;) {
+		c = getopt_long(argc, argv, optstring, longopts, NULL);
+		if (c == 'q')
+			cli.verbosity = -1;
+		else if (c == 'v')
+			cli.verbosity++;
+		else
+			break;
+	}
+	if (c == 'h')
+		fputs(usage, stdout);
+	return c;
+}
