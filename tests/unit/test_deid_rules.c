@@ -286,6 +286,13 @@ static void test_people(void **state)
 		{ "Pat.: Anna Obermoser, Geb.Dat. 01.02.1950", PHI_PATIENT, "Anna Obermoser" },
 		{ "die Patientin M. Obermoserova kam", PHI_PATIENT, "M. Obermoserova" },
 		{ "Obermoser, Wiltrud, geb. am 01.02.1950", PHI_PATIENT, "Obermoser, Wiltrud" },
+		/* a name alone on a line under the closing, titled or not */
+		{ "Mit freundlichen Grüßen\n\nIda Fuß\nFachärztin", PHI_STAFF, "Ida Fuß" },
+		{ "Mit kollegialen Grüßen  \n\n\nDhayana dos Santos Aveiro", PHI_STAFF,
+		  "Dhayana dos Santos Aveiro" },
+		{ "Grüßen\n\nProf. Dr. Burkhard zur Hausen\n", PHI_STAFF, "Burkhard zur Hausen" },
+		/* "Dr" without its dot before a degree ("Dr  med.") */
+		{ "Befund: Dr  med. L. Rombach", PHI_STAFF, "L. Rombach" },
 	};
 
 	(void)state;
@@ -353,6 +360,8 @@ static void test_negatives(void **state)
 		"Essen und Trinken unauffällig.",
 		"Flüssigkeit 1,5 l, Dosis 0,5 mg/kg KG.",
 		"Klinik für Innere Medizin, Klinik und Poliklinik für Radiologie.",
+		"Mit freundlichen Grüßen\n\nIhr Radiologie Team\n",
+		"Mit freundlichen Grüßen\nDie Abteilung\n",
 	};
 	struct deid_spans sp = DEID_SPANS_INIT;
 	size_t i, bad = 0;
