@@ -455,7 +455,8 @@ static bool key_is(const struct deid_toks *t, const struct deid_tok *k, const ch
 	const char *key = deid_tok_key(t, k);
 
 	for (; *words; words++) {
-		if (strlen(*words) == k->key_len && memcmp(*words, key, k->key_len) == 0)
+		if ((*words)[0] == key[0] && strlen(*words) == k->key_len &&
+		    memcmp(*words, key, k->key_len) == 0)
 			return true;
 	}
 	return false;
@@ -530,7 +531,7 @@ static bool surname_like(const struct deid_gaz *g, const struct deid_toks *t, si
 	if (!name_shaped(t->text, &t->v[i]) || (t->v[i].flags & DEID_TOK_HYPHEN_BEFORE))
 		return false;
 	f = tok_flags(g, t, i);
-	if (((f & DEID_GAZ_COMMON) || noun_suffix(t->text, &t->v[i])) && !(f & DEID_GAZ_SURNAME))
+	if (!(f & DEID_GAZ_SURNAME) && ((f & DEID_GAZ_COMMON) || noun_suffix(t->text, &t->v[i])))
 		return false;
 	return after_first || !(f & DEID_GAZ_ALLOW);
 }
@@ -631,22 +632,24 @@ static const char *const person_lead[] = { "frau",      "herr",      "herrn", "p
 static int try_reversed(const struct deid_gaz *g, const struct deid_toks *t, const char *text,
                         size_t len, size_t i, struct deid_cands *cands, size_t *next)
 {
-	size_t j = extend_hyphens(t, text, i), k;
-	bool lead = i > 0 && key_is(t, &t->v[i - 1], person_lead);
+	size_t j = extend_hyphens(t, text, i), k = j + 1;
+	bool lead;
 	unsigned f;
 
-	/* after "Frau" even an everyday word is a surname ("Frau Fuss, Flora") */
-	if (lead ? !name_shaped(text, &t->v[i]) || (tok_flags(g, t, i) & DEID_GAZ_ALLOW)
-	         : !surname_like(g, t, i, false))
-		return 0;
-	if (j + 1 >= t->n)
+	/* the shape first, the lookups after: most words are not followed by
+	 * ", " and a word */
+	if (k >= t->n || t->v[k].start != t->v[j].end + 2 || text[t->v[j].end] != ',' ||
+	    text[t->v[j].end + 1] != ' ')
 		return 0;
 	/* not inside a comma-separated list ("Chol, Tri, LDL") */
 	if (i > 0 && t->v[i - 1].end + 2 == t->v[i].start && text[t->v[i - 1].end] == ',')
 		return 0;
-	k = j + 1;
-	if (t->v[k].start != t->v[j].end + 2 || text[t->v[j].end] != ',' ||
-	    text[t->v[j].end + 1] != ' ' || !first_name_at(g, t, k, &f))
+	/* after "Frau" even an everyday word is a surname ("Frau Fuss, Flora") */
+	lead = i > 0 && key_is(t, &t->v[i - 1], person_lead);
+	if (lead ? !name_shaped(text, &t->v[i]) || (tok_flags(g, t, i) & DEID_GAZ_ALLOW)
+	         : !surname_like(g, t, i, false))
+		return 0;
+	if (!first_name_at(g, t, k, &f))
 		return 0;
 	if (!lead && t->v[k].end < len && text[t->v[k].end] == ',')
 		return 0;
