@@ -1217,10 +1217,26 @@ static bool ends_its_line(const char *text, size_t len, size_t s, size_t e)
 	return false;
 }
 
+/* A name particle in capitals, as names in capitals write it ("DE BEAUHARNAIS"). */
+static bool upper_particle(const char *w, size_t wl)
+{
+	static const char *const words[] = { "VON", "VAN", "DE", "DOS", "DA",  "DI",
+		                             "DEL", "DU",  "LE", "LA",  "TEN", "TER" };
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strlen(words[i]) == wl && memcmp(words[i], w, wl) == 0)
+			return true;
+	}
+	return false;
+}
+
 /*
  * trim = given: the words of a name are kept while they are first names,
  * initials or particles, plus one more word (the surname); a name whose
- * first word is not a first name or initial is cut to that word. Words are
+ * first word is not a first name or initial is cut to that word (after the
+ * first word, a particle may be written in capitals: "Beatrice DE
+ * BEAUHARNAIS"). Words are
  * separated by blanks (a hyphenated name is one word). A name after a
  * title that ends its line or its part of the line (a signature: "Dr. med.
  * Vasyl Oleksandrovych Lavrynenko") is kept whole: nothing else shares it,
@@ -1243,7 +1259,8 @@ static size_t trim_given(const struct deid_gaz *g, struct ms_buf *scratch, const
 			we++;
 		wl = we - ws;
 		initial = wl >= 2 && wl <= 3 && text[we - 1] == '.';
-		particle = (unsigned char)text[ws] >= 'a' && (unsigned char)text[ws] <= 'z';
+		particle = ((unsigned char)text[ws] >= 'a' && (unsigned char)text[ws] <= 'z') ||
+		           (ws > s && upper_particle(text + ws, wl));
 		f = initial || particle ? 0 : deid_gaz_first_word(g, scratch, text + ws, wl, &wl);
 		if (!initial && !particle && !(f & DEID_GAZ_FIRST))
 			return we;

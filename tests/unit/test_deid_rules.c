@@ -205,6 +205,7 @@ static void test_ids(void **state)
 		{ "Steuer-ID: 86095742719", PHI_ID, "86095742719" },
 		{ "Studie 1.2.840.113619.2.55.3 angehängt", PHI_ID, "1.2.840.113619.2.55.3" },
 		{ "auf Station A23 verlegt", PHI_ID, "A23" },
+		{ "Station: A31 /\nZi: 119 \n", PHI_ID, "119" },
 		{ "Histologie (E12345/21): Adenom", PHI_ID, "E12345/21" },
 		{ "mehrere Aufenthalte auf PSY12, zuvor", PHI_ID, "PSY12" },
 		{ "Wiederaufnahme Onkologie B21 zur Chemotherapie", PHI_ID, "B21" },
@@ -291,6 +292,8 @@ static void test_people(void **state)
 		{ "Mit kollegialen Grüßen  \n\n\nDhayana dos Santos Aveiro", PHI_STAFF,
 		  "Dhayana dos Santos Aveiro" },
 		{ "Grüßen\n\nProf. Dr. Burkhard zur Hausen\n", PHI_STAFF, "Burkhard zur Hausen" },
+		{ "Patientin, Frau Beatrice DE BEAUHARNAIS, kam", PHI_PATIENT,
+		  "Beatrice DE BEAUHARNAIS" },
 		/* "Dr" without its dot before a degree ("Dr  med.") */
 		{ "Befund: Dr  med. L. Rombach", PHI_STAFF, "L. Rombach" },
 	};
