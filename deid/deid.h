@@ -538,14 +538,24 @@ bool deid_check_valid(enum deid_check check, const char *s, size_t len);
  *   needs     l1|l2|...: literal strings (case-sensitive); the rule runs
  *             only on texts that contain one of them. A pre-check for speed:
  *             every match of the pattern must contain one of the literals.
- *   trigger   w1|w2|#digit|#mixed: the rule does not scan the text; it runs
- *             anchored at each word (token) whose folded form is one of the
- *             words (a word written capitalised, "Frau", only at capitalised
- *             tokens: Frau, FRAU; "sehr" at any), or, for #digit, that starts
- *             with a digit, for #mixed, that holds letters and digits
- *             ("A123456780", "65170839J003"). Every match must start at such
- *             a word. Much faster than a scan for patterns that begin with
- *             known words; the pattern is compiled anchored.
+ *   trigger   w1|w2|#digit|#mixed|*ending|<word: the rule does not scan the
+ *             text; it runs anchored at each word (token) whose folded form
+ *             is one of the words (a word written capitalised, "Frau", only
+ *             at capitalised tokens: Frau, FRAU; "sehr" at any), or, for
+ *             #digit, that starts with a digit, for #mixed, that holds
+ *             letters and digits ("A123456780", "65170839J003"). Every match
+ *             must start at such a word. Much faster than a scan for patterns
+ *             that begin with known words; the pattern is compiled anchored.
+ *             For patterns that read a whole word and judge it by its end
+ *             (a "word" being letters and parts joined by hyphens:
+ *             "Robert-Koch-Str"): *ending (folded, two letters or more) runs
+ *             the rule at every part of each word whose last part ends so
+ *             ("*straße": Kantstraße, Robert-Koch-Straße), <word at every
+ *             part of the word right before that word ("<Straße": Rote in
+ *             "Rote Straße 3"); a token with digits or combining marks runs
+ *             such rules at each letter that follows a non-letter. Such a
+ *             rule must list every ending and next word its matches can
+ *             have (at most 64 rules use them).
  *
  * Errors name the file and line (err->path, err->line) and the rule; a
  * PCRE2 compile error gives the offset in the expanded pattern.

@@ -24,6 +24,8 @@
 #include "common/utf8.h"
 #include "deid/detect_int.h"
 
+#include <unicode/uchar.h>
+
 #define RULES_TEXT_CAP      ((size_t)4 << 20)
 #define RULES_PATTERN_CAP   ((size_t)64 << 10)
 #define RULES_MAX           4096
@@ -34,6 +36,7 @@
 #define RULES_MATCH_LIMIT   10000000u
 #define RULES_JIT_STACK_MIN ((size_t)32 << 10)
 #define RULES_JIT_STACK_MAX ((size_t)1 << 20)
+#define RULES_WORD_END_MAX  64 /* rules with *ending or <word triggers */
 
 #define LABEL_NONE (-1)
 #define LABEL_KEEP (-2)
@@ -65,9 +68,15 @@ struct deid_rule {
 	char *needs;         /* literals separated by NUL, ending in an empty one; or NULL */
 	char *triggers;      /* folded trigger words, the same way; or NULL */
 	char *trigger_upper; /* per trigger word: 1 if written capitalised */
+	char *trigger_kind;  /* per trigger word: enum trigger_kind */
+	char *endings;       /* folded `*ending` triggers, the same way; or NULL */
+	unsigned word_end;   /* 1 + its slot among the word-end rules, or 0 */
 	bool trigger_digit;
 	bool trigger_mixed;
 };
+
+/* What a trigger word starts: a match at itself, or at the word before it. */
+enum trigger_kind { TRIGGER_AT = 1, TRIGGER_BEFORE = 2 };
 
 /* One trigger word of one rule; the set keeps them sorted by hash. */
 struct rule_trigger {
@@ -76,7 +85,18 @@ struct rule_trigger {
 	size_t len;
 	size_t rule;
 	bool upper; /* the word was written capitalised: only capitalised tokens */
+	enum trigger_kind kind;
 };
+
+/* One `*ending` trigger; the set keeps them sorted by their last two bytes. */
+struct rule_ending {
+	uint16_t tail; /* the last two bytes of the folded ending */
+	const char *key;
+	size_t len;
+	unsigned slot; /* the rule's slot among the word-end rules */
+};
+
+#define ENDING_TAILS (1u << 16)
 
 #define TRIGGER_BLOOM_BITS 4096
 
@@ -99,6 +119,12 @@ struct deid_rules {
 	bool has_triggered;                           /* some rule runs at trigger words */
 	bool has_digit_trigger;                       /* some rule runs at numbers */
 	bool has_mixed_trigger; /* some rule runs at letters-and-digits words */
+	/* rules with `*ending` or `<word` triggers ("word-end rules"), by slot */
+	size_t word_end[RULES_WORD_END_MAX];
+	size_t n_word_end;
+	struct rule_ending *endings; /* sorted by tail */
+	size_t n_endings, cap_endings;
+	uint64_t ending_tails[ENDING_TAILS / 64]; /* bit tail of each ending */
 };
 
 struct deid_rules_ws {
@@ -155,6 +181,8 @@ static void rule_release(struct deid_rule *r)
 	ms_free(r->needs);
 	ms_free(r->triggers);
 	ms_free(r->trigger_upper);
+	ms_free(r->trigger_kind);
+	ms_free(r->endings);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -179,6 +207,7 @@ void deid_rules_free(struct deid_rules *rules)
 	ms_free(rules->v);
 	ms_free(rules->defs);
 	ms_free(rules->trig);
+	ms_free(rules->endings);
 	pcre2_compile_context_free(rules->cctx);
 	pcre2_general_context_free(rules->gctx);
 	ms_free(rules);
@@ -511,61 +540,93 @@ static int parse_needs(struct parser *p, struct deid_rule *r)
 	return 0;
 }
 
-/* trigger = Frau|Fr|#digit: folded single words, stored like needs */
+/* Folds one trigger word w (wl bytes) into keys, NUL-terminated. */
+static int add_trigger_word(struct parser *p, const struct deid_rule *r, size_t line,
+                            struct ms_buf *keys, struct ms_buf *w1, const char *w, size_t wl)
+{
+	size_t n_words = 0;
+
+	ms_buf_reset(w1);
+	if (deid_fold_phrase(w1, w, wl, DEID_FOLD_EXPAND, &n_words))
+		return perr(p, line, MS_ENOMEM, "out of memory");
+	if (n_words != 1)
+		return perr(p, line, MS_EINVAL,
+		            "'trigger' of rule '%s' needs single words, *ending, <word, #digit or "
+		            "#mixed",
+		            r->name);
+	ms_buf_add(keys, w1->buf, w1->len);
+	return ms_buf_addch(keys, '\0') ? perr(p, line, MS_ENOMEM, "out of memory") : 0;
+}
+
+/*
+ * trigger = Frau|Fr|#digit|*straße|<Straße: folded single words, stored like
+ * needs; `*` marks a word ending, `<` a word whose predecessor starts matches.
+ */
 static int parse_triggers(struct parser *p, struct deid_rule *r)
 {
 	const char *s = p->val[KEY_TRIGGER].buf, *end = s + p->val[KEY_TRIGGER].len;
 	size_t line = p->val_line[KEY_TRIGGER];
-	struct ms_buf keys = MS_BUF_INIT, w1 = MS_BUF_INIT, upper = MS_BUF_INIT;
+	struct ms_buf keys = MS_BUF_INIT, endings = MS_BUF_INIT, w1 = MS_BUF_INIT;
+	struct ms_buf upper = MS_BUF_INIT, kind = MS_BUF_INIT;
 	int rc = 0;
 
-	while (s <= end) {
+	while (s <= end && !rc) {
 		const char *bar = memchr(s, '|', (size_t)(end - s));
 		const char *w = s;
-		size_t wl = (size_t)((bar ? bar : end) - s), n_words = 0;
+		size_t wl = (size_t)((bar ? bar : end) - s), o = 0;
 
 		trim(&w, &wl);
 		if (wl == 6 && memcmp(w, "#digit", 6) == 0) {
 			r->trigger_digit = true;
 		} else if (wl == 6 && memcmp(w, "#mixed", 6) == 0) {
 			r->trigger_mixed = true;
-		} else {
-			size_t o = 0;
-
-			ms_buf_addch(&upper, wl && deid_cp_is_upper(ms_utf8_next(w, wl, &o)));
-			ms_buf_reset(&w1);
-			if (deid_fold_phrase(&w1, w, wl, DEID_FOLD_EXPAND, &n_words)) {
-				rc = perr(p, line, MS_ENOMEM, "out of memory");
-				goto out;
-			}
-			if (n_words != 1) {
+		} else if (wl && w[0] == '*') {
+			rc = add_trigger_word(p, r, line, &endings, &w1, w + 1, wl - 1);
+			if (!rc && w1.len < 2)
 				rc = perr(
 				        p, line, MS_EINVAL,
-				        "'trigger' of rule '%s' needs single words, #digit or #mixed",
+				        "'trigger' of rule '%s': an *ending needs two letters or more",
 				        r->name);
-				goto out;
+		} else {
+			bool before = wl && w[0] == '<';
+
+			if (before) {
+				w++;
+				wl--;
 			}
-			ms_buf_add(&keys, w1.buf, w1.len);
-			ms_buf_addch(&keys, '\0');
+			ms_buf_addch(&upper, wl && deid_cp_is_upper(ms_utf8_next(w, wl, &o)));
+			ms_buf_addch(&kind, before ? TRIGGER_BEFORE : TRIGGER_AT);
+			rc = add_trigger_word(p, r, line, &keys, &w1, w, wl);
 		}
 		if (!bar)
 			break;
 		s = bar + 1;
 	}
+	if (rc)
+		goto out;
 	ms_buf_addch(&keys, '\0');
 	ms_buf_addch(&upper, 0);
-	if (ms_buf_status(&keys) || ms_buf_status(&upper)) {
+	ms_buf_addch(&kind, 0);
+	if (endings.len)
+		ms_buf_addch(&endings, '\0');
+	if (ms_buf_status(&keys) || ms_buf_status(&upper) || ms_buf_status(&kind) ||
+	    ms_buf_status(&endings)) {
 		rc = perr(p, line, MS_ENOMEM, "out of memory");
 		goto out;
 	}
 	r->triggers = ms_buf_detach(&keys, NULL);
 	r->trigger_upper = ms_buf_detach(&upper, NULL);
-	if (!r->triggers || !r->trigger_upper)
+	r->trigger_kind = ms_buf_detach(&kind, NULL);
+	if (endings.len)
+		r->endings = ms_buf_detach(&endings, NULL);
+	if (!r->triggers || !r->trigger_upper || !r->trigger_kind || (endings.len && !r->endings))
 		rc = perr(p, line, MS_ENOMEM, "out of memory");
 out:
 	ms_buf_release(&keys);
+	ms_buf_release(&endings);
 	ms_buf_release(&w1);
 	ms_buf_release(&upper);
+	ms_buf_release(&kind);
 	return rc;
 }
 
@@ -1008,6 +1069,73 @@ static int cmp_trigger(const void *pa, const void *pb)
 	return (a->rule > b->rule) - (a->rule < b->rule);
 }
 
+static int cmp_ending(const void *pa, const void *pb)
+{
+	const struct rule_ending *a = pa, *b = pb;
+
+	if (a->tail != b->tail)
+		return a->tail < b->tail ? -1 : 1;
+	return (a->slot > b->slot) - (a->slot < b->slot);
+}
+
+static uint16_t tail_of(const char *key, size_t len)
+{
+	return (uint16_t)((unsigned char)key[len - 2] << 8 | (unsigned char)key[len - 1]);
+}
+
+/* Does rule r start matches at words before trigger words or at word endings? */
+static bool is_word_end_rule(const struct deid_rule *r)
+{
+	size_t k;
+
+	if (r->endings)
+		return true;
+	for (k = 0; r->trigger_kind && r->trigger_kind[k]; k++) {
+		if (r->trigger_kind[k] == TRIGGER_BEFORE)
+			return true;
+	}
+	return false;
+}
+
+/* Gives every word-end rule a slot and indexes its endings. */
+static int index_endings(struct deid_rules *rules, struct ms_error *err)
+{
+	size_t i, n = 0;
+
+	rules->n_word_end = 0;
+	for (i = 0; i < rules->n; i++) {
+		struct deid_rule *r = &rules->v[i];
+		const char *w;
+
+		r->word_end = 0;
+		if (!is_word_end_rule(r))
+			continue;
+		if (rules->n_word_end == RULES_WORD_END_MAX)
+			return ms_error_set(err, MS_ETOOBIG,
+			                    "more than %d rules with *ending or <word triggers",
+			                    RULES_WORD_END_MAX);
+		rules->word_end[rules->n_word_end++] = i;
+		r->word_end = (unsigned)rules->n_word_end;
+		for (w = r->endings; w && *w; w += strlen(w) + 1) {
+			if (MS_GROW(rules->endings, rules->cap_endings, n + 1))
+				return ms_error_set(err, MS_ENOMEM, "out of memory");
+			rules->endings[n].key = w;
+			rules->endings[n].len = strlen(w);
+			rules->endings[n].tail = tail_of(w, rules->endings[n].len);
+			rules->endings[n].slot = r->word_end - 1;
+			n++;
+		}
+	}
+	rules->n_endings = n;
+	memset(rules->ending_tails, 0, sizeof(rules->ending_tails));
+	for (i = 0; i < n; i++)
+		rules->ending_tails[rules->endings[i].tail / 64] |=
+		        1ull << (rules->endings[i].tail % 64);
+	if (n)
+		qsort(rules->endings, n, sizeof(*rules->endings), cmp_ending);
+	return 0;
+}
+
 /* Rebuilds the sorted trigger index from every rule. */
 static int index_triggers(struct deid_rules *rules, struct ms_error *err)
 {
@@ -1033,6 +1161,7 @@ static int index_triggers(struct deid_rules *rules, struct ms_error *err)
 			rules->trig[n].hash = ms_fnv1a(w, rules->trig[n].len);
 			rules->trig[n].rule = i;
 			rules->trig[n].upper = r->trigger_upper[k] != 0;
+			rules->trig[n].kind = (enum trigger_kind)r->trigger_kind[k];
 			n++;
 		}
 	}
@@ -1045,7 +1174,7 @@ static int index_triggers(struct deid_rules *rules, struct ms_error *err)
 	}
 	if (n)
 		qsort(rules->trig, n, sizeof(*rules->trig), cmp_trigger);
-	return 0;
+	return index_endings(rules, err);
 }
 
 bool deid_rules_use_tokens(const struct deid_rules *rules)
@@ -1097,8 +1226,13 @@ out:
 	ms_buf_release(&p.def_val);
 	if (!rc)
 		rc = index_triggers(rules, err);
-	if (rc)
+	if (rc) {
+		struct ms_error ignored = MS_ERROR_INIT;
+
 		rules_truncate(rules, n0, d0);
+		/* the index of the set as it was fits in the arrays grown for more */
+		(void)index_triggers(rules, &ignored);
+	}
 	return rc;
 }
 
@@ -1503,6 +1637,37 @@ static inline int run_class_triggers(const struct deid_rules *rules, struct deid
 	return rc;
 }
 
+/* Index of the first trigger whose hash is hash (or n_trig). */
+static size_t first_trigger(const struct deid_rules *rules, uint64_t hash)
+{
+	size_t lo = 0, hi = rules->n_trig;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rules->trig[mid].hash < hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Is trigger tr the word of token k (same key; capitalised if written so)? */
+static bool trigger_is(const struct rule_trigger *tr, const struct deid_toks *t,
+                       const struct deid_tok *k)
+{
+	return tr->len == k->key_len && (!tr->upper || (k->flags & DEID_TOK_UPPER)) &&
+	       memcmp(tr->key, deid_tok_key(t, k), tr->len) == 0;
+}
+
+static bool trigger_bloom(const struct deid_rules *rules, uint64_t hash)
+{
+	size_t bit = hash % TRIGGER_BLOOM_BITS;
+
+	return rules->trig_bloom[bit / 64] >> (bit % 64) & 1;
+}
+
 /* Rules triggered by the word of token k. */
 static inline int run_word_triggers(const struct deid_rules *rules, struct deid_rules_ws *ws,
                                     const struct deid_gaz *g, const struct deid_toks *t,
@@ -1510,28 +1675,190 @@ static inline int run_word_triggers(const struct deid_rules *rules, struct deid_
                                     bool keep_enabled, struct deid_cands *cands,
                                     struct deid_regions *keep, struct ms_error *err)
 {
-	size_t lo = 0, hi = rules->n_trig, bit = k->hash % TRIGGER_BLOOM_BITS, j;
+	size_t j;
 	int rc = 0;
 
-	if (!(rules->trig_bloom[bit / 64] >> (bit % 64) & 1))
+	if (!trigger_bloom(rules, k->hash))
 		return 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rules->trig[mid].hash < k->hash)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (j = lo; j < rules->n_trig && rules->trig[j].hash == k->hash && !rc; j++) {
+	for (j = first_trigger(rules, k->hash);
+	     j < rules->n_trig && rules->trig[j].hash == k->hash && !rc; j++) {
 		const struct rule_trigger *tr = &rules->trig[j];
 
-		if (tr->len == k->key_len && (!tr->upper || (k->flags & DEID_TOK_UPPER)) &&
-		    memcmp(tr->key, deid_tok_key(t, k), tr->len) == 0)
+		if (tr->kind == TRIGGER_AT && trigger_is(tr, t, k))
 			rc = run_at(rules, ws, tr->rule, g, text, len, k->start, keep_enabled,
 			            cands, keep, err);
 	}
 	return rc;
+}
+
+/* ---- word-end rules: `*ending` and `<word` triggers ---------------------- */
+
+/*
+ * A word here is what word_endings-like patterns read: letters, and parts
+ * joined by hyphens ("Robert-Koch-Str"). A pattern can only start such a
+ * match where a letter follows a non-letter: at each part of a word, or
+ * inside a token with digits or marks ("Hauptstr12").
+ */
+
+/* Are tokens a and a + 1 parts of one word (only hyphens between them)? */
+static bool hyphen_gap(const char *text, const struct deid_toks *t, size_t a)
+{
+	size_t k;
+
+	if (a + 1 >= t->n || t->v[a + 1].start == t->v[a].end)
+		return false;
+	for (k = t->v[a].end; k < t->v[a + 1].start; k++) {
+		if (text[k] != '-')
+			return false;
+	}
+	return true;
+}
+
+static bool letters_only(const struct deid_tok *k)
+{
+	return (k->flags & DEID_TOK_ALPHA) != 0;
+}
+
+static uint64_t all_word_end_slots(const struct deid_rules *rules)
+{
+	return rules->n_word_end == 64 ? ~0ull : (1ull << rules->n_word_end) - 1;
+}
+
+/* Slots of the word-end rules with an `*ending` that key ends with. */
+static uint64_t ending_hits(const struct deid_rules *rules, const char *key, size_t len)
+{
+	size_t lo = 0, hi = rules->n_endings;
+	uint64_t hits = 0;
+	uint16_t tail;
+
+	if (len < 2)
+		return 0;
+	tail = tail_of(key, len);
+	if (!(rules->ending_tails[tail / 64] >> (tail % 64) & 1))
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rules->endings[mid].tail < tail)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < rules->n_endings && rules->endings[lo].tail == tail; lo++) {
+		const struct rule_ending *e = &rules->endings[lo];
+
+		if (e->len <= len && memcmp(key + len - e->len, e->key, e->len) == 0)
+			hits |= 1ull << e->slot;
+	}
+	return hits;
+}
+
+/* Slots of the word-end rules with a `<word` trigger that token k is. */
+static uint64_t before_hits(const struct deid_rules *rules, const struct deid_toks *t,
+                            const struct deid_tok *k)
+{
+	uint64_t hits = 0;
+	size_t j;
+
+	if (!trigger_bloom(rules, k->hash))
+		return 0;
+	for (j = first_trigger(rules, k->hash); j < rules->n_trig && rules->trig[j].hash == k->hash;
+	     j++) {
+		const struct rule_trigger *tr = &rules->trig[j];
+
+		if (tr->kind == TRIGGER_BEFORE && trigger_is(tr, t, k))
+			hits |= 1ull << (rules->v[tr->rule].word_end - 1);
+	}
+	return hits;
+}
+
+/* Runs the word-end rules of hits at each part a..b of a word, in order. */
+static int run_word_parts(const struct deid_rules *rules, struct deid_rules_ws *ws,
+                          const struct deid_gaz *g, const struct deid_toks *t, size_t a, size_t b,
+                          uint64_t hits, const char *text, size_t len, bool keep_enabled,
+                          struct deid_cands *cands, struct deid_regions *keep, struct ms_error *err)
+{
+	size_t slot, c;
+	int rc = 0;
+
+	for (slot = 0; slot < rules->n_word_end && !rc; slot++) {
+		if (!(hits >> slot & 1))
+			continue;
+		for (c = a; c <= b && !rc; c++)
+			rc = run_at(rules, ws, rules->word_end[slot], g, text, len, t->v[c].start,
+			            keep_enabled, cands, keep, err);
+	}
+	return rc;
+}
+
+static bool cp_is_letter(uint32_t cp)
+{
+	if (cp < 0x80)
+		return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+	return u_isalpha((UChar32)cp) != 0;
+}
+
+/* A token with digits or marks: every word-end rule at each letter that
+ * follows a non-letter, since where its words end is not looked into. */
+static int run_mixed_word(const struct deid_rules *rules, struct deid_rules_ws *ws,
+                          const struct deid_gaz *g, const struct deid_tok *k, const char *text,
+                          size_t len, bool keep_enabled, struct deid_cands *cands,
+                          struct deid_regions *keep, struct ms_error *err)
+{
+	size_t slot;
+	int rc = 0;
+
+	for (slot = 0; slot < rules->n_word_end && !rc; slot++) {
+		size_t off = k->start;
+		bool after_letter = false;
+
+		while (off < k->end && !rc) {
+			size_t at = off;
+			bool letter = cp_is_letter(ms_utf8_next(text, k->end, &off));
+
+			if (letter && !after_letter)
+				rc = run_at(rules, ws, rules->word_end[slot], g, text, len, at,
+				            keep_enabled, cands, keep, err);
+			after_letter = letter;
+		}
+	}
+	return rc;
+}
+
+/*
+ * Word-end rules at token i: at the first part of a word of letters, they
+ * run at every part of it when its last part ends with one of their
+ * `*endings` or the next token is one of their `<words`; a word that goes
+ * on into a token with digits runs them all.
+ */
+static int run_word_ends(const struct deid_rules *rules, struct deid_rules_ws *ws,
+                         const struct deid_gaz *g, const struct deid_toks *t, size_t i,
+                         const char *text, size_t len, bool keep_enabled, struct deid_cands *cands,
+                         struct deid_regions *keep, struct ms_error *err)
+{
+	const struct deid_tok *k = &t->v[i];
+	size_t j = i;
+	uint64_t hits;
+
+	if (k->flags & DEID_TOK_DIGITS)
+		return 0;
+	if (!letters_only(k))
+		return run_mixed_word(rules, ws, g, k, text, len, keep_enabled, cands, keep, err);
+	if (i > 0 && letters_only(&t->v[i - 1]) && hyphen_gap(text, t, i - 1))
+		return 0; /* a later part: the first part ran the word */
+	while (hyphen_gap(text, t, j) && letters_only(&t->v[j + 1]))
+		j++;
+	if (hyphen_gap(text, t, j)) {
+		hits = all_word_end_slots(rules);
+	} else {
+		hits = ending_hits(rules, deid_tok_key(t, &t->v[j]), t->v[j].key_len);
+		if (j + 1 < t->n)
+			hits |= before_hits(rules, t, &t->v[j + 1]);
+	}
+	if (!hits)
+		return 0;
+	return run_word_parts(rules, ws, g, t, i, j, hits, text, len, keep_enabled, cands, keep,
+	                      err);
 }
 
 /* Rules with triggers: one walk over the tokens, anchored matches only. */
@@ -1550,6 +1877,9 @@ static int run_triggered(const struct deid_rules *rules, struct deid_rules_ws *w
 		if (!rc)
 			rc = run_word_triggers(rules, ws, g, t, k, text, len, keep_enabled, cands,
 			                       keep, err);
+		if (!rc && rules->n_word_end)
+			rc = run_word_ends(rules, ws, g, t, i, text, len, keep_enabled, cands, keep,
+			                   err);
 	}
 	return rc;
 }

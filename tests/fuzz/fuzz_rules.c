@@ -22,7 +22,8 @@ static const char sample[] =
         "Frau Anna Muster, geb. 01.03.1960, Pat.-Nr.: 12345678, wohnhaft Hauptstraße 12a,\n"
         "12345 Berlin. Tel. 030 1234567. Befund vom 3. März 2021 durch Dr. med. B. Beispiel\n"
         "(Klinikum Musterstadt): Morbus Crohn, Raumforderung 12 mm, LWK 3, BI-RADS 4. "
-        "KVNR A123456780, 92-jährig, E-Mail a.muster@example.org, www.example.org.\n";
+        "KVNR A123456780, 92-jährig, E-Mail a.muster@example.org, www.example.org.\n"
+        "Robert-Koch-Str. 17, Rote Straße 3, Hoffa'sche Fettkörper, Covid19-Klinik Nord.\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -454,7 +454,8 @@ static void test_reader_errors(void **state)
 	expect_error("[rule a]\nlabel = ID\ncontext = Tel||Fax\npattern = x\n", MS_EINVAL, 3,
 	             "empty word in 'context' of rule 'a'");
 	expect_error("[rule a]\nlabel = ID\ntrigger = Pat Nr\npattern = x\n", MS_EINVAL, 3,
-	             "'trigger' of rule 'a' needs single words, #digit or #mixed");
+	             "'trigger' of rule 'a' needs single words, *ending, <word, #digit or "
+	             "#mixed");
 	expect_error("[rule a]\nlabel = ID\npattern = x\nlabel = DATE\n", MS_EINVAL, 4,
 	             "key 'label' given twice in rule 'a'");
 	expect_error("[rule a]\nlabel = ID\npattern = x\n\xc3\x28\n", MS_EINVAL, 4,
@@ -593,6 +594,146 @@ static void test_matcher(void **state)
 }
 
 /* A catastrophic pattern hits the match limit: an error naming the rule. */
+/* ---- word-end triggers: the same matches as a scan ------------------------ */
+
+/* The shipped defines and words.rules; without triggers word_endings scans. */
+static char *word_endings_rules(bool triggered)
+{
+	struct ms_buf defs = MS_BUF_INIT, words = MS_BUF_INIT, out = MS_BUF_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	const char *p, *end;
+	bool in_trigger = false;
+	char *text;
+
+	assert_int_equal(ms_file_read(&defs, ms_test_src_path("data/rules/00-defines.rules"),
+	                              (size_t)1 << 22, &err),
+	                 0);
+	assert_int_equal(ms_file_read(&words, ms_test_src_path("data/rules/words.rules"),
+	                              (size_t)1 << 22, &err),
+	                 0);
+	ms_buf_add(&out, defs.buf, defs.len);
+	ms_buf_addch(&out, '\n');
+	for (p = words.buf, end = words.buf + words.len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = (size_t)((nl ? nl + 1 : end) - p);
+
+		if (strncmp(p, "trigger =", 9) == 0)
+			in_trigger = true;
+		else if (p[0] != ' ' && p[0] != '\t')
+			in_trigger = false;
+		if (triggered || !in_trigger)
+			ms_buf_add(&out, p, ll);
+		p += ll;
+	}
+	assert_int_equal(ms_buf_status(&out), 0);
+	text = ms_buf_detach(&out, NULL);
+	ms_buf_release(&defs);
+	ms_buf_release(&words);
+	return text;
+}
+
+/* Fails unless both find the same spans; returns how many. */
+static size_t same_spans(struct deid_detector *scan, struct deid_detector *trig, const char *text)
+{
+	struct deid_spans a = DEID_SPANS_INIT, b = DEID_SPANS_INIT;
+	size_t i;
+
+	run(scan, text, &a);
+	run(trig, text, &b);
+	if (a.n != b.n)
+		fail_msg("%zu spans scanning, %zu triggered in '%s'", a.n, b.n, text);
+	for (i = 0; i < a.n; i++) {
+		if (a.v[i].start != b.v[i].start || a.v[i].end != b.v[i].end ||
+		    a.v[i].label != b.v[i].label)
+			fail_msg("span %zu differs in '%s': [%zu, %zu) %s scanning, [%zu, %zu) %s "
+			         "triggered",
+			         i, text, a.v[i].start, a.v[i].end, phi_label_name(a.v[i].label),
+			         b.v[i].start, b.v[i].end, phi_label_name(b.v[i].label));
+	}
+	deid_spans_release(&a);
+	deid_spans_release(&b);
+	return i;
+}
+
+/*
+ * word_endings runs only at its triggers (*endings, <words, first words);
+ * it must find what a scan of every capitalised word finds: hand-made
+ * edge cases, then random strings of its words and separators.
+ */
+static void test_word_end_triggers(void **state)
+{
+	static const char *const texts[] = {
+		"Robert-Koch-Str. 17",
+		"Hauptstr12",
+		"3Hauptstraße 5",
+		"von-Müller-Str. 3",
+		"A1B-Klinik Süd",
+		"Covid19-Klinik Nord",
+		"Klinik- und Poliklinik",
+		"Hoffa'sche Fettkörper",
+		"Hoffa-'sche Fettkörper",
+		"Rote Straße 3",
+		"Groß-Gerauer Straße 5 a",
+		"Anna-Sankt-Klinik Nord",
+		"Universitätsklinikum Wilhelmsburg, Radiologie",
+		"Städt. Klinikum Neustadt",
+		"Morbus Osgood-Schlatter",
+		"Virchowsche Trias",
+		"Ce\xcc\x81klinik Nord",
+		"KH der Johanniter",
+		"Christian-Drosten-Klinik",
+		"Vorhof 13 mm",
+		"Kantstraße. 21 a",
+		"St. Anna-Krankenhaus Süd",
+		"Hofgasse 3 A-9020",
+		"Rote--Straße 3",
+		"Hoffa’schen Fettkörper",
+		"Ärztehaus-Klinikum West",
+	};
+	static const char *const words[] = {
+		"Haupt",    "str",     "Straße",      "straße",     "Klinik",  "klinikum",
+		"Kliniken", "KH",      "Sankt",       "St.",        "Städt.",  "Rote",
+		"Kärntner", "Morbus",  "Osgood",      "Schlatter",  "Virchow", "sche",
+		"schen",    "Trias",   "Hoffa",       "Fettkörper", "Anna",    "von",
+		"der",      "Süd",     "12",          "3a",         "A1B",     "Covid19",
+		"Ärzte",    "Hof",     "Vorhof",      "berg",       "weg",     "Allee",
+		"DD",       "Drosten", "Krankenhaus", "Samariter",  "Ev.",     "Zyste",
+	};
+	static const char *const seps[] = { " ", "-", "--", ". ", "'", "’", "\n", ", ", "", "." };
+	char *scan_rules = word_endings_rules(false), *trig_rules = word_endings_rules(true);
+	struct deid_detector *scan = detector_with(scan_rules, DEID_DETECT_NO_GAZETTEER);
+	struct deid_detector *trig = detector_with(trig_rules, DEID_DETECT_NO_GAZETTEER);
+	uint32_t seed = 12345;
+	size_t i, k, found = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		same_spans(scan, trig, texts[i]);
+	for (i = 0; i < 3000; i++) {
+		char text[512];
+		size_t n = 0, parts;
+
+		seed = seed * 1103515245u + 12345u;
+		parts = 3 + (seed >> 16) % 7;
+		for (k = 0; k < parts; k++) {
+			const char *w, *sep;
+
+			seed = seed * 1103515245u + 12345u;
+			w = words[(seed >> 16) % (sizeof(words) / sizeof(words[0]))];
+			seed = seed * 1103515245u + 12345u;
+			sep = seps[(seed >> 16) % (sizeof(seps) / sizeof(seps[0]))];
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s", w, sep);
+		}
+		found += same_spans(scan, trig, text);
+	}
+	/* the random strings do hold streets, hospitals and eponyms */
+	assert_true(found > 200);
+	deid_detector_free(scan);
+	deid_detector_free(trig);
+	ms_free(scan_rules);
+	ms_free(trig_rules);
+}
+
 static void test_match_limit(void **state)
 {
 	struct deid_detector *det = detector_with("[rule slow]\nlabel = ID\npattern = (a+)+$\n",
@@ -672,14 +813,14 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dates),          cmocka_unit_test(test_birthdates_ages),
-		cmocka_unit_test(test_contact),        cmocka_unit_test(test_ids),
-		cmocka_unit_test(test_addresses),      cmocka_unit_test(test_people),
-		cmocka_unit_test(test_hospitals),      cmocka_unit_test(test_negatives),
-		cmocka_unit_test(test_allowlist),      cmocka_unit_test(test_reader_errors),
-		cmocka_unit_test(test_pcre2_error),    cmocka_unit_test(test_reader_atomic),
-		cmocka_unit_test(test_matcher),        cmocka_unit_test(test_match_limit),
-		cmocka_unit_test(test_alloc_failures),
+		cmocka_unit_test(test_dates),       cmocka_unit_test(test_birthdates_ages),
+		cmocka_unit_test(test_contact),     cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_addresses),   cmocka_unit_test(test_people),
+		cmocka_unit_test(test_hospitals),   cmocka_unit_test(test_negatives),
+		cmocka_unit_test(test_allowlist),   cmocka_unit_test(test_reader_errors),
+		cmocka_unit_test(test_pcre2_error), cmocka_unit_test(test_reader_atomic),
+		cmocka_unit_test(test_matcher),     cmocka_unit_test(test_word_end_triggers),
+		cmocka_unit_test(test_match_limit), cmocka_unit_test(test_alloc_failures),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
