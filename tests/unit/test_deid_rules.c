@@ -294,6 +294,9 @@ static void test_people(void **state)
 		{ "Grüßen\n\nProf. Dr. Burkhard zur Hausen\n", PHI_STAFF, "Burkhard zur Hausen" },
 		{ "Patientin, Frau Beatrice DE BEAUHARNAIS, kam", PHI_PATIENT,
 		  "Beatrice DE BEAUHARNAIS" },
+		/* a referral letter's subject, the name unknown */
+		{ "über unseren gemeinsamen Patienten Euripedes Erler (FN: 1)", PHI_PATIENT,
+		  "Euripedes Erler" },
 		/* "Dr" without its dot before a degree ("Dr  med.") */
 		{ "Befund: Dr  med. L. Rombach", PHI_STAFF, "L. Rombach" },
 	};
@@ -365,6 +368,7 @@ static void test_negatives(void **state)
 		"Klinik für Innere Medizin, Klinik und Poliklinik für Radiologie.",
 		"Mit freundlichen Grüßen\n\nIhr Radiologie Team\n",
 		"Mit freundlichen Grüßen\nDie Abteilung\n",
+		"Ihre Patientin Zustand nach Operation, stabil.",
 	};
 	struct deid_spans sp = DEID_SPANS_INIT;
 	size_t i, bad = 0;
