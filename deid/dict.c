@@ -665,6 +665,11 @@ static bool one_edit(const char *a, size_t la, const char *b, size_t lb)
 
 	if (la > lb + 1 || lb > la + 1)
 		return false;
+	/* an edit at the front still keeps a[0] or a[1] where b has b[0] or
+	 * b[1] (substitution, deletion, insertion, transposition): most words
+	 * fail here */
+	if (a[0] != b[0] && a[1] != b[1] && a[1] != b[0] && a[0] != b[1])
+		return false;
 	while (i < la && i < lb && a[i] == b[i])
 		i++;
 	if (i == la && i == lb)
