@@ -469,13 +469,26 @@ static int collect_names(struct name_key **keys_out, size_t *n_out, const struct
 	return 0;
 }
 
+/* Bit (hash % 64) of every seed's key: most tokens miss all of them. */
+static uint64_t name_keys_bloom(const struct name_key *keys, size_t n)
+{
+	uint64_t bloom = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		bloom |= 1ull << (keys[i].hash & 63);
+	return bloom;
+}
+
 /* The first seed whose key is key[0, len) with FNV-1a hash, or NULL. */
-static const struct name_key *find_name_key(const struct name_key *keys, size_t n,
+static const struct name_key *find_name_key(const struct name_key *keys, size_t n, uint64_t bloom,
                                             const struct deid_toks *t, const char *key, size_t len,
                                             uint64_t hash)
 {
 	size_t lo = 0, hi = n;
 
+	if (!(bloom >> (hash & 63) & 1))
+		return NULL;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -497,17 +510,17 @@ static const struct name_key *find_name_key(const struct name_key *keys, size_t 
  * The seed for token j: its own key, else (a German genitive, "Hendlbeins")
  * its key without the final s, then *end_out loses the s. NULL if neither.
  */
-static const struct name_key *find_name(const struct name_key *keys, size_t n,
+static const struct name_key *find_name(const struct name_key *keys, size_t n, uint64_t bloom,
                                         const struct deid_toks *t, size_t j, size_t *end_out)
 {
 	const struct deid_tok *tj = &t->v[j];
 	const char *key = deid_tok_key(t, tj);
-	const struct name_key *nk = find_name_key(keys, n, t, key, tj->key_len, tj->hash);
+	const struct name_key *nk = find_name_key(keys, n, bloom, t, key, tj->key_len, tj->hash);
 
 	*end_out = tj->end;
 	if (nk || tj->key_len < 4 || key[tj->key_len - 1] != 's' || t->text[tj->end - 1] != 's')
 		return nk;
-	nk = find_name_key(keys, n, t, key, tj->key_len - 1, ms_fnv1a(key, tj->key_len - 1));
+	nk = find_name_key(keys, n, bloom, t, key, tj->key_len - 1, ms_fnv1a(key, tj->key_len - 1));
 	if (nk)
 		*end_out = tj->end - 1;
 	return nk;
@@ -629,21 +642,24 @@ static int propagate_names(struct deid_detector *det, const char *text, size_t l
 	bool keep = !(det->sh->flags & DEID_DETECT_NO_KEEP);
 	struct name_key *keys;
 	size_t n_keys, j, added = 0;
+	uint64_t bloom;
 	int rc;
 
 	rc = collect_names(&keys, &n_keys, t, out, &det->arena, err);
 	if (rc || !n_keys)
 		return rc;
+	bloom = name_keys_bloom(keys, n_keys);
 	for (j = 0; j < t->n; j++) {
 		const struct deid_tok *tj = &t->v[j];
 		const struct name_key *nk;
 		struct deid_cand c;
 		size_t end;
 
-		if (!name_like(tj) || covered(out, tj->start, tj->end))
+		if (!name_like(tj))
 			continue;
-		nk = find_name(keys, n_keys, t, j, &end);
-		if (!nk || protected_by(&det->keep, tj->start, tj->end) ||
+		nk = find_name(keys, n_keys, bloom, t, j, &end);
+		if (!nk || covered(out, tj->start, tj->end) ||
+		    protected_by(&det->keep, tj->start, tj->end) ||
 		    (keep && g && deid_gaz_vetoed(g, t, tj->start, tj->end)))
 			continue;
 		c.span = out->v[nk->span];
