@@ -215,17 +215,88 @@ static size_t first_after(const struct deid_spans *acc, size_t off)
 	return lo;
 }
 
+/* A candidate in the merge order: rank and length packed into one key
+ * (most pairs differ there), the rest of cmp_strength on ties. */
+struct cand_ref {
+	uint64_t key;
+	const struct deid_cand *c;
+};
+
+static bool ref_before(const struct cand_ref *a, const struct cand_ref *b)
+{
+	if (a->key != b->key)
+		return a->key < b->key;
+	return cmp_strength(a->c, b->c) < 0;
+}
+
+static uint64_t strength_key(const struct deid_cand *c)
+{
+	size_t l = c->span.end > c->span.start ? c->span.end - c->span.start : 0;
+	uint64_t rank = c->rank < 0 ? 0 : c->rank > 255 ? 255 : (uint64_t)c->rank;
+
+	if (l > UINT32_MAX)
+		l = UINT32_MAX;
+	/* ascending key = stronger first: higher rank, then longer */
+	return (255 - rank) << 32 | (UINT32_MAX - (uint64_t)l);
+}
+
+/* Sorts v[0, n) by ref_before: merge sort through tmp (n entries). */
+static void sort_refs(struct cand_ref *v, struct cand_ref *tmp, size_t n)
+{
+	size_t w, i;
+
+	/* runs of 8 by insertion, then merged pairwise */
+	for (i = 0; i < n; i += 8) {
+		size_t end = i + 8 < n ? i + 8 : n, j;
+
+		for (j = i + 1; j < end; j++) {
+			struct cand_ref x = v[j];
+			size_t k = j;
+
+			for (; k > i && ref_before(&x, &v[k - 1]); k--)
+				v[k] = v[k - 1];
+			v[k] = x;
+		}
+	}
+	for (w = 8; w < n; w *= 2) {
+		for (i = 0; i < n; i += 2 * w) {
+			size_t mid = i + w < n ? i + w : n, end = i + 2 * w < n ? i + 2 * w : n;
+			size_t a = i, b = mid, k = i;
+
+			while (a < mid && b < end)
+				tmp[k++] = ref_before(&v[b], &v[a]) ? v[b++] : v[a++];
+			while (a < mid)
+				tmp[k++] = v[a++];
+			while (b < end)
+				tmp[k++] = v[b++];
+		}
+		memcpy(v, tmp, n * sizeof(*v));
+	}
+}
+
 int deid_cands_merge(struct deid_cand *cands, size_t n, const char *text, size_t len,
                      struct deid_spans *out, struct ms_error *err)
 {
 	struct deid_spans acc = DEID_SPANS_INIT;
+	struct cand_ref *refs = NULL;
 	size_t i;
 	int rc = 0;
 
-	if (n)
-		qsort(cands, n, sizeof(*cands), cmp_strength);
+	if (n) {
+		size_t bytes;
+
+		if (ms_size_mul(&bytes, n, 2 * sizeof(*refs)))
+			refs = ms_malloc(bytes);
+		if (!refs)
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		for (i = 0; i < n; i++) {
+			refs[i].key = strength_key(&cands[i]);
+			refs[i].c = &cands[i];
+		}
+		sort_refs(refs, refs + n, n);
+	}
 	for (i = 0; i < n; i++) {
-		const struct deid_span *sp = &cands[i].span;
+		const struct deid_span *sp = &refs[i].c->span;
 		size_t pos = sp->start, j;
 
 		if (sp->start >= sp->end || sp->end > len)
@@ -257,6 +328,7 @@ int deid_cands_merge(struct deid_cand *cands, size_t n, const char *text, size_t
 	}
 out:
 	deid_spans_release(&acc);
+	ms_free(refs);
 	if (rc < 0)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	return 0;
