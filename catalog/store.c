@@ -448,8 +448,9 @@ struct import_ctx {
 	struct import_ids last;
 	struct catalog_import_result *results;
 	size_t n_results, cap_results;
-	struct catalog_files files; /* the files read, without flat-family duplicates */
-	size_t *file_index;         /* their indexes in the caller's list */
+	struct catalog_files files;  /* the files read, without flat-family duplicates */
+	size_t *file_index;          /* their indexes in the caller's list */
+	struct catalog_ftsfill *fts; /* fresh stores: the search index being built */
 };
 
 static int import_begin(void *payload, const struct catalog_info *info, struct ms_error *err)
@@ -480,6 +481,8 @@ static int import_begin(void *payload, const struct catalog_info *info, struct m
 		int64_t old = sqlite3_column_int64(st, 0);
 
 		sqlite3_reset(st);
+		/* a fresh store's first import replaces nothing (see feed) */
+		assert(!c->fts);
 		if (!(c->opts->flags & CATALOG_IMPORT_REPLACE))
 			return ms_error_set(err, MS_EEXISTS,
 			                    "catalogue %s %s (%s) is already in the database "
@@ -571,6 +574,26 @@ static int check_id(sqlite3 *db, int64_t id, struct ms_error *err)
 	return 0;
 }
 
+/*
+ * Hands the text of a row just stored to the search index being built
+ * (fresh stores): those that search_source shows, the same test as the
+ * view's (text <> '').
+ */
+static int feed(struct import_ctx *c, int64_t id, const char *text, struct ms_error *err)
+{
+	if (!c->fts || !text || !*text)
+		return 0;
+	return catalog_ftsfill_add(c->fts, id, text, strlen(text), err);
+}
+
+/* True for the rubrics search_source shows (given a text). */
+static bool searchable_rubric(const struct catalog_rubric *r)
+{
+	return !r->usage &&
+	       (strcmp(r->kind, "preferredLong") == 0 || strcmp(r->kind, "inclusion") == 0 ||
+	        strcmp(r->kind, "definition") == 0);
+}
+
 static int insert_rubrics(struct import_ctx *c, int64_t entry_id, const struct catalog_entry *e,
                           struct ms_error *err)
 {
@@ -599,6 +622,8 @@ static int insert_rubrics(struct import_ctx *c, int64_t entry_id, const struct c
 		rc = step_done(db, st, "cannot store rubric", err);
 		if (!rc)
 			rc = check_id(db, rubric_id, err);
+		if (!rc && searchable_rubric(r))
+			rc = feed(c, rubric_id, r->text, err);
 		if (rc)
 			return rc;
 		c->last.rubric = rubric_id;
@@ -657,6 +682,8 @@ static int import_entry(void *payload, const struct catalog_entry *e, const char
 	if (rc != SQLITE_DONE)
 		return db_error(err, db, "cannot store entry");
 	rc = check_id(db, id, err);
+	if (!rc)
+		rc = feed(c, id, e->label, err);
 	if (rc)
 		return rc;
 	c->last.entry = id;
@@ -716,6 +743,8 @@ static int import_terms(void *payload, const struct catalog_term *t, size_t n, s
 		rc = step_done(db, st, "cannot store index term", err);
 		if (!rc)
 			rc = check_id(db, id + (int64_t)rows - 1, err);
+		for (k = 0; !rc && k < rows; k++)
+			rc = feed(c, id + (int64_t)k, t[i + k].text, err);
 		if (rc)
 			return rc;
 		c->last.term = id + (int64_t)rows - 1;
@@ -971,12 +1000,19 @@ static int import_tx(struct import_ctx *c, const char *const *paths, size_t n_pa
 		rc = drop_indexes(store->db, &indexes, err);
 	if (!rc)
 		rc = init_ids(c, err);
+	/* a fresh store's index is built beside the row inserts (ftsfill.c) */
+	if (!rc && store->tmp_path)
+		rc = catalog_ftsfill_start(&c->fts, err);
 	if (!rc)
 		rc = import_files(c, paths, n_paths, fmts, err);
 	if (!rc)
-		rc = index_search(c, err);
+		rc = c->fts ? catalog_ftsfill_end(c->fts, err) : index_search(c, err);
 	if (!rc && indexes.len)
 		rc = exec(store->db, indexes.buf, err);
+	/* the last statement on the store's `search` (catalog_ftsfill_copy):
+	 * store_publish reopens the database */
+	if (!rc && c->fts)
+		rc = catalog_ftsfill_copy(c->fts, store->db, err);
 	ms_buf_release(&indexes);
 	return rc;
 }
@@ -1038,6 +1074,8 @@ int catalog_store_import(struct catalog_store *store, const char *const *paths, 
 	if (rc)
 		goto out;
 	in_tx = false;
+	catalog_ftsfill_free(c.fts);
+	c.fts = NULL;
 	store->version = STORE_SCHEMA_VERSION;
 	for (i = 0; i < ST_COUNT; i++) {
 		sqlite3_finalize(c.st[i]);
@@ -1057,6 +1095,7 @@ int catalog_store_import(struct catalog_store *store, const char *const *paths, 
 out:
 	if (in_tx)
 		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+	catalog_ftsfill_free(c.fts);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(c.st[i]);
 	ms_free(c.results);
