@@ -80,4 +80,34 @@ struct catalog_files_sink {
 int catalog_files_read(const struct catalog_files *files, const struct catalog_files_sink *sink,
                        struct ms_error *err) MS_MUST_CHECK;
 
+/*
+ * The search index of an import into a fresh store, built beside it on a
+ * second thread (ftsfill.c). The writer starts it, hands over every text
+ * that search_source shows as its row is stored (ids ascending), ends it,
+ * and copies the finished index into the store inside the import's
+ * transaction (replacing the store's, which must be empty and must not be
+ * read or written through that connection afterwards: its FTS5 table
+ * caches the index structure, so reopen the database). All but free run on
+ * the writer's thread; an error of the indexing thread comes back from the
+ * next add, end or copy, with its message (MS_ENOMEM, MS_EDB).
+ */
+struct sqlite3;
+struct catalog_ftsfill;
+
+int catalog_ftsfill_start(struct catalog_ftsfill **out, struct ms_error *err) MS_MUST_CHECK;
+/* Queues one text (copied); MS_ETOOBIG for texts over 2 GiB. */
+int catalog_ftsfill_add(struct catalog_ftsfill *f, int64_t id, const char *text, size_t len,
+                        struct ms_error *err) MS_MUST_CHECK;
+/* After the last add: lets the thread finish without waiting for it. */
+int catalog_ftsfill_end(struct catalog_ftsfill *f, struct ms_error *err) MS_MUST_CHECK;
+/*
+ * After end: waits for the thread and replaces the shadow tables of db's
+ * `search` by its index; db must be in a write transaction. The index stays
+ * attached to db until catalog_ftsfill_free (call it after the transaction).
+ */
+int catalog_ftsfill_copy(struct catalog_ftsfill *f, struct sqlite3 *db,
+                         struct ms_error *err) MS_MUST_CHECK;
+/* Stops the thread if it runs, detaches the index, frees; accepts NULL. */
+void catalog_ftsfill_free(struct catalog_ftsfill *f);
+
 #endif

@@ -31,11 +31,6 @@
 #define STORE_TERM_ROWS 64
 #define STORE_TERM_COLS 10
 
-/* First ids of rubric and term rows (schemas/catalog.sql): one id space for
- * the rows of the search_source view. */
-#define STORE_RUBRIC_ID_BASE ((int64_t)1 << 40)
-#define STORE_TERM_ID_BASE   ((int64_t)2 << 40)
-
 /*
  * A store opened with CATALOG_STORE_CREATE on a path that does not exist is
  * "fresh": it lives in tmp_path beside path, written without fsyncs, and is
@@ -426,15 +421,16 @@ static const char *const import_sql[ST_COUNT] = {
 	[ST_INSERT_TERM] = "INSERT INTO term (catalog_id, seq, type, term_id, valid, code, "
 	                   "code_asterisk, code_extra, code2, text, id) VALUES "
 	                   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	/* set-based, after all rows are in: no statement per text, and the ids
-	 * of one range ascend, as FTS5 wants them; FTS5 stores nothing of the
-	 * UNINDEXED columns of an external-content table, so only text is read */
+	/* set-based, after all rows are in: no statement per text; in id
+	 * order, as FTS5 wants them (the view's parts interleave); FTS5 stores
+	 * nothing of the UNINDEXED columns of an external-content table, so
+	 * only text is read */
 	[ST_INSERT_SEARCH] = "INSERT INTO search (rowid, text) "
 	                     "SELECT id, text FROM search_source "
-	                     "WHERE id BETWEEN ?1 AND ?2",
+	                     "WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
 };
 
-/* Next row ids of entry, rubric and term. */
+/* Per table: the id of the import's last row there, 0 before its first. */
 struct import_ids {
 	int64_t entry, rubric, term;
 };
@@ -447,11 +443,14 @@ struct import_ctx {
 	char sha256[MS_SHA256_HEX_LEN + 1];
 	int64_t catalog_id; /* 0 before the first begin() */
 	int64_t seq;
-	struct import_ids first, next; /* ids this import started at / gives next */
+	/* one counter for the rows of all three tables (schemas/catalog.sql) */
+	int64_t first_id, next_id; /* the import's first id / the next row's */
+	struct import_ids last;
 	struct catalog_import_result *results;
 	size_t n_results, cap_results;
-	struct catalog_files files; /* the files read, without flat-family duplicates */
-	size_t *file_index;         /* their indexes in the caller's list */
+	struct catalog_files files;  /* the files read, without flat-family duplicates */
+	size_t *file_index;          /* their indexes in the caller's list */
+	struct catalog_ftsfill *fts; /* fresh stores: the search index being built */
 };
 
 static int import_begin(void *payload, const struct catalog_info *info, struct ms_error *err)
@@ -482,6 +481,8 @@ static int import_begin(void *payload, const struct catalog_info *info, struct m
 		int64_t old = sqlite3_column_int64(st, 0);
 
 		sqlite3_reset(st);
+		/* a fresh store's first import replaces nothing (see feed) */
+		assert(!c->fts);
 		if (!(c->opts->flags & CATALOG_IMPORT_REPLACE))
 			return ms_error_set(err, MS_EEXISTS,
 			                    "catalogue %s %s (%s) is already in the database "
@@ -544,16 +545,26 @@ static int meta_json(const struct catalog_entry *e, struct ms_buf *out)
 }
 
 /*
- * Binds the id of a new row. Only an import's first row in a table needs it
- * spelled out: from then on the import's own rows hold the largest id, and
+ * Binds the id of a new row. Once the import has a row in the table, that
+ * row holds the table's largest id: where the new row's id follows it,
  * SQLite's next rowid (largest + 1) is the same without a seek per row.
  */
-static void bind_id(sqlite3_stmt *st, int idx, int64_t id, int64_t first)
+static void bind_id(sqlite3_stmt *st, int idx, int64_t id, int64_t last)
 {
-	if (id == first)
-		sqlite3_bind_int64(st, idx, id);
-	else
+	if (last && id == last + 1)
 		sqlite3_bind_null(st, idx);
+	else
+		sqlite3_bind_int64(st, idx, id);
+}
+
+/* Takes the ids of n new rows; *out gets the first. */
+static int take_ids(struct import_ctx *c, int64_t n, int64_t *out, struct ms_error *err)
+{
+	if (c->next_id > INT64_MAX - n)
+		return ms_error_set(err, MS_ETOOBIG, "too many rows");
+	*out = c->next_id;
+	c->next_id += n;
+	return 0;
 }
 
 static int check_id(sqlite3 *db, int64_t id, struct ms_error *err)
@@ -561,6 +572,26 @@ static int check_id(sqlite3 *db, int64_t id, struct ms_error *err)
 	if (sqlite3_last_insert_rowid(db) != id)
 		return ms_error_set(err, MS_EDB, "row id %" PRId64 " out of sequence", id);
 	return 0;
+}
+
+/*
+ * Hands the text of a row just stored to the search index being built
+ * (fresh stores): those that search_source shows, the same test as the
+ * view's (text <> '').
+ */
+static int feed(struct import_ctx *c, int64_t id, const char *text, struct ms_error *err)
+{
+	if (!c->fts || !text || !*text)
+		return 0;
+	return catalog_ftsfill_add(c->fts, id, text, strlen(text), err);
+}
+
+/* True for the rubrics search_source shows (given a text). */
+static bool searchable_rubric(const struct catalog_rubric *r)
+{
+	return !r->usage &&
+	       (strcmp(r->kind, "preferredLong") == 0 || strcmp(r->kind, "inclusion") == 0 ||
+	        strcmp(r->kind, "definition") == 0);
 }
 
 static int insert_rubrics(struct import_ctx *c, int64_t entry_id, const struct catalog_entry *e,
@@ -573,26 +604,29 @@ static int insert_rubrics(struct import_ctx *c, int64_t entry_id, const struct c
 	for (i = 0; i < e->n_rubrics; i++) {
 		const struct catalog_rubric *r = &e->rubrics[i];
 		sqlite3_stmt *st = c->st[ST_INSERT_RUBRIC];
-		int64_t rubric_id;
+		int64_t rubric_id = 0;
 
 		/* the preferred label lives in entry.label */
 		if (strcmp(r->kind, "preferred") == 0 && e->label && r->n_refs == 0 &&
 		    strcmp(r->text, e->label) == 0)
 			continue;
-		if (c->next.rubric >= STORE_TERM_ID_BASE)
-			return ms_error_set(err, MS_ETOOBIG, "too many rubrics");
-		rubric_id = c->next.rubric++;
+		rc = take_ids(c, 1, &rubric_id, err);
+		if (rc)
+			return rc;
 		sqlite3_bind_int64(st, 1, entry_id);
 		sqlite3_bind_int64(st, 2, (int64_t)i);
 		bind_text(st, 3, r->kind);
 		bind_text(st, 4, r->text ? r->text : "");
 		bind_text(st, 5, r->usage);
-		bind_id(st, 6, rubric_id, c->first.rubric);
+		bind_id(st, 6, rubric_id, c->last.rubric);
 		rc = step_done(db, st, "cannot store rubric", err);
 		if (!rc)
 			rc = check_id(db, rubric_id, err);
+		if (!rc && searchable_rubric(r))
+			rc = feed(c, rubric_id, r->text, err);
 		if (rc)
 			return rc;
+		c->last.rubric = rubric_id;
 		c->results[c->n_results - 1].n_rubrics++;
 		for (k = 0; k < r->n_refs; k++) {
 			st = c->st[ST_INSERT_REFERENCE];
@@ -615,7 +649,7 @@ static int import_entry(void *payload, const struct catalog_entry *e, const char
 	sqlite3 *db = c->store->db;
 	sqlite3_stmt *st = c->st[ST_INSERT_ENTRY];
 	struct catalog_import_result *r;
-	int64_t id = c->next.entry;
+	int64_t id = 0;
 	int rc;
 
 	if (!c->catalog_id)
@@ -624,8 +658,9 @@ static int import_entry(void *payload, const struct catalog_entry *e, const char
 		ms_error_set_line(err, e->line);
 		return ms_error_set(err, MS_EINVAL, "entry without code or kind");
 	}
-	if (id >= STORE_RUBRIC_ID_BASE)
-		return ms_error_set(err, MS_ETOOBIG, "too many entries");
+	rc = take_ids(c, 1, &id, err);
+	if (rc)
+		return rc;
 	sqlite3_bind_int64(st, 1, c->catalog_id);
 	sqlite3_bind_int64(st, 2, c->seq++);
 	bind_text(st, 3, e->code);
@@ -637,7 +672,7 @@ static int import_entry(void *payload, const struct catalog_entry *e, const char
 	sqlite3_bind_int(st, 9, (e->flags & CATALOG_ENTRY_MODIFIED) != 0);
 	sqlite3_bind_int64(st, 10, (int64_t)e->line);
 	bind_text(st, 11, meta);
-	bind_id(st, 12, id, c->first.entry);
+	bind_id(st, 12, id, c->last.entry);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
@@ -647,9 +682,11 @@ static int import_entry(void *payload, const struct catalog_entry *e, const char
 	if (rc != SQLITE_DONE)
 		return db_error(err, db, "cannot store entry");
 	rc = check_id(db, id, err);
+	if (!rc)
+		rc = feed(c, id, e->label, err);
 	if (rc)
 		return rc;
-	c->next.entry++;
+	c->last.entry = id;
 	r = &c->results[c->n_results - 1];
 	r->n_entries++;
 	if (e->flags & CATALOG_ENTRY_MODIFIED)
@@ -688,23 +725,29 @@ static int import_terms(void *payload, const struct catalog_term *t, size_t n, s
 	if (!c->catalog_id)
 		return ms_error_set(err, MS_EINVAL, "reader gave a term before its catalogue");
 	while (i < n) {
-		/* the first term of an import sets its id range alone */
-		bool many = n - i >= STORE_TERM_ROWS && c->next.term != c->first.term;
+		/* a multi-row INSERT takes its ids from SQLite (see bind_id):
+		 * only where they follow the import's last term */
+		bool many =
+		        n - i >= STORE_TERM_ROWS && c->last.term && c->last.term == c->next_id - 1;
 		sqlite3_stmt *st = c->st[many ? ST_INSERT_TERMS : ST_INSERT_TERM];
+		int64_t id = 0;
 
 		rows = many ? STORE_TERM_ROWS : 1;
-		if (c->next.term > INT64_MAX - (int64_t)rows)
-			return ms_error_set(err, MS_ETOOBIG, "too many index terms");
+		rc = take_ids(c, (int64_t)rows, &id, err);
+		if (rc)
+			return rc;
 		for (k = 0; k < rows; k++)
 			bind_term(c, st, (int)k * STORE_TERM_COLS, &t[i + k]);
 		if (!many)
-			bind_id(st, STORE_TERM_COLS + 1, c->next.term, c->first.term);
+			bind_id(st, STORE_TERM_COLS + 1, id, c->last.term);
 		rc = step_done(db, st, "cannot store index term", err);
 		if (!rc)
-			rc = check_id(db, c->next.term + (int64_t)rows - 1, err);
+			rc = check_id(db, id + (int64_t)rows - 1, err);
+		for (k = 0; !rc && k < rows; k++)
+			rc = feed(c, id + (int64_t)k, t[i + k].text, err);
 		if (rc)
 			return rc;
-		c->next.term += (int64_t)rows;
+		c->last.term = id + (int64_t)rows - 1;
 		c->results[c->n_results - 1].n_terms += rows;
 		i += rows;
 	}
@@ -843,26 +886,38 @@ static int prepare_import(sqlite3 *db, sqlite3_stmt *st[ST_COUNT], struct ms_err
 	return rc;
 }
 
+/* The largest id of entry, rubric and term rows, 0 if there are none. */
+static const char max_id_sql[] = "SELECT max(coalesce((SELECT max(id) FROM entry), 0), "
+                                 "coalesce((SELECT max(id) FROM rubric), 0), "
+                                 "coalesce((SELECT max(id) FROM term), 0))";
+
 /*
- * Version 1 kept one id range per table and the texts a second time inside
- * the FTS5 table: move rubric and term ids into their ranges and rebuild
- * the search index over search_source, inside the import's transaction.
+ * Version 1 numbered each table from 1 and kept the texts a second time
+ * inside the FTS5 table: move rubric ids above all old ids, term ids above
+ * those (no id collides with an old one on the way), and rebuild the
+ * search index over search_source, inside the import's transaction.
  */
 static int upgrade_v1(sqlite3 *db, struct ms_error *err)
 {
 	/* the schema's search part, from the view to the end */
 	const char *search_sql = strstr(catalog_schema_sql, "CREATE VIEW search_source");
 	struct ms_buf sql = MS_BUF_INIT;
+	int64_t max_id = 0;
 	int rc;
 
 	assert(search_sql);
+	rc = query_int64(db, max_id_sql, &max_id, err);
+	if (rc)
+		return rc;
+	if (max_id > INT64_MAX / 3)
+		return ms_error_set(err, MS_ETOOBIG, "too many rows");
 	ms_buf_addf(&sql,
 	            "PRAGMA defer_foreign_keys = ON;"
 	            "DROP TABLE search;"
 	            "UPDATE reference SET rubric_id = rubric_id + %" PRId64 ";"
 	            "UPDATE rubric SET id = id + %" PRId64 ";"
 	            "UPDATE term SET id = id + %" PRId64 ";",
-	            STORE_RUBRIC_ID_BASE, STORE_RUBRIC_ID_BASE, STORE_TERM_ID_BASE);
+	            max_id, max_id, 2 * max_id);
 	ms_buf_adds(&sql, search_sql);
 	ms_buf_adds(&sql, ";INSERT INTO search (search) VALUES ('rebuild')");
 	if (ms_buf_status(&sql))
@@ -873,52 +928,32 @@ static int upgrade_v1(sqlite3 *db, struct ms_error *err)
 	return rc;
 }
 
-/* The next free id of each range: every row this import adds is newer. */
+/* The first id of the import: every row it adds is newer than all others. */
 static int init_ids(struct import_ctx *c, struct ms_error *err)
 {
-	sqlite3 *db = c->store->db;
-	int64_t entry = 0, rubric = 0, term = 0;
+	int64_t max_id = 0;
 	int rc;
 
-	rc = query_int64(db, "SELECT coalesce(max(id), 0) FROM entry", &entry, err);
-	if (!rc)
-		rc = query_int64(db, "SELECT coalesce(max(id), 0) FROM rubric", &rubric, err);
-	if (!rc)
-		rc = query_int64(db, "SELECT coalesce(max(id), 0) FROM term", &term, err);
+	rc = query_int64(c->store->db, max_id_sql, &max_id, err);
 	if (rc)
 		return rc;
-	c->next.entry = entry + 1;
-	c->next.rubric = rubric >= STORE_RUBRIC_ID_BASE ? rubric + 1 : STORE_RUBRIC_ID_BASE;
-	c->next.term = term >= STORE_TERM_ID_BASE ? term + 1 : STORE_TERM_ID_BASE;
-	if (term == INT64_MAX)
-		return ms_error_set(err, MS_ETOOBIG, "too many index terms");
-	c->first = c->next;
+	if (max_id == INT64_MAX)
+		return ms_error_set(err, MS_ETOOBIG, "too many rows");
+	c->first_id = c->next_id = max_id + 1;
+	memset(&c->last, 0, sizeof(c->last));
 	return 0;
 }
 
-/* Indexes the texts of the rows this import added, one id range after the
- * other, so FTS5 sees ascending ids. */
+/* Indexes the texts of the rows this import added, in one statement. */
 static int index_search(struct import_ctx *c, struct ms_error *err)
 {
-	const int64_t ranges[3][2] = {
-		{ c->first.entry, c->next.entry - 1 },
-		{ c->first.rubric, c->next.rubric - 1 },
-		{ c->first.term, c->next.term - 1 },
-	};
 	sqlite3_stmt *st = c->st[ST_INSERT_SEARCH];
-	size_t i;
-	int rc;
 
-	for (i = 0; i < 3; i++) {
-		if (ranges[i][1] < ranges[i][0])
-			continue;
-		sqlite3_bind_int64(st, 1, ranges[i][0]);
-		sqlite3_bind_int64(st, 2, ranges[i][1]);
-		rc = step_done(c->store->db, st, "cannot index text", err);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	if (c->next_id == c->first_id)
+		return 0;
+	sqlite3_bind_int64(st, 1, c->first_id);
+	sqlite3_bind_int64(st, 2, c->next_id - 1);
+	return step_done(c->store->db, st, "cannot index text", err);
 }
 
 /*
@@ -965,12 +1000,19 @@ static int import_tx(struct import_ctx *c, const char *const *paths, size_t n_pa
 		rc = drop_indexes(store->db, &indexes, err);
 	if (!rc)
 		rc = init_ids(c, err);
+	/* a fresh store's index is built beside the row inserts (ftsfill.c) */
+	if (!rc && store->tmp_path)
+		rc = catalog_ftsfill_start(&c->fts, err);
 	if (!rc)
 		rc = import_files(c, paths, n_paths, fmts, err);
 	if (!rc)
-		rc = index_search(c, err);
+		rc = c->fts ? catalog_ftsfill_end(c->fts, err) : index_search(c, err);
 	if (!rc && indexes.len)
 		rc = exec(store->db, indexes.buf, err);
+	/* the last statement on the store's `search` (catalog_ftsfill_copy):
+	 * store_publish reopens the database */
+	if (!rc && c->fts)
+		rc = catalog_ftsfill_copy(c->fts, store->db, err);
 	ms_buf_release(&indexes);
 	return rc;
 }
@@ -1032,6 +1074,8 @@ int catalog_store_import(struct catalog_store *store, const char *const *paths, 
 	if (rc)
 		goto out;
 	in_tx = false;
+	catalog_ftsfill_free(c.fts);
+	c.fts = NULL;
 	store->version = STORE_SCHEMA_VERSION;
 	for (i = 0; i < ST_COUNT; i++) {
 		sqlite3_finalize(c.st[i]);
@@ -1051,6 +1095,7 @@ int catalog_store_import(struct catalog_store *store, const char *const *paths, 
 out:
 	if (in_tx)
 		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+	catalog_ftsfill_free(c.fts);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(c.st[i]);
 	ms_free(c.results);

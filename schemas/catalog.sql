@@ -4,13 +4,14 @@
 -- A catalogue is keyed by (system, version, part): part 'classification'
 -- holds codes, part 'index' holds alphabetical-index terms.
 --
--- Row ids of entry, rubric and term live in disjoint ranges, so that one id
--- names one searchable text (see search_source below):
---   entry.id   1 .. 2^40 - 1
---   rubric.id  2^40 .. 2^41 - 1
---   term.id    2^41 ..
--- The import assigns them; version 1 databases (one range per table) are
--- renumbered by the first import that writes to them.
+-- Row ids of entry, rubric and term come from one counter, so that one id
+-- names one searchable text (see search_source below): the import numbers
+-- the rows of all three tables in the order it writes them (an entry, its
+-- rubrics, the next entry, ...; index terms), from the largest id of the
+-- three tables + 1 on. Ids of one table ascend in source order. Version 1
+-- databases (each table numbered from 1) are renumbered by the first import
+-- that writes to them; older version 2 databases used disjoint ranges per
+-- table (rubric ids from 2^40, term ids from 2^41), which stay valid.
 
 CREATE TABLE catalog (
 	id INTEGER PRIMARY KEY,

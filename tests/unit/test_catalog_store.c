@@ -288,7 +288,7 @@ static size_t n_hits(struct catalog_store *s, const char *text)
 
 /*
  * A version 1 database stays readable as it is; the first import that
- * writes to it moves rubric and term ids into their ranges and rebuilds the
+ * writes to it moves rubric and term ids above the others and rebuilds the
  * search index, in the import's transaction (a failed import leaves it at
  * version 1).
  */
@@ -334,12 +334,17 @@ static void test_upgrade_v1(void **state)
 
 	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
 	assert_int_equal(db_int(db, "PRAGMA user_version"), 2);
-	/* old ids moved by the range base, new ones follow */
-	assert_int_equal(db_int(db, "SELECT min(id) FROM rubric"), ((int64_t)1 << 40) + 1);
-	assert_int_equal(db_int(db, "SELECT min(rubric_id) FROM reference"),
-	                 ((int64_t)1 << 40) + 1);
-	assert_int_equal(db_int(db, "SELECT min(id) FROM term"), ((int64_t)2 << 40) + 1);
-	assert_int_equal(db_int(db, "SELECT max(id) FROM entry"), 1 + 30 + 30);
+	/* old ids moved above the largest old id (1), new ones follow all */
+	assert_int_equal(db_int(db, "SELECT min(id) FROM rubric"), 2);
+	assert_int_equal(db_int(db, "SELECT min(rubric_id) FROM reference"), 2);
+	assert_int_equal(db_int(db, "SELECT min(id) FROM term"), 3);
+	assert_true(db_int(db, "SELECT min(id) FROM entry WHERE id > 1") > 3);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM entry"), 1 + 30);
+	/* one id names one row of the three tables */
+	assert_int_equal(db_int(db, "SELECT count(*) - count(DISTINCT id) FROM (SELECT id FROM "
+	                            "entry UNION ALL SELECT id FROM rubric UNION ALL SELECT id "
+	                            "FROM term)"),
+	                 0);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 	/* the index agrees with its content */
 	assert_int_equal(sqlite3_exec(db,
