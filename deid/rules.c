@@ -558,6 +558,68 @@ static int add_trigger_word(struct parser *p, const struct deid_rule *r, size_t 
 	return ms_buf_addch(keys, '\0') ? perr(p, line, MS_ENOMEM, "out of memory") : 0;
 }
 
+/* What parse_triggers collects: folded words and endings, per word its case and kind. */
+struct trigger_lists {
+	struct ms_buf keys, endings, upper, kind, w1;
+};
+
+/* One entry of trigger = ...: a word, *ending, <word, #digit or #mixed. */
+static int parse_trigger_entry(struct parser *p, struct deid_rule *r, size_t line,
+                               struct trigger_lists *l, const char *w, size_t wl)
+{
+	size_t o = 0;
+	bool before;
+	int rc;
+
+	if (wl == 6 && memcmp(w, "#digit", 6) == 0) {
+		r->trigger_digit = true;
+		return 0;
+	}
+	if (wl == 6 && memcmp(w, "#mixed", 6) == 0) {
+		r->trigger_mixed = true;
+		return 0;
+	}
+	if (wl && w[0] == '*') {
+		rc = add_trigger_word(p, r, line, &l->endings, &l->w1, w + 1, wl - 1);
+		if (!rc && l->w1.len < 2)
+			rc = perr(p, line, MS_EINVAL,
+			          "'trigger' of rule '%s': an *ending needs two letters or more",
+			          r->name);
+		return rc;
+	}
+	before = wl && w[0] == '<';
+	if (before) {
+		w++;
+		wl--;
+	}
+	ms_buf_addch(&l->upper, wl && deid_cp_is_upper(ms_utf8_next(w, wl, &o)));
+	ms_buf_addch(&l->kind, before ? TRIGGER_BEFORE : TRIGGER_AT);
+	return add_trigger_word(p, r, line, &l->keys, &l->w1, w, wl);
+}
+
+/* Hands the lists over to r (NUL-terminated, as needs are stored). */
+static int take_trigger_lists(struct parser *p, struct deid_rule *r, size_t line,
+                              struct trigger_lists *l)
+{
+	ms_buf_addch(&l->keys, '\0');
+	ms_buf_addch(&l->upper, 0);
+	ms_buf_addch(&l->kind, 0);
+	if (l->endings.len)
+		ms_buf_addch(&l->endings, '\0');
+	if (ms_buf_status(&l->keys) || ms_buf_status(&l->upper) || ms_buf_status(&l->kind) ||
+	    ms_buf_status(&l->endings))
+		return perr(p, line, MS_ENOMEM, "out of memory");
+	r->triggers = ms_buf_detach(&l->keys, NULL);
+	r->trigger_upper = ms_buf_detach(&l->upper, NULL);
+	r->trigger_kind = ms_buf_detach(&l->kind, NULL);
+	if (l->endings.len)
+		r->endings = ms_buf_detach(&l->endings, NULL);
+	if (!r->triggers || !r->trigger_upper || !r->trigger_kind ||
+	    (l->endings.len && !r->endings))
+		return perr(p, line, MS_ENOMEM, "out of memory");
+	return 0;
+}
+
 /*
  * trigger = Frau|Fr|#digit|*straße|<Straße: folded single words, stored like
  * needs; `*` marks a word ending, `<` a word whose predecessor starts matches.
@@ -566,67 +628,28 @@ static int parse_triggers(struct parser *p, struct deid_rule *r)
 {
 	const char *s = p->val[KEY_TRIGGER].buf, *end = s + p->val[KEY_TRIGGER].len;
 	size_t line = p->val_line[KEY_TRIGGER];
-	struct ms_buf keys = MS_BUF_INIT, endings = MS_BUF_INIT, w1 = MS_BUF_INIT;
-	struct ms_buf upper = MS_BUF_INIT, kind = MS_BUF_INIT;
+	struct trigger_lists l = { MS_BUF_INIT, MS_BUF_INIT, MS_BUF_INIT, MS_BUF_INIT,
+		                   MS_BUF_INIT };
 	int rc = 0;
 
 	while (s <= end && !rc) {
 		const char *bar = memchr(s, '|', (size_t)(end - s));
 		const char *w = s;
-		size_t wl = (size_t)((bar ? bar : end) - s), o = 0;
+		size_t wl = (size_t)((bar ? bar : end) - s);
 
 		trim(&w, &wl);
-		if (wl == 6 && memcmp(w, "#digit", 6) == 0) {
-			r->trigger_digit = true;
-		} else if (wl == 6 && memcmp(w, "#mixed", 6) == 0) {
-			r->trigger_mixed = true;
-		} else if (wl && w[0] == '*') {
-			rc = add_trigger_word(p, r, line, &endings, &w1, w + 1, wl - 1);
-			if (!rc && w1.len < 2)
-				rc = perr(
-				        p, line, MS_EINVAL,
-				        "'trigger' of rule '%s': an *ending needs two letters or more",
-				        r->name);
-		} else {
-			bool before = wl && w[0] == '<';
-
-			if (before) {
-				w++;
-				wl--;
-			}
-			ms_buf_addch(&upper, wl && deid_cp_is_upper(ms_utf8_next(w, wl, &o)));
-			ms_buf_addch(&kind, before ? TRIGGER_BEFORE : TRIGGER_AT);
-			rc = add_trigger_word(p, r, line, &keys, &w1, w, wl);
-		}
+		rc = parse_trigger_entry(p, r, line, &l, w, wl);
 		if (!bar)
 			break;
 		s = bar + 1;
 	}
-	if (rc)
-		goto out;
-	ms_buf_addch(&keys, '\0');
-	ms_buf_addch(&upper, 0);
-	ms_buf_addch(&kind, 0);
-	if (endings.len)
-		ms_buf_addch(&endings, '\0');
-	if (ms_buf_status(&keys) || ms_buf_status(&upper) || ms_buf_status(&kind) ||
-	    ms_buf_status(&endings)) {
-		rc = perr(p, line, MS_ENOMEM, "out of memory");
-		goto out;
-	}
-	r->triggers = ms_buf_detach(&keys, NULL);
-	r->trigger_upper = ms_buf_detach(&upper, NULL);
-	r->trigger_kind = ms_buf_detach(&kind, NULL);
-	if (endings.len)
-		r->endings = ms_buf_detach(&endings, NULL);
-	if (!r->triggers || !r->trigger_upper || !r->trigger_kind || (endings.len && !r->endings))
-		rc = perr(p, line, MS_ENOMEM, "out of memory");
-out:
-	ms_buf_release(&keys);
-	ms_buf_release(&endings);
-	ms_buf_release(&w1);
-	ms_buf_release(&upper);
-	ms_buf_release(&kind);
+	if (!rc)
+		rc = take_trigger_lists(p, r, line, &l);
+	ms_buf_release(&l.keys);
+	ms_buf_release(&l.endings);
+	ms_buf_release(&l.upper);
+	ms_buf_release(&l.kind);
+	ms_buf_release(&l.w1);
 	return rc;
 }
 

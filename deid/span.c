@@ -240,14 +240,13 @@ static uint64_t strength_key(const struct deid_cand *c)
 	return (255 - rank) << 32 | (UINT32_MAX - (uint64_t)l);
 }
 
-/* Sorts v[0, n) by ref_before: merge sort through tmp (n entries). */
-static void sort_refs(struct cand_ref *v, struct cand_ref *tmp, size_t n)
+/* Sorts each run of 8 of v[0, n) by insertion. */
+static void sort_runs(struct cand_ref *v, size_t n)
 {
-	size_t w, i;
+	size_t i, j;
 
-	/* runs of 8 by insertion, then merged pairwise */
 	for (i = 0; i < n; i += 8) {
-		size_t end = i + 8 < n ? i + 8 : n, j;
+		size_t end = i + 8 < n ? i + 8 : n;
 
 		for (j = i + 1; j < end; j++) {
 			struct cand_ref x = v[j];
@@ -258,43 +257,63 @@ static void sort_refs(struct cand_ref *v, struct cand_ref *tmp, size_t n)
 			v[k] = x;
 		}
 	}
-	for (w = 8; w < n; w *= 2) {
-		for (i = 0; i < n; i += 2 * w) {
-			size_t mid = i + w < n ? i + w : n, end = i + 2 * w < n ? i + 2 * w : n;
-			size_t a = i, b = mid, k = i;
+}
 
-			while (a < mid && b < end)
-				tmp[k++] = ref_before(&v[b], &v[a]) ? v[b++] : v[a++];
-			while (a < mid)
-				tmp[k++] = v[a++];
-			while (b < end)
-				tmp[k++] = v[b++];
-		}
+/* Merges the sorted runs [a, mid) and [mid, end) of v into tmp (stable). */
+static void merge_runs(const struct cand_ref *v, struct cand_ref *tmp, size_t a, size_t mid,
+                       size_t end)
+{
+	size_t b = mid, k = a;
+
+	while (a < mid && b < end)
+		tmp[k++] = ref_before(&v[b], &v[a]) ? v[b++] : v[a++];
+	while (a < mid)
+		tmp[k++] = v[a++];
+	while (b < end)
+		tmp[k++] = v[b++];
+}
+
+/* Sorts v[0, n) by ref_before, stably: merge sort through tmp (n entries). */
+static void sort_refs(struct cand_ref *v, struct cand_ref *tmp, size_t n)
+{
+	size_t w, i;
+
+	sort_runs(v, n);
+	for (w = 8; w < n; w *= 2) {
+		for (i = 0; i < n; i += 2 * w)
+			merge_runs(v, tmp, i, i + w < n ? i + w : n, i + 2 * w < n ? i + 2 * w : n);
 		memcpy(v, tmp, n * sizeof(*v));
 	}
+}
+
+/* The candidates in merge order, strongest first; NULL if n is 0 or out of memory. */
+static struct cand_ref *sorted_refs(const struct deid_cand *cands, size_t n)
+{
+	struct cand_ref *refs = NULL;
+	size_t bytes, i;
+
+	if (n && ms_size_mul(&bytes, n, 2 * sizeof(*refs)))
+		refs = ms_malloc(bytes);
+	if (!refs)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		refs[i].key = strength_key(&cands[i]);
+		refs[i].c = &cands[i];
+	}
+	sort_refs(refs, refs + n, n);
+	return refs;
 }
 
 int deid_cands_merge(struct deid_cand *cands, size_t n, const char *text, size_t len,
                      struct deid_spans *out, struct ms_error *err)
 {
 	struct deid_spans acc = DEID_SPANS_INIT;
-	struct cand_ref *refs = NULL;
+	struct cand_ref *refs = sorted_refs(cands, n);
 	size_t i;
 	int rc = 0;
 
-	if (n) {
-		size_t bytes;
-
-		if (ms_size_mul(&bytes, n, 2 * sizeof(*refs)))
-			refs = ms_malloc(bytes);
-		if (!refs)
-			return ms_error_set(err, MS_ENOMEM, "out of memory");
-		for (i = 0; i < n; i++) {
-			refs[i].key = strength_key(&cands[i]);
-			refs[i].c = &cands[i];
-		}
-		sort_refs(refs, refs + n, n);
-	}
+	if (n && !refs)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++) {
 		const struct deid_span *sp = &refs[i].c->span;
 		size_t pos = sp->start, j;
