@@ -98,6 +98,18 @@ struct rule_ending {
 
 #define ENDING_TAILS (1u << 16)
 
+/*
+ * Where the entries with one key start in an array sorted by key: an open
+ * addressing table (a power of two, at least twice the keys), slot
+ * key & mask, holding 1 + the index of the first entry (0: empty).
+ */
+struct first_index {
+	uint64_t *keys;
+	uint32_t *first;
+	size_t mask;
+	size_t cap; /* slots allocated */
+};
+
 #define TRIGGER_BLOOM_BITS 4096
 
 struct rule_define {
@@ -115,6 +127,9 @@ struct deid_rules {
 	size_t n_defs, cap_defs;
 	struct rule_trigger *trig; /* sorted by hash */
 	size_t n_trig, cap_trig;
+	struct first_index trig_at; /* trig by hash */
+	size_t *class_rules;        /* rules with #digit or #mixed */
+	size_t n_class_rules, cap_class_rules;
 	uint64_t trig_bloom[TRIGGER_BLOOM_BITS / 64]; /* bit (hash % bits) of each word */
 	bool has_triggered;                           /* some rule runs at trigger words */
 	bool has_digit_trigger;                       /* some rule runs at numbers */
@@ -125,6 +140,7 @@ struct deid_rules {
 	struct rule_ending *endings; /* sorted by tail */
 	size_t n_endings, cap_endings;
 	uint64_t ending_tails[ENDING_TAILS / 64]; /* bit tail of each ending */
+	struct first_index endings_at;            /* endings by tail */
 };
 
 struct deid_rules_ws {
@@ -208,6 +224,11 @@ void deid_rules_free(struct deid_rules *rules)
 	ms_free(rules->defs);
 	ms_free(rules->trig);
 	ms_free(rules->endings);
+	ms_free(rules->trig_at.keys);
+	ms_free(rules->trig_at.first);
+	ms_free(rules->endings_at.keys);
+	ms_free(rules->endings_at.first);
+	ms_free(rules->class_rules);
 	pcre2_compile_context_free(rules->cctx);
 	pcre2_general_context_free(rules->gctx);
 	ms_free(rules);
@@ -1092,6 +1113,82 @@ static int cmp_trigger(const void *pa, const void *pb)
 	return (a->rule > b->rule) - (a->rule < b->rule);
 }
 
+/* Mixes a key's bits into its slot (trigger hashes are FNV-1a already). */
+static size_t first_slot(uint64_t key, size_t mask)
+{
+	return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+/*
+ * Rebuilds fi over n entries sorted by key (key_of(i) gives entry i's key).
+ * Allocates only to grow: rebuilding for fewer entries (a rule set cut
+ * back after a failed add) cannot fail. Returns 0 or MS_ENOMEM (fi as it
+ * was).
+ */
+static int first_index_build(struct first_index *fi, size_t n,
+                             uint64_t (*key_of)(const void *, size_t), const void *entries)
+{
+	size_t size = 16, i;
+
+	while (size < 2 * n)
+		size *= 2;
+	if (n >= UINT32_MAX)
+		return MS_ENOMEM;
+	if (size > fi->cap) {
+		uint64_t *keys = ms_calloc(size, sizeof(*keys));
+		uint32_t *first = ms_calloc(size, sizeof(*first));
+
+		if (!keys || !first) {
+			ms_free(keys);
+			ms_free(first);
+			return MS_ENOMEM;
+		}
+		ms_free(fi->keys);
+		ms_free(fi->first);
+		fi->keys = keys;
+		fi->first = first;
+		fi->cap = size;
+	}
+	memset(fi->first, 0, size * sizeof(*fi->first));
+	fi->mask = size - 1;
+	for (i = 0; i < n; i++) {
+		uint64_t key = key_of(entries, i);
+		size_t slot = first_slot(key, fi->mask);
+
+		if (i > 0 && key_of(entries, i - 1) == key)
+			continue;
+		while (fi->first[slot])
+			slot = (slot + 1) & fi->mask;
+		fi->keys[slot] = key;
+		fi->first[slot] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+/* Index of the first entry with key, or n if none. */
+static size_t first_index_find(const struct first_index *fi, uint64_t key, size_t n)
+{
+	size_t slot;
+
+	if (!fi->first)
+		return n;
+	for (slot = first_slot(key, fi->mask); fi->first[slot]; slot = (slot + 1) & fi->mask) {
+		if (fi->keys[slot] == key)
+			return fi->first[slot] - 1;
+	}
+	return n;
+}
+
+static uint64_t trigger_key(const void *v, size_t i)
+{
+	return ((const struct rule_trigger *)v)[i].hash;
+}
+
+static uint64_t ending_key(const void *v, size_t i)
+{
+	return ((const struct rule_ending *)v)[i].tail;
+}
+
 static int cmp_ending(const void *pa, const void *pb)
 {
 	const struct rule_ending *a = pa, *b = pb;
@@ -1156,6 +1253,24 @@ static int index_endings(struct deid_rules *rules, struct ms_error *err)
 		        1ull << (rules->endings[i].tail % 64);
 	if (n)
 		qsort(rules->endings, n, sizeof(*rules->endings), cmp_ending);
+	if (first_index_build(&rules->endings_at, n, ending_key, rules->endings))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* The rules with #digit or #mixed triggers, in order. */
+static int index_class_rules(struct deid_rules *rules, struct ms_error *err)
+{
+	size_t i, n = 0;
+
+	rules->n_class_rules = 0;
+	if (MS_GROW(rules->class_rules, rules->cap_class_rules, rules->n + 1))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (i = 0; i < rules->n; i++) {
+		if (rules->v[i].trigger_digit || rules->v[i].trigger_mixed)
+			rules->class_rules[n++] = i;
+	}
+	rules->n_class_rules = n;
 	return 0;
 }
 
@@ -1163,6 +1278,7 @@ static int index_endings(struct deid_rules *rules, struct ms_error *err)
 static int index_triggers(struct deid_rules *rules, struct ms_error *err)
 {
 	size_t i, n = 0;
+	int rc;
 
 	rules->has_triggered = false;
 	rules->has_digit_trigger = false;
@@ -1197,7 +1313,10 @@ static int index_triggers(struct deid_rules *rules, struct ms_error *err)
 	}
 	if (n)
 		qsort(rules->trig, n, sizeof(*rules->trig), cmp_trigger);
-	return index_endings(rules, err);
+	if (first_index_build(&rules->trig_at, n, trigger_key, rules->trig))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	rc = index_class_rules(rules, err);
+	return rc ? rc : index_endings(rules, err);
 }
 
 bool deid_rules_use_tokens(const struct deid_rules *rules)
@@ -1652,10 +1771,12 @@ static inline int run_class_triggers(const struct deid_rules *rules, struct deid
 	if (!(digit && rules->has_digit_trigger) && !(mixed && rules->has_mixed_trigger))
 		return 0;
 	/* a rule that has both runs once */
-	for (j = 0; j < rules->n && !rc; j++) {
-		if ((digit && rules->v[j].trigger_digit) || (mixed && rules->v[j].trigger_mixed))
-			rc = run_at(rules, ws, j, g, text, len, k->start, keep_enabled, cands, keep,
-			            err);
+	for (j = 0; j < rules->n_class_rules && !rc; j++) {
+		size_t ri = rules->class_rules[j];
+
+		if ((digit && rules->v[ri].trigger_digit) || (mixed && rules->v[ri].trigger_mixed))
+			rc = run_at(rules, ws, ri, g, text, len, k->start, keep_enabled, cands,
+			            keep, err);
 	}
 	return rc;
 }
@@ -1663,17 +1784,7 @@ static inline int run_class_triggers(const struct deid_rules *rules, struct deid
 /* Index of the first trigger whose hash is hash (or n_trig). */
 static size_t first_trigger(const struct deid_rules *rules, uint64_t hash)
 {
-	size_t lo = 0, hi = rules->n_trig;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rules->trig[mid].hash < hash)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return first_index_find(&rules->trig_at, hash, rules->n_trig);
 }
 
 /* Is trigger tr the word of token k (same key; capitalised if written so)? */
@@ -1750,23 +1861,16 @@ static uint64_t all_word_end_slots(const struct deid_rules *rules)
 /* Slots of the word-end rules with an `*ending` that key ends with. */
 static uint64_t ending_hits(const struct deid_rules *rules, const char *key, size_t len)
 {
-	size_t lo = 0, hi = rules->n_endings;
 	uint64_t hits = 0;
 	uint16_t tail;
+	size_t lo;
 
 	if (len < 2)
 		return 0;
 	tail = tail_of(key, len);
 	if (!(rules->ending_tails[tail / 64] >> (tail % 64) & 1))
 		return 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rules->endings[mid].tail < tail)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = first_index_find(&rules->endings_at, tail, rules->n_endings);
 	for (; lo < rules->n_endings && rules->endings[lo].tail == tail; lo++) {
 		const struct rule_ending *e = &rules->endings[lo];
 
