@@ -353,23 +353,69 @@ static inline int tok_char(struct deid_toks *t, struct tok_state *st, const char
 }
 
 /*
+ * The ASCII letters and digits from s[o] on, after a token's first
+ * character: tok_ascii() for each, in one loop with the counts and the
+ * hash in registers. Returns where the run ends.
+ */
+static size_t tok_ascii_run(struct deid_toks *t, struct tok_state *st, const char *s, size_t len,
+                            size_t o)
+{
+	char *key = t->keys.buf + t->keys.len;
+	uint64_t hash = st->hash;
+	uint32_t letters = 0, upper = 0;
+	size_t o0 = o;
+
+	while (o < len) {
+		unsigned char c = (unsigned char)s[o];
+		unsigned char cls = c < 0x80 ? ascii_class[c] : ASC_OTHER;
+
+		if (cls == ASC_OTHER)
+			break;
+		if (cls != ASC_DIGIT) {
+			letters++;
+			if (cls == ASC_UPPER) {
+				upper++;
+				c |= 0x20;
+			}
+		}
+		*key++ = (char)c;
+		hash = (hash ^ c) * TOK_FNV_PRIME;
+		o++;
+	}
+	t->keys.len += o - o0;
+	st->hash = hash;
+	st->n_chars += (uint32_t)(o - o0);
+	st->n_letters += letters;
+	st->n_upper += upper;
+	if (letters)
+		st->all_digits = false;
+	return o;
+}
+
+/*
  * Reads the token starting at s[*off] (a word character) into t. ASCII
  * bytes take a fast path straight into the key buffer, which the caller has
  * grown to hold every key (folding at most doubles a character, plus NULs).
- * The first character is read on its own, so the loop never asks whether
- * it is at the first.
+ * After the first character, runs of ASCII letters and digits take
+ * tok_ascii_run().
  */
 static int read_token(struct deid_toks *t, const char *s, size_t len, size_t *off, bool line_start)
 {
 	size_t start = *off, o = *off, key = t->keys.len;
 	struct tok_state st = { .hash = TOK_FNV_OFFSET, .all_digits = true };
+	bool first;
 	int rc;
 
 	if (line_start)
 		st.flags = DEID_TOK_LINE_START;
-	rc = tok_char(t, &st, s, len, &o, true);
-	while (rc > 0)
-		rc = tok_char(t, &st, s, len, &o, false);
+	/* one call site, so that tok_char is inlined */
+	for (first = true;; first = false) {
+		if (!first)
+			o = tok_ascii_run(t, &st, s, len, o);
+		rc = tok_char(t, &st, s, len, &o, first);
+		if (rc <= 0)
+			break;
+	}
 	if (rc < 0)
 		return rc;
 	*off = o;
