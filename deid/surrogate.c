@@ -880,12 +880,28 @@ static void put_word(struct ms_buf *out, const char *w, enum casing c)
 	put_cased(out, w, strlen(w), c);
 }
 
+/* v in decimal, zero-padded to ndig characters as printf's "%0*ld" (sign included). */
 static void put_num(struct ms_buf *out, long v, unsigned ndig)
 {
-	if (ndig >= 2)
-		ms_buf_addf(out, "%0*ld", (int)ndig, v);
-	else
-		ms_buf_addf(out, "%ld", v);
+	char buf[48];
+	size_t n = 0, i;
+	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+
+	do {
+		buf[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	while (n + (v < 0) < ndig && n < sizeof(buf) - 1)
+		buf[n++] = '0';
+	if (v < 0)
+		buf[n++] = '-';
+	for (i = 0; i < n / 2; i++) {
+		char c = buf[i];
+
+		buf[i] = buf[n - 1 - i];
+		buf[n - 1 - i] = c;
+	}
+	ms_buf_add(out, buf, n);
 }
 
 /* The date as parsed; a missing year is 2000 (a leap year: 29.02. is valid). */
