@@ -140,6 +140,7 @@ int deid_fold_phrase(struct ms_buf *out, const char *s, size_t len, enum deid_fo
 /* Code point classes (ICU; ASCII fast path). */
 bool deid_cp_is_word(uint32_t cp);
 bool deid_cp_is_upper(uint32_t cp);
+bool deid_cp_is_letter(uint32_t cp);
 
 /* ---- gazetteers (gazetteer.c) ----------------------------------------- */
 

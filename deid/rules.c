@@ -24,8 +24,6 @@
 #include "common/utf8.h"
 #include "deid/detect_int.h"
 
-#include <unicode/uchar.h>
-
 #define RULES_TEXT_CAP      ((size_t)4 << 20)
 #define RULES_PATTERN_CAP   ((size_t)64 << 10)
 #define RULES_MAX           4096
@@ -1918,13 +1916,6 @@ static int run_word_parts(const struct deid_rules *rules, struct deid_rules_ws *
 	return rc;
 }
 
-static bool cp_is_letter(uint32_t cp)
-{
-	if (cp < 0x80)
-		return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
-	return u_isalpha((UChar32)cp) != 0;
-}
-
 /* A token with digits or marks: every word-end rule at each letter that
  * follows a non-letter, since where its words end is not looked into. */
 static int run_mixed_word(const struct deid_rules *rules, struct deid_rules_ws *ws,
@@ -1941,7 +1932,7 @@ static int run_mixed_word(const struct deid_rules *rules, struct deid_rules_ws *
 
 		while (off < k->end && !rc) {
 			size_t at = off;
-			bool letter = cp_is_letter(ms_utf8_next(text, k->end, &off));
+			bool letter = deid_cp_is_letter(ms_utf8_next(text, k->end, &off));
 
 			if (letter && !after_letter)
 				rc = run_at(rules, ws, rules->word_end[slot], g, text, len, at,

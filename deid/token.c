@@ -50,7 +50,7 @@ static bool cp_is_lower(uint32_t cp)
 	return u_islower((UChar32)cp);
 }
 
-static bool cp_is_letter(uint32_t cp)
+bool deid_cp_is_letter(uint32_t cp)
 {
 	if (cp < 0x80)
 		return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
@@ -298,7 +298,7 @@ static int tok_other(struct deid_toks *t, struct tok_state *st, uint32_t cp, boo
 	size_t k0 = t->keys.len, k;
 
 	st->all_digits = false;
-	if (cp_is_letter(cp)) {
+	if (deid_cp_is_letter(cp)) {
 		bool upper = deid_cp_is_upper(cp);
 
 		/* cp_is_lower() only where its answer is used */
