@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ms_test.h"
 
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,4 +40,16 @@ const char *ms_test_tmpdir(void)
 	if (!mkdtemp(path))
 		return NULL;
 	return path;
+}
+
+size_t ms_test_count_files(const char *pattern)
+{
+	glob_t g;
+	size_t n;
+
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return 0;
+	n = g.gl_pathc;
+	globfree(&g);
+	return n;
 }

@@ -26,4 +26,7 @@ const char *ms_test_shared_path(const char *rel);
 /* Creates a fresh empty directory under TMPDIR and returns its static path. */
 const char *ms_test_tmpdir(void);
 
+/* How many files match the glob(3) pattern (0 if none). */
+size_t ms_test_count_files(const char *pattern);
+
 #endif

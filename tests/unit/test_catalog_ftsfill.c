@@ -8,7 +8,6 @@
  */
 #include "ms_test.h"
 
-#include <glob.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,15 +55,9 @@ static void path_in(char *out, size_t size, const char *name)
 static size_t n_tmp_files(void)
 {
 	char pattern[4200];
-	glob_t g;
-	size_t n;
 
 	snprintf(pattern, sizeof(pattern), "%s/*.tmp*", dir);
-	if (glob(pattern, 0, NULL, &g) != 0)
-		return 0;
-	n = g.gl_pathc;
-	globfree(&g);
-	return n;
+	return ms_test_count_files(pattern);
 }
 
 static bool exists(const char *path)

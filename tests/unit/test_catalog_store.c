@@ -154,15 +154,9 @@ static int64_t db_int(sqlite3 *db, const char *sql)
 static size_t n_tmp_files(void)
 {
 	char pattern[4200];
-	glob_t g;
-	size_t n;
 
 	snprintf(pattern, sizeof(pattern), "%s.tmp*", db_path);
-	if (glob(pattern, 0, NULL, &g) != 0)
-		return 0;
-	n = g.gl_pathc;
-	globfree(&g);
-	return n;
+	return ms_test_count_files(pattern);
 }
 
 static bool db_exists(void)
