@@ -471,11 +471,14 @@ static bool is_particle(const struct deid_toks *t, const struct deid_tok *k)
 	return (k->flags & DEID_TOK_LOWER) && key_is(t, k, particles);
 }
 
+/* Abbreviations shaped like initials that stand before names: Fr. Muster. */
+static const char *const not_initials[] = { "fr", "hr", "dr", "st", "pd", NULL };
+
 /* An initial: one or two letters starting upper case, followed by "." */
-static bool is_initial(const struct deid_tok *k)
+static bool is_initial(const struct deid_toks *t, const struct deid_tok *k)
 {
 	return (k->flags & DEID_TOK_UPPER) && (k->flags & DEID_TOK_ALPHA) && k->n_chars <= 2 &&
-	       (k->flags & DEID_TOK_DOT_AFTER);
+	       (k->flags & DEID_TOK_DOT_AFTER) && !key_is(t, k, not_initials);
 }
 
 /*
@@ -583,7 +586,7 @@ static bool initial_gap(const char *text, const struct deid_toks *t, size_t i)
 {
 	const struct deid_tok *k = &t->v[i];
 
-	return i + 1 < t->n && is_initial(k) && t->v[i + 1].start == k->end + 2 &&
+	return i + 1 < t->n && is_initial(t, k) && t->v[i + 1].start == k->end + 2 &&
 	       text[k->end + 1] == ' ';
 }
 
@@ -673,7 +676,7 @@ static int try_initial(const struct deid_gaz *g, const struct deid_toks *t, cons
 	const struct deid_tok *k = &t->v[i];
 	size_t j;
 
-	if (!is_initial(k) || i + 1 >= t->n || t->v[i + 1].start != k->end + 2 ||
+	if (!is_initial(t, k) || i + 1 >= t->n || t->v[i + 1].start != k->end + 2 ||
 	    text[k->end + 1] != ' ')
 		return 0;
 	if (!surname_like(g, t, i + 1, false) || !(tok_flags(g, t, i + 1) & DEID_GAZ_SURNAME))

@@ -1516,6 +1516,30 @@ static bool upper_particle(const char *w, size_t wl)
  * Vasyl Oleksandrovych Lavrynenko") is kept whole: nothing else shares it,
  * so every word is part of the name.
  */
+/*
+ * The end of the name word that ends at we: past a particle and the word
+ * after it when the span goes on so ("Purnia de Wärski": a particle keeps
+ * the name going), else we.
+ */
+static size_t after_particle(const char *text, size_t we, size_t e)
+{
+	size_t p = we, pe, w2;
+
+	while (p < e && text[p] == ' ')
+		p++;
+	if (p == we || p >= e || !(text[p] >= 'a' && text[p] <= 'z'))
+		return we;
+	for (pe = p; pe < e && text[pe] != ' ' && text[pe] != '\n'; pe++)
+		;
+	for (w2 = pe; w2 < e && text[w2] == ' '; w2++)
+		;
+	if (w2 == pe || w2 >= e)
+		return we;
+	while (w2 < e && text[w2] != ' ' && text[w2] != '\n')
+		w2++;
+	return w2;
+}
+
 static size_t trim_given(const struct deid_gaz *g, struct ms_buf *scratch, const char *text,
                          size_t len, size_t s, size_t e, bool titled)
 {
@@ -1537,7 +1561,7 @@ static size_t trim_given(const struct deid_gaz *g, struct ms_buf *scratch, const
 		           (ws > s && upper_particle(text + ws, wl));
 		f = initial || particle ? 0 : deid_gaz_first_word(g, scratch, text + ws, wl, &wl);
 		if (!initial && !particle && !(f & DEID_GAZ_FIRST))
-			return we;
+			return after_particle(text, we, e);
 		pos = we;
 		while (pos < e && (text[pos] == ' ' || text[pos] == '\n'))
 			pos++;
