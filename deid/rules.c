@@ -1128,10 +1128,10 @@ static int first_index_build(struct first_index *fi, size_t n,
 {
 	size_t size = 16, i;
 
-	while (size < 2 * n)
-		size *= 2;
 	if (n >= UINT32_MAX)
 		return MS_ENOMEM;
+	while (size < 2 * n)
+		size *= 2;
 	if (size > fi->cap) {
 		uint64_t *keys = ms_calloc(size, sizeof(*keys));
 		uint32_t *first = ms_calloc(size, sizeof(*first));
