@@ -308,6 +308,10 @@ static void test_people(void **state)
 		{ "Patient/in: Klaa Bauinger\ngeb.: 27. September 2003", PHI_PATIENT,
 		  "Klaa Bauinger" },
 		{ "Angehörige: Ehemann Rünks, Tel. 05683 2934", PHI_PERSON_OTHER, "Rünks" },
+		/* a signature without a title, before or above the role */
+		{ "Mit Grüßen\nLieey Matschke, Oberärztin\n", PHI_STAFF, "Lieey Matschke" },
+		{ "gez.\nKäsia Köhrbrück\nFachärztin für Radiologie", PHI_STAFF,
+		  "Käsia Köhrbrück" },
 		/* a particle carries an unknown name on ("Purnia de Wärski am ...") */
 		{ "Rücksprache mit Dr. med. Purnia de Wärski am 3.3.", PHI_STAFF,
 		  "Purnia de Wärski" },
@@ -336,6 +340,10 @@ static void test_hospitals(void **state)
 		  "Krankenhaus der Samariter Holzhausen" },
 		{ "Restaging im KH der Johanniter am 3.3.", PHI_HOSPITAL, "KH der Johanniter" },
 		{ "Vor-CT vom Klinikum HH ohne Befund", PHI_HOSPITAL, "Klinikum HH" },
+		{ "Diagnostikzentrum Pfenkheim\nAbteilung für Radiologie", PHI_HOSPITAL,
+		  "Diagnostikzentrum Pfenkheim" },
+		{ "MRT vom 9.4.2019 (Radiologische Praxis Flieth-Stegelitz).", PHI_HOSPITAL,
+		  "Radiologische Praxis Flieth-Stegelitz" },
 	};
 
 	(void)state;
@@ -386,6 +394,8 @@ static void test_negatives(void **state)
 		"Mit freundlichen Grüßen\n\nIhr Radiologie Team\n",
 		"Mit freundlichen Grüßen\nDie Abteilung\n",
 		"Ihre Patientin Zustand nach Operation, stabil.",
+		"Radiologische Abteilung\nChefarzt: siehe unten",
+		"Die Praxis Schmerzen im Knie, keine Besserung.",
 	};
 	struct deid_spans sp = DEID_SPANS_INIT;
 	size_t i, bad = 0;
