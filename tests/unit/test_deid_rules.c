@@ -308,6 +308,8 @@ static void test_people(void **state)
 		{ "Patient/in: Klaa Bauinger\ngeb.: 27. September 2003", PHI_PATIENT,
 		  "Klaa Bauinger" },
 		{ "Angehörige: Ehemann Rünks, Tel. 05683 2934", PHI_PERSON_OTHER, "Rünks" },
+		{ "Grüßen\n\nDr. med. Carlo  Weißenberger / Chefarzt", PHI_STAFF,
+		  "Carlo  Weißenberger" },
 		/* a signature without a title, before or above the role */
 		{ "Mit Grüßen\nLieey Matschke, Oberärztin\n", PHI_STAFF, "Lieey Matschke" },
 		{ "gez.\nKäsia Köhrbrück\nFachärztin für Radiologie", PHI_STAFF,
