@@ -25,7 +25,8 @@
  *   intervals within a patient hold; the format stays: "3. März 2021",
  *   "03.03.21", "3.3.2021", "2021-03-03", "März 2021", "03/2021", "03.03.",
  *   "Mo., 3. März 2021" (the weekday is recomputed), a bare year (moved one
- *   year in the shift's direction); a trailing time is kept. Month names
+ *   year in the shift's direction); a trailing time is kept; a line break
+ *   inside the date ("August\n14, 2024") stays where it was. Month names
  *   stay English when the date is English ("Nov 17 1994", "3 October"). Anything else
  *   gets the format-preserving character replacement.
  * - IDs, phone numbers, ZIP codes and OTHER keep length and character
@@ -689,7 +690,8 @@ static bool date_tokenize(struct date_parse *p, const char *s, size_t len)
 	return true;
 }
 
-/* The separator token i consists only of characters from set and blanks. */
+/* The separator token i consists only of characters from set and blanks
+ * (spaces, line breaks). */
 static bool sep_is(const struct date_parse *p, size_t i, const char *set)
 {
 	const struct dtok *t;
@@ -700,7 +702,7 @@ static bool sep_is(const struct date_parse *p, size_t i, const char *set)
 		return false;
 	t = &p->t[i];
 	for (k = t->start; k < t->end; k++) {
-		if (p->s[k] == ' ')
+		if (p->s[k] == ' ' || p->s[k] == '\n') /* "August\n14, 2024": a wrapped line */
 			continue;
 		if (!strchr(set, p->s[k]))
 			return false;

@@ -401,6 +401,9 @@ static void test_date_formats(void **state)
 	expect_date("2021-03-03", 1, "2021-03-04");
 	expect_date("2021-03", 40, "2021-04");
 	expect_date("März 2021", 30, "April 2021");
+	/* a line wrapped inside the date keeps its break */
+	expect_date("August\n14, 2024", 17, "August\n31, 2024");
+	expect_date("September 13,\n2024", 1, "September 14,\n2024");
 	expect_date("Mär. 2021", 30, "Apr. 2021");
 	expect_date("Dezember 2021", 30, "Januar 2022");
 	expect_date("03/2021", -30, "02/2021");
