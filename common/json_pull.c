@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -637,13 +639,32 @@ static int unexpected(struct ms_json_pull *p, int tok)
 
 /* ---- keys: duplicates in every object ---------------------------------- */
 
+/*
+ * Keys of large objects are hashed with SipHash (libsodium's
+ * crypto_shorthash) under a key drawn once per process: input cannot be
+ * made to collide on purpose and turn the index into a list (an object
+ * with many crafted keys would take quadratic time). Which keys are
+ * duplicates does not depend on it; only where they sit in the index.
+ */
+static unsigned char key_hash_key[crypto_shorthash_KEYBYTES];
+static pthread_once_t key_hash_once = PTHREAD_ONCE_INIT;
+
+static void key_hash_init(void)
+{
+	/* sodium_init() fails only where no random source exists; the key then
+	 * stays zero, which only costs the protection */
+	if (sodium_init() >= 0)
+		randombytes_buf(key_hash_key, sizeof(key_hash_key));
+}
+
 static uint32_t key_hash(const char *s, size_t len)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	size_t i;
+	unsigned char out[crypto_shorthash_BYTES];
+	uint32_t h;
 
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	(void)pthread_once(&key_hash_once, key_hash_init);
+	crypto_shorthash(out, (const unsigned char *)s, len, key_hash_key);
+	memcpy(&h, out, sizeof(h));
 	return h;
 }
 
