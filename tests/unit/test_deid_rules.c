@@ -243,6 +243,8 @@ static void test_addresses(void **state)
 		{ "Pettenkoferstraße, 10247 Berlin", PHI_STREET, "Pettenkoferstraße" },
 		{ "Hofgasse 3 A-9020 Klagenfurt", PHI_STREET, "Hofgasse 3" },
 		{ "Hofgasse 3 A-9020 Klagenfurt", PHI_ZIP, "A-9020" },
+		{ "Am Sandberg 101 - 84614 Goheim\n", PHI_CITY, "Goheim" },
+		{ "Walter-Nernst-Str. 104 | 09702 Söldheim\n", PHI_ZIP, "09702" },
 	};
 
 	(void)state;
@@ -348,6 +350,8 @@ static void test_hospitals(void **state)
 		{ "Vor-CT vom Klinikum HH ohne Befund", PHI_HOSPITAL, "Klinikum HH" },
 		{ "Diagnostikzentrum Pfenkheim\nAbteilung für Radiologie", PHI_HOSPITAL,
 		  "Diagnostikzentrum Pfenkheim" },
+		{ "Zuweiser: MVZ Radiologie Schwierndorf\n", PHI_HOSPITAL,
+		  "MVZ Radiologie Schwierndorf" },
 		{ "MRT vom 9.4.2019 (Radiologische Praxis Flieth-Stegelitz).", PHI_HOSPITAL,
 		  "Radiologische Praxis Flieth-Stegelitz" },
 	};
