@@ -1465,8 +1465,9 @@ static int context_ok(const struct deid_rule *r, struct deid_rules_ws *ws, const
 
 /*
  * [s, e) is on one line and ends a part of it: blanks, then the end of the
- * line, a tab or slash (signature columns: "Dr. A B / OA Dr. C D"), or the
- * next person's title ("Dr. Hanns Wurst OA Dr. Matthias Metzger").
+ * line, a tab or slash (signature columns: "Dr. A B / OA Dr. C D"), the
+ * next person's title ("Dr. Hanns Wurst OA Dr. Matthias Metzger"), or "am"
+ * or "um" and a number ("Rücksprache mit Dr. A B am 3.3.").
  */
 static bool ends_its_line(const char *text, size_t len, size_t s, size_t e)
 {
@@ -1480,6 +1481,10 @@ static bool ends_its_line(const char *text, size_t len, size_t s, size_t e)
 	while (e < len && text[e] == ' ')
 		e++;
 	if (e == len || text[e] == '\n' || text[e] == '\r' || text[e] == '\t' || text[e] == '/')
+		return true;
+	/* "Rücksprache mit Dr. X Y am 3.3. um 10 Uhr": a date or a time follows */
+	if (e + 3 < len && (text[e] == 'a' || text[e] == 'u') && text[e + 1] == 'm' &&
+	    text[e + 2] == ' ' && text[e + 3] >= '0' && text[e + 3] <= '9')
 		return true;
 	for (i = 0; i < sizeof(next_title) / sizeof(next_title[0]); i++) {
 		size_t n = strlen(next_title[i]);

@@ -320,6 +320,9 @@ static void test_people(void **state)
 		{ "Mit Grüßen\nLieey Matschke, Oberärztin\n", PHI_STAFF, "Lieey Matschke" },
 		{ "gez.\nKäsia Köhrbrück\nFachärztin für Radiologie", PHI_STAFF,
 		  "Käsia Köhrbrück" },
+		/* after a title, a name before "am"/"um" and a number is kept whole */
+		{ "Rücksprache mit Prof. Dr. Freindric Pfister am 27/04/2027 um 08:45 Uhr.",
+		  PHI_STAFF, "Freindric Pfister" },
 		/* a particle carries an unknown name on ("Purnia de Wärski am ...") */
 		{ "Rücksprache mit Dr. med. Purnia de Wärski am 3.3.", PHI_STAFF,
 		  "Purnia de Wärski" },
