@@ -690,6 +690,48 @@ static const char *const city_context[] = { "in",      "aus",        "nach", "wo
 	                                    "wohnort", "geburtsort", NULL };
 
 /* Is token i, preceded on its line by a context word or postcode, a city? */
+/* Does the word end like a street ("Hauptstraße", "Bechterew-Platz", "Str")? */
+static bool street_word(const struct deid_toks *t, const struct deid_tok *k)
+{
+	static const char *const endings[] = { "strasse", "str",    "platz", "weg",  "gasse",
+		                               "allee",   "ring",   "damm",  "ufer", "steig",
+		                               "markt",   "graben", "berg",  "hof",  "chaussee" };
+	const char *key = deid_tok_key(t, k);
+	size_t i, n;
+
+	for (i = 0; i < sizeof(endings) / sizeof(endings[0]); i++) {
+		n = strlen(endings[i]);
+		if (k->key_len >= n && memcmp(key + k->key_len - n, endings[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Token i follows a street and its house number and a comma: "Bechterew-
+ * Platz 20, Villach", "Hauptstr. 2c, Graz" (an address without a postcode).
+ */
+static bool after_house_number(const struct deid_toks *t, const char *text, size_t i)
+{
+	const struct deid_tok *num, *street;
+	char c;
+
+	if (i < 2)
+		return false;
+	num = &t->v[i - 1];
+	street = &t->v[i - 2];
+	c = text[num->start];
+	if (c < '1' || c > '9' || num->n_chars > 4 || (num->flags & DEID_TOK_ALPHA) ||
+	    num->end + 2 != t->v[i].start || text[num->end] != ',' || text[num->end + 1] != ' ')
+		return false;
+	/* a street word right before: "Platz 20", "Hauptstr. 20" (not a lab value:
+	 * "GGT 265, AST 56") */
+	return is_cap_word(street) && street_word(t, street) &&
+	       (num->start == street->end + 1 ||
+	        (num->start == street->end + 2 && text[street->end] == '.')) &&
+	       text[num->start - 1] == ' ';
+}
+
 static bool city_context_at(const struct deid_toks *t, const char *text, size_t len, size_t i,
                             size_t last)
 {
@@ -706,7 +748,8 @@ static bool city_context_at(const struct deid_toks *t, const char *text, size_t 
 		}
 		if (same_line &&
 		    (key_is(t, p, city_context) ||
-		     ((p->flags & DEID_TOK_DIGITS) && p->n_chars >= 4 && p->n_chars <= 5)))
+		     ((p->flags & DEID_TOK_DIGITS) && p->n_chars >= 4 && p->n_chars <= 5) ||
+		     after_house_number(t, text, i)))
 			return true;
 	}
 	/* letterhead "Flensburg, 27. März 2025", "Berlin, den 3.3.2021", "Berlin, am 3.3." */

@@ -244,6 +244,8 @@ static void test_addresses(void **state)
 		{ "Hofgasse 3 A-9020 Klagenfurt", PHI_STREET, "Hofgasse 3" },
 		{ "Hofgasse 3 A-9020 Klagenfurt", PHI_ZIP, "A-9020" },
 		{ "Am Sandberg 101 - 84614 Goheim\n", PHI_CITY, "Goheim" },
+		{ "FA für Neurologie, Bechterew-Platz 20, Villach behandelt.", PHI_CITY,
+		  "Villach" },
 		{ "Walter-Nernst-Str. 104 | 09702 Söldheim\n", PHI_ZIP, "09702" },
 	};
 
@@ -407,6 +409,7 @@ static void test_negatives(void **state)
 		"Mit freundlichen Grüßen\n\nIhr Radiologie Team\n",
 		"Mit freundlichen Grüßen\nDie Abteilung\n",
 		"Ihre Patientin Zustand nach Operation, stabil.",
+		"Bili 0.21, GGT 265, AST 56, ALT 49, CK 123.",
 		"Radiologische Abteilung\nChefarzt: siehe unten",
 		"Die Praxis Schmerzen im Knie, keine Besserung.",
 	};
