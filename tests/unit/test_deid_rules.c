@@ -303,6 +303,8 @@ static void test_people(void **state)
 		{ "Mit kollegialen Grüßen  \n\n\nDhayana dos Santos Aveiro", PHI_STAFF,
 		  "Dhayana dos Santos Aveiro" },
 		{ "Grüßen\n\nProf. Dr. Burkhard zur Hausen\n", PHI_STAFF, "Burkhard zur Hausen" },
+		{ "Mit kollegialen Grüßen\n\nde Someier, Zülzus\n", PHI_STAFF,
+		  "de Someier, Zülzus" },
 		{ "Patientin, Frau Beatrice DE BEAUHARNAIS, kam", PHI_PATIENT,
 		  "Beatrice DE BEAUHARNAIS" },
 		/* "Surname, Given" after a title, a salutation or a header field */
