@@ -94,8 +94,6 @@ struct rule_ending {
 	unsigned slot; /* the rule's slot among the word-end rules */
 };
 
-#define ENDING_TAILS (1u << 16)
-
 /*
  * Where the entries with one key start in an array sorted by key: an open
  * addressing table (a power of two, at least twice the keys), slot
@@ -137,8 +135,7 @@ struct deid_rules {
 	size_t n_word_end;
 	struct rule_ending *endings; /* sorted by tail */
 	size_t n_endings, cap_endings;
-	uint64_t ending_tails[ENDING_TAILS / 64]; /* bit tail of each ending */
-	struct first_index endings_at;            /* endings by tail */
+	struct first_index endings_at; /* endings by tail */
 };
 
 struct deid_rules_ws {
@@ -1245,10 +1242,6 @@ static int index_endings(struct deid_rules *rules, struct ms_error *err)
 		}
 	}
 	rules->n_endings = n;
-	memset(rules->ending_tails, 0, sizeof(rules->ending_tails));
-	for (i = 0; i < n; i++)
-		rules->ending_tails[rules->endings[i].tail / 64] |=
-		        1ull << (rules->endings[i].tail % 64);
 	if (n)
 		qsort(rules->endings, n, sizeof(*rules->endings), cmp_ending);
 	if (first_index_build(&rules->endings_at, n, ending_key, rules->endings))
@@ -1895,8 +1888,6 @@ static uint64_t ending_hits(const struct deid_rules *rules, const char *key, siz
 	if (len < 2)
 		return 0;
 	tail = tail_of(key, len);
-	if (!(rules->ending_tails[tail / 64] >> (tail % 64) & 1))
-		return 0;
 	lo = first_index_find(&rules->endings_at, tail, rules->n_endings);
 	for (; lo < rules->n_endings && rules->endings[lo].tail == tail; lo++) {
 		const struct rule_ending *e = &rules->endings[lo];
