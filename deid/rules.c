@@ -108,6 +108,20 @@ struct first_index {
 
 #define TRIGGER_BLOOM_BITS 4096
 
+/*
+ * One `needs` literal. The set keeps the one-byte literals first, then the
+ * others sorted by their first two bytes, and a bitmap of those pairs: one
+ * pass over a text finds every rule whose needs it meets.
+ */
+struct rule_need {
+	uint16_t pair; /* first two bytes, the first in the low byte (len >= 2) */
+	const char *key;
+	size_t len;
+	size_t rule;
+};
+
+#define NEED_PAIR_WORDS (65536 / 64)
+
 struct rule_define {
 	char *name;
 	char *value;
@@ -136,6 +150,9 @@ struct deid_rules {
 	struct rule_ending *endings; /* sorted by tail */
 	size_t n_endings, cap_endings;
 	struct first_index endings_at; /* endings by tail */
+	struct rule_need *needs;       /* one-byte literals, then the others by pair */
+	size_t n_needs, n_needs1, cap_needs;
+	uint64_t need_pairs[NEED_PAIR_WORDS]; /* first two bytes of each literal */
 };
 
 struct deid_rules_ws {
@@ -219,6 +236,7 @@ void deid_rules_free(struct deid_rules *rules)
 	ms_free(rules->defs);
 	ms_free(rules->trig);
 	ms_free(rules->endings);
+	ms_free(rules->needs);
 	ms_free(rules->trig_at.keys);
 	ms_free(rules->trig_at.first);
 	ms_free(rules->endings_at.keys);
@@ -1249,6 +1267,57 @@ static int index_endings(struct deid_rules *rules, struct ms_error *err)
 	return 0;
 }
 
+static int cmp_need(const void *pa, const void *pb)
+{
+	const struct rule_need *a = pa, *b = pb;
+	bool a1 = a->len == 1, b1 = b->len == 1;
+
+	if (a1 != b1)
+		return a1 ? -1 : 1;
+	if (!a1 && a->pair != b->pair)
+		return a->pair < b->pair ? -1 : 1;
+	return (a->rule > b->rule) - (a->rule < b->rule);
+}
+
+static uint16_t pair_at(const char *s)
+{
+	return (uint16_t)((unsigned char)s[0] | (unsigned)(unsigned char)s[1] << 8);
+}
+
+/* Indexes every rule's `needs` literals (see struct rule_need). */
+static int index_needs(struct deid_rules *rules, struct ms_error *err)
+{
+	size_t i, n = 0;
+
+	rules->n_needs1 = 0;
+	memset(rules->need_pairs, 0, sizeof(rules->need_pairs));
+	for (i = 0; i < rules->n; i++) {
+		const char *w;
+
+		for (w = rules->v[i].needs; w && *w; w += strlen(w) + 1) {
+			struct rule_need *nd;
+
+			if (MS_GROW(rules->needs, rules->cap_needs, n + 1))
+				return ms_error_set(err, MS_ENOMEM, "out of memory");
+			nd = &rules->needs[n++];
+			nd->key = w;
+			nd->len = strlen(w);
+			nd->rule = i;
+			nd->pair = 0;
+			if (nd->len == 1) {
+				rules->n_needs1++;
+				continue;
+			}
+			nd->pair = pair_at(w);
+			rules->need_pairs[nd->pair / 64] |= 1ull << (nd->pair % 64);
+		}
+	}
+	rules->n_needs = n;
+	if (n)
+		qsort(rules->needs, n, sizeof(*rules->needs), cmp_need);
+	return 0;
+}
+
 /* The rules with #digit or #mixed triggers, in order. */
 static int index_class_rules(struct deid_rules *rules, struct ms_error *err)
 {
@@ -1307,6 +1376,8 @@ static int index_triggers(struct deid_rules *rules, struct ms_error *err)
 	if (first_index_build(&rules->trig_at, n, trigger_key, rules->trig))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	rc = index_class_rules(rules, err);
+	if (!rc)
+		rc = index_needs(rules, err);
 	return rc ? rc : index_endings(rules, err);
 }
 
@@ -1686,34 +1757,60 @@ static int on_match(const struct deid_rule *r, struct deid_rules_ws *ws, const s
 	return rc;
 }
 
-/* Does w (wl > 0 bytes) occur in text? (memmem is not POSIX) */
-static bool contains(const char *text, size_t len, const char *w, size_t wl)
+/* Does rule r run at all (a keep rule not when keeping is off)? */
+static bool rule_usable(const struct deid_rule *r, bool keep_enabled)
 {
-	const char *p = text, *end = text + len;
-
-	while ((size_t)(end - p) >= wl) {
-		p = memchr(p, w[0], (size_t)(end - p) - wl + 1);
-		if (!p)
-			return false;
-		if (memcmp(p, w, wl) == 0)
-			return true;
-		p++;
-	}
-	return false;
+	return !(r->label == LABEL_KEEP && !keep_enabled);
 }
 
-/* Does one of the rule's `needs` literals occur in the text? */
-static bool needs_met(const struct deid_rule *r, const char *text, size_t len)
+/* Index of the first literal of two bytes or more whose pair is pair. */
+static size_t first_need(const struct deid_rules *rules, uint16_t pair)
 {
-	const char *w;
+	size_t lo = rules->n_needs1, hi = rules->n_needs;
 
-	if (!r->needs)
-		return true;
-	for (w = r->needs; *w; w += strlen(w) + 1) {
-		if (contains(text, len, w, strlen(w)))
-			return true;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rules->needs[mid].pair < pair)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return false;
+	return lo;
+}
+
+/*
+ * Sets met[r] for each rule r with `needs` one of whose literals occurs in
+ * the text, in one pass over it (a pass per literal cost 5 % of a run);
+ * left: how many such rules may still be met.
+ */
+static void find_needs(const struct deid_rules *rules, bool keep_enabled, bool *met, size_t left,
+                       const char *text, size_t len)
+{
+	const struct rule_need *nd = rules->needs;
+	size_t i, j;
+
+	for (j = 0; j < rules->n_needs1 && left; j++) {
+		if (!met[nd[j].rule] && rule_usable(&rules->v[nd[j].rule], keep_enabled) &&
+		    memchr(text, nd[j].key[0], len)) {
+			met[nd[j].rule] = true;
+			left--;
+		}
+	}
+	for (i = 0; i + 1 < len && left; i++) {
+		uint16_t pair = pair_at(text + i);
+
+		if (!(rules->need_pairs[pair / 64] >> (pair % 64) & 1))
+			continue;
+		for (j = first_need(rules, pair); j < rules->n_needs && nd[j].pair == pair; j++) {
+			if (!met[nd[j].rule] && nd[j].len <= len - i &&
+			    rule_usable(&rules->v[nd[j].rule], keep_enabled) &&
+			    memcmp(text + i, nd[j].key, nd[j].len) == 0) {
+				met[nd[j].rule] = true;
+				left--;
+			}
+		}
+	}
 }
 
 /* Translates a PCRE2 match error (match limit, JIT stack) for rule r at off. */
@@ -2027,19 +2124,27 @@ int deid_rules_run(const struct deid_rules *rules, struct deid_rules_ws *ws,
                    size_t len, bool keep_enabled, struct deid_cands *cands,
                    struct deid_regions *keep, struct ms_error *err)
 {
-	size_t i;
+	size_t i, n_pending;
 	int rc;
 
 	if (!rules)
 		return 0;
 	if (rules->n > ws->n_rules)
 		return ms_error_set(err, MS_EUSAGE, "rule workspace older than its rule set");
+	/* active: not a disabled keep rule, and its needs met (found below) */
+	for (i = 0, n_pending = 0; i < rules->n; i++) {
+		const struct deid_rule *r = &rules->v[i];
+		bool usable = rule_usable(r, keep_enabled);
+
+		ws->active[i] = usable && !r->needs;
+		n_pending += usable && r->needs;
+	}
+	if (n_pending)
+		find_needs(rules, keep_enabled, ws->active, n_pending, text, len);
 	for (i = 0; i < rules->n; i++) {
 		const struct deid_rule *r = &rules->v[i];
 		size_t off = 0;
 
-		ws->active[i] =
-		        !(r->label == LABEL_KEEP && !keep_enabled) && needs_met(r, text, len);
 		ws->last_end[i] = 0;
 		if (!ws->active[i] || r->triggers || r->trigger_digit || r->trigger_mixed)
 			continue;

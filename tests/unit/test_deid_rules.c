@@ -783,6 +783,76 @@ static void test_word_end_triggers(void **state)
 	ms_free(trig_rules);
 }
 
+static bool has_label(const struct deid_spans *sp, enum phi_label label)
+{
+	size_t i;
+
+	for (i = 0; i < sp->n; i++) {
+		if (sp->v[i].label == label)
+			return true;
+	}
+	return false;
+}
+
+static bool holds_one_of(const char *text, const char *const *words)
+{
+	for (; *words; words++) {
+		if (strstr(text, *words))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * `needs`: a rule runs exactly when one of its literals occurs in the text.
+ * The literals share first bytes across rules, are one byte long, a prefix
+ * of another's, or multi-byte UTF-8; random strings of their letters put
+ * them at every position, the last two bytes included.
+ */
+static void test_needs(void **state)
+{
+	static const char rules[] =
+	        "[rule a]\nlabel = ID\nneeds = arzt|Arzt|ärztin|@\n"
+	        "pattern = \\A.\n"
+	        "[rule b]\nlabel = DATE\nneeds = ar|rz|z\npattern = \\A.\n"
+	        "[rule c]\nlabel = PHONE\nneeds = tzt|Ärz|t@|ta\npattern = \\A.\n";
+	static const char *const a[] = { "arzt", "Arzt", "ärztin", "@", NULL };
+	static const char *const b[] = { "ar", "rz", "z", NULL };
+	static const char *const c[] = { "tzt", "Ärz", "t@", "ta", NULL };
+	static const char *const letters[] = { "a", "r", "z", "t", "Ä", "ä", "@", "A", " ", "in" };
+	struct deid_detector *det = detector_with(rules, DEID_DETECT_NO_GAZETTEER);
+	struct deid_spans sp = DEID_SPANS_INIT;
+	uint32_t seed = 4711;
+	size_t i, k, runs[3] = { 0, 0, 0 };
+
+	(void)state;
+	for (i = 0; i < 4000; i++) {
+		char text[128];
+		size_t n = 0, len;
+
+		seed = seed * 1103515245u + 12345u;
+		len = 1 + (seed >> 16) % 9;
+		for (k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s",
+			                      letters[(seed >> 16) % 10]);
+		}
+		run(det, text, &sp);
+		if (has_label(&sp, PHI_ID) != holds_one_of(text, a) ||
+		    has_label(&sp, PHI_DATE) != holds_one_of(text, b) ||
+		    has_label(&sp, PHI_PHONE) != holds_one_of(text, c))
+			fail_msg("needs misjudged in '%s'", text);
+		runs[0] += has_label(&sp, PHI_ID);
+		runs[1] += has_label(&sp, PHI_DATE);
+		runs[2] += has_label(&sp, PHI_PHONE);
+	}
+	/* each rule both ran and stayed idle many times */
+	for (k = 0; k < 3; k++)
+		assert_true(runs[k] > 200 && runs[k] < 3800);
+	deid_spans_release(&sp);
+	deid_detector_free(det);
+}
+
 static void test_match_limit(void **state)
 {
 	struct deid_detector *det = detector_with("[rule slow]\nlabel = ID\npattern = (a+)+$\n",
@@ -862,14 +932,15 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dates),       cmocka_unit_test(test_birthdates_ages),
-		cmocka_unit_test(test_contact),     cmocka_unit_test(test_ids),
-		cmocka_unit_test(test_addresses),   cmocka_unit_test(test_people),
-		cmocka_unit_test(test_hospitals),   cmocka_unit_test(test_negatives),
-		cmocka_unit_test(test_allowlist),   cmocka_unit_test(test_reader_errors),
-		cmocka_unit_test(test_pcre2_error), cmocka_unit_test(test_reader_atomic),
-		cmocka_unit_test(test_matcher),     cmocka_unit_test(test_word_end_triggers),
-		cmocka_unit_test(test_match_limit), cmocka_unit_test(test_alloc_failures),
+		cmocka_unit_test(test_dates),          cmocka_unit_test(test_birthdates_ages),
+		cmocka_unit_test(test_contact),        cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_addresses),      cmocka_unit_test(test_people),
+		cmocka_unit_test(test_hospitals),      cmocka_unit_test(test_negatives),
+		cmocka_unit_test(test_allowlist),      cmocka_unit_test(test_reader_errors),
+		cmocka_unit_test(test_pcre2_error),    cmocka_unit_test(test_reader_atomic),
+		cmocka_unit_test(test_matcher),        cmocka_unit_test(test_word_end_triggers),
+		cmocka_unit_test(test_needs),          cmocka_unit_test(test_match_limit),
+		cmocka_unit_test(test_alloc_failures),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
