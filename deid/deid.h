@@ -137,7 +137,9 @@ enum deid_doc_flags {
 	                                       windows-1252 was assumed */
 	DEID_DOC_SKIPPED_PARTS = 1u << 1,   /* content that is not text was left out
 	                                       (HL7 ED values, non-text FHIR forms) */
-	DEID_DOC_HEADERLESS = 1u << 2       /* HL7 segments without an MSH header */
+	DEID_DOC_HEADERLESS = 1u << 2,      /* HL7 segments without an MSH header */
+	DEID_DOC_TEXT_CHECKED = 1u << 3     /* text is valid UTF-8, checked by the reader:
+	                                       deid_detector_run() does not check it again */
 };
 
 /*

@@ -692,7 +692,7 @@ int deid_detector_run(struct deid_detector *det, const struct deid_doc *doc, str
 	det->keep.n = 0;
 	det->toks.n = 0;
 	ms_arena_reset(&det->arena);
-	if (!ms_utf8_valid(text, len, &bad)) {
+	if (!(doc->flags & DEID_DOC_TEXT_CHECKED) && !ms_utf8_valid(text, len, &bad)) {
 		ms_error_set_off(err, bad);
 		return ms_error_set(err, MS_EUNICODE, "text is not valid UTF-8 at byte %zu", bad);
 	}

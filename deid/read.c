@@ -738,8 +738,13 @@ static int to_arena(struct deid_reader *r, const char **out, size_t *len_out, st
 
 int deid_doc_set_text(struct deid_reader *r, const char *s, size_t len, struct ms_error *err)
 {
+	int rc;
+
 	clean_text(&r->tmp, s, len);
-	return to_arena(r, &r->doc.text, &r->doc.len, err);
+	rc = to_arena(r, &r->doc.text, &r->doc.len, err);
+	if (!rc)
+		r->doc.flags |= DEID_DOC_TEXT_CHECKED; /* ms_text_import() validated it */
+	return rc;
 }
 
 static int set_value(struct deid_reader *r, const char **dst, const char *s, size_t len,
