@@ -1529,9 +1529,10 @@ static int context_ok(const struct deid_rule *r, struct deid_rules_ws *ws, const
 
 /*
  * [s, e) is on one line and ends a part of it: blanks, then the end of the
- * line, a tab or slash (signature columns: "Dr. A B / OA Dr. C D"), the
- * next person's title ("Dr. Hanns Wurst OA Dr. Matthias Metzger"), or "am"
- * or "um" and a number ("Rücksprache mit Dr. A B am 3.3.").
+ * line, a tab or slash (signature columns: "Dr. A B / OA Dr. C D"), a comma
+ * or a closing bracket ("Dr. med. A B, Oberärztin", "(Praxis Dr. A B)"),
+ * the next person's title ("Dr. Hanns Wurst OA Dr. Matthias Metzger"), or
+ * "am" or "um" and a number ("Rücksprache mit Dr. A B am 3.3.").
  */
 static bool ends_its_line(const char *text, size_t len, size_t s, size_t e)
 {
@@ -1540,7 +1541,7 @@ static bool ends_its_line(const char *text, size_t len, size_t s, size_t e)
 
 	if (memchr(text + s, '\n', e - s))
 		return false;
-	if (e < len && text[e] == '\t')
+	if (e < len && (text[e] == '\t' || text[e] == ',' || text[e] == ')'))
 		return true;
 	while (e < len && text[e] == ' ')
 		e++;

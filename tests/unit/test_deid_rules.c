@@ -298,6 +298,24 @@ static void test_people(void **state)
 		{ "Pat.: Anna Obermoser, Geb.Dat. 01.02.1950", PHI_PATIENT, "Anna Obermoser" },
 		{ "die Patientin M. Obermoserova kam", PHI_PATIENT, "M. Obermoserova" },
 		{ "Obermoser, Wiltrud, geb. am 01.02.1950", PHI_PATIENT, "Obermoser, Wiltrud" },
+		/* given names the gazetteer does not know: the surname goes too */
+		{ "PD Dr. med. Brieko Musterfeld, Chefarzt", PHI_STAFF, "Brieko Musterfeld" },
+		{ "Rücksprache mit Dr. Musterfeld, Brieko am 3.3.2020", PHI_STAFF,
+		  "Musterfeld, Brieko" },
+		{ "Befund für Fr. Brieka Musterfeld (* 01.06.1980)", PHI_PATIENT,
+		  "Brieka Musterfeld" },
+		{ "über Patient von Musterfeld, Brieko (* 09.01.1947)", PHI_PATIENT,
+		  "von Musterfeld, Brieko" },
+		/* header fields, contacts and signatures without a title */
+		{ "Direktor: Brieko Musterfeld\n", PHI_STAFF, "Brieko Musterfeld" },
+		{ "Chefärztin: MUSTERFELD, Brieka\n", PHI_STAFF, "MUSTERFELD, Brieka" },
+		{ "Überweiser: M. Musterfeld, Klinikum Nord", PHI_STAFF, "M. Musterfeld" },
+		{ "Rücksprache mit Brieko Musterfeld am 3.3.2020 um 10 Uhr", PHI_STAFF,
+		  "Brieko Musterfeld" },
+		{ "Befund vorab telefonisch an J. Musterfeld am 3.3.2020", PHI_STAFF,
+		  "J. Musterfeld" },
+		{ "Grüßen\n\nMusterfeld, Assistenzarzt", PHI_STAFF, "Musterfeld" },
+		{ "Grüßen\n\nB. Musterfeld\nOberärztin", PHI_STAFF, "B. Musterfeld" },
 		/* a name alone on a line under the closing, titled or not */
 		{ "Mit freundlichen Grüßen\n\nIda Fuß\nFachärztin", PHI_STAFF, "Ida Fuß" },
 		{ "Mit kollegialen Grüßen  \n\n\nDhayana dos Santos Aveiro", PHI_STAFF,
@@ -414,6 +432,9 @@ static void test_negatives(void **state)
 		"Bili 0.21, GGT 265, AST 56, ALT 49, CK 123.",
 		"Radiologische Abteilung\nChefarzt: siehe unten",
 		"Die Praxis Schmerzen im Knie, keine Besserung.",
+		"Rücksprache mit Neurologie um 10 Uhr, mit Angehörigen um 11 Uhr.",
+		"Befund telefonisch an Station um 9 Uhr, Rücksprache mit Hausarzt um 12 Uhr.",
+		"Leitung: Abteilung für Radiologie\nDirektor: siehe oben",
 	};
 	struct deid_spans sp = DEID_SPANS_INIT;
 	size_t i, bad = 0;
