@@ -373,6 +373,13 @@ static void test_hospitals(void **state)
 		  "Krankenhaus der Samariter Holzhausen" },
 		{ "Restaging im KH der Johanniter am 3.3.", PHI_HOSPITAL, "KH der Johanniter" },
 		{ "Vor-CT vom Klinikum HH ohne Befund", PHI_HOSPITAL, "Klinikum HH" },
+		/* letterheads in capitals */
+		{ "MVZ RADIOLOGIE MUSTERHAUSEN\nAbteilung", PHI_HOSPITAL,
+		  "MVZ RADIOLOGIE MUSTERHAUSEN" },
+		{ "Befund der PRAXIS DR. MUSTERFELD\n", PHI_HOSPITAL, "PRAXIS DR. MUSTERFELD" },
+		{ "RADIOLOGIE AM MARKT\n", PHI_HOSPITAL, "RADIOLOGIE AM MARKT" },
+		{ "KRANKENHAUS DER BARMHERZIGEN BRÜDER\n", PHI_HOSPITAL,
+		  "KRANKENHAUS DER BARMHERZIGEN BRÜDER" },
 		{ "Diagnostikzentrum Pfenkheim\nAbteilung für Radiologie", PHI_HOSPITAL,
 		  "Diagnostikzentrum Pfenkheim" },
 		{ "Zuweiser: MVZ Radiologie Schwierndorf\n", PHI_HOSPITAL,
