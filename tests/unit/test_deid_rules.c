@@ -232,6 +232,7 @@ static void test_addresses(void **state)
 		/* a letter's place and date line, the place known or not */
 		{ "Grüßen\nMusterbrück, den 04.05.2020", PHI_CITY, "Musterbrück" },
 		{ "Oberärztin\nBad Musterhausen, den 4. Mai 2028", PHI_CITY, "Bad Musterhausen" },
+		{ "Grüßen\n\t\tMusterbrück, den 04.05.2020", PHI_CITY, "Musterbrück" },
 		{ "wohnhaft 12345 Berlin, Hauptstraße 12a", PHI_CITY, "Berlin" },
 		{ "wohnhaft 12345 Berlin, Hauptstraße 12a", PHI_STREET, "Hauptstraße 12a" },
 		{ "Robert-Koch-Str. 17, 01334 Irgendwo", PHI_STREET, "Robert-Koch-Str. 17" },
