@@ -377,6 +377,13 @@ static void test_hospitals(void **state)
 		  "Krankenhaus der Samariter Holzhausen" },
 		{ "Restaging im KH der Johanniter am 3.3.", PHI_HOSPITAL, "KH der Johanniter" },
 		{ "Vor-CT vom Klinikum HH ohne Befund", PHI_HOSPITAL, "Klinikum HH" },
+		/* a place name's "am X" where the letterhead's line ends, not "am Abend" */
+		{ "Klinikum Frankfurt am Main\nRadiologie", PHI_HOSPITAL,
+		  "Klinikum Frankfurt am Main" },
+		{ "Krankenhaus der Barmherzigen Brüder Plau am See - Radiologie", PHI_HOSPITAL,
+		  "Krankenhaus der Barmherzigen Brüder Plau am See" },
+		{ "Aufnahme im Klinikum Musterstadt am Abend, stabil", PHI_HOSPITAL,
+		  "Klinikum Musterstadt" },
 		/* letterheads in capitals */
 		{ "MVZ RADIOLOGIE MUSTERHAUSEN\nAbteilung", PHI_HOSPITAL,
 		  "MVZ RADIOLOGIE MUSTERHAUSEN" },
