@@ -732,6 +732,28 @@ static bool after_house_number(const struct deid_toks *t, const char *text, size
 	       text[num->start - 1] == ' ';
 }
 
+/*
+ * Token i (digits) reads as a postcode: four or five digits, alone or after
+ * a country letter ("D-10117", "A-9020"), not the end of an identifier
+ * ("RAD-2018-5026").
+ */
+static bool zip_like(const struct deid_toks *t, size_t i)
+{
+	const struct deid_tok *k = &t->v[i], *c;
+
+	if (!(k->flags & DEID_TOK_DIGITS) || k->n_chars < 4 || k->n_chars > 5)
+		return false;
+	if (!(k->flags & DEID_TOK_HYPHEN_BEFORE))
+		return true;
+	if (i == 0)
+		return false;
+	c = &t->v[i - 1];
+	return c->end + 1 == k->start && (c->flags & DEID_TOK_ALPHA) &&
+	       (c->flags & DEID_TOK_UPPER) && c->n_chars <= 2 &&
+	       (c->n_chars == 1 || (c->flags & DEID_TOK_ALLCAPS)) &&
+	       !(c->flags & DEID_TOK_HYPHEN_BEFORE);
+}
+
 static bool city_context_at(const struct deid_toks *t, const char *text, size_t len, size_t i,
                             size_t last)
 {
@@ -746,10 +768,8 @@ static bool city_context_at(const struct deid_toks *t, const char *text, size_t 
 			if (text[k] == '\n')
 				same_line = false;
 		}
-		if (same_line &&
-		    (key_is(t, p, city_context) ||
-		     ((p->flags & DEID_TOK_DIGITS) && p->n_chars >= 4 && p->n_chars <= 5) ||
-		     after_house_number(t, text, i)))
+		if (same_line && (key_is(t, p, city_context) || zip_like(t, i - 1) ||
+		                  after_house_number(t, text, i)))
 			return true;
 	}
 	/* letterhead "Flensburg, 27. März 2025", "Berlin, den 3.3.2021", "Berlin, am 3.3." */

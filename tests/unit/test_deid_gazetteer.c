@@ -201,6 +201,8 @@ static void test_places(void **state)
 	                 "Heidelberg, 14.09.2039\nBerlin, den 3.3.2021\nMünchen, am 17.8.2033";
 	const char *t2 = "in Höhe LWK 2, in Lage regelrecht, nach Essen erbrochen, Rose am Bein.";
 	const char *t3 = "Anschrift Ackerweg 5, nicht Ackerweg.";
+	/* a postcode, alone or after a country letter, not an identifier's end */
+	const char *t4 = "D-10117 Berlin, 69117 Heidelberg, RAD-2018-5026 Bonn, Nr. 99-1234 Fall";
 
 	(void)state;
 	run(det, t1, &sp);
@@ -210,6 +212,8 @@ static void test_places(void **state)
 	assert_string_equal(texts(t2, &sp), "");
 	run(det, t3, &sp);
 	assert_string_equal(texts(t3, &sp), "STREET:Ackerweg 5");
+	run(det, t4, &sp);
+	assert_string_equal(texts(t4, &sp), "CITY:Berlin|CITY:Heidelberg");
 	deid_spans_release(&sp);
 	deid_detector_free(det);
 }
