@@ -391,7 +391,10 @@ static void test_hospitals(void **state)
 		  "Krankenhaus der Barmherzigen Brüder Plau am See" },
 		{ "Aufnahme im Klinikum Musterstadt am Abend, stabil", PHI_HOSPITAL,
 		  "Klinikum Musterstadt" },
+		{ "Verlegung ins St.-Anna-Hospital.", PHI_HOSPITAL, "St.-Anna-Hospital" },
 		/* letterheads in capitals */
+		{ "STÄDTISCHES KLINIKUM MUSTERHAUSEN\n", PHI_HOSPITAL,
+		  "STÄDTISCHES KLINIKUM MUSTERHAUSEN" },
 		{ "MVZ RADIOLOGIE MUSTERHAUSEN\nAbteilung", PHI_HOSPITAL,
 		  "MVZ RADIOLOGIE MUSTERHAUSEN" },
 		{ "Befund der PRAXIS DR. MUSTERFELD\n", PHI_HOSPITAL, "PRAXIS DR. MUSTERFELD" },
@@ -784,6 +787,10 @@ static void test_word_end_triggers(void **state)
 		"Rote--Straße 3",
 		"Hoffa’schen Fettkörper",
 		"Ärztehaus-Klinikum West",
+		"St.-Anna-Hospital Nord",
+		"ST.-ANNA-HOSPITAL",
+		"STÄDTISCHES KLINIKUM NORD",
+		"st.-Anna-Klinik",
 	};
 	static const char *const words[] = {
 		"Haupt",    "str",     "Straße",      "straße",     "Klinik",  "klinikum",
