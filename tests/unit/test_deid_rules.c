@@ -175,6 +175,7 @@ static void test_contact(void **state)
 {
 	static const struct pos cases[] = {
 		{ "Tel. 030 1234567", PHI_PHONE, "030 1234567" },
+		{ "Telefon 03012345678 / Fax: 030 123", PHI_PHONE, "03012345678" },
 		{ "Fax (0461) 708 - 223", PHI_PHONE, "(0461) 708 - 223" },
 		{ "erreichbar unter +49 30 12345678.", PHI_PHONE, "+49 30 12345678" },
 		{ "Rückruf 0049 (0)89 123-456", PHI_PHONE, "0049 (0)89 123-456" },
@@ -308,6 +309,8 @@ static void test_people(void **state)
 		  "Musterfeld, Brieko" },
 		{ "Befund für Fr. Brieka Musterfeld (* 01.06.1980)", PHI_PATIENT,
 		  "Brieka Musterfeld" },
+		{ "für Patientin Brieka von Musterfeld (* 01.06.1980)", PHI_PATIENT,
+		  "Brieka von Musterfeld" },
 		{ "über Patient von Musterfeld, Brieko (* 09.01.1947)", PHI_PATIENT,
 		  "von Musterfeld, Brieko" },
 		/* header fields, contacts and signatures without a title */
