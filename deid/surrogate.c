@@ -1156,8 +1156,9 @@ static bool in_words(const char *const *words, size_t n, const char *s, size_t l
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		if (mem_eq(words[i], strlen(words[i]), s, len))
+	/* the first byte before strlen: this runs for every word of every name */
+	for (i = 0; len && i < n; i++) {
+		if (words[i][0] == s[0] && mem_eq(words[i], strlen(words[i]), s, len))
 			return true;
 	}
 	return false;
