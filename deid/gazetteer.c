@@ -412,6 +412,7 @@ static size_t phrase_at(const struct deid_gaz *g, const struct deid_toks *t, con
 {
 	uint64_t h = FNV_OFFSET;
 	size_t n, best = 0, key_len = 0;
+	unsigned f;
 	char key[256];
 
 	*flags_out = 0;
@@ -432,14 +433,20 @@ static size_t phrase_at(const struct deid_gaz *g, const struct deid_toks *t, con
 		memcpy(key + key_len, deid_tok_key(t, k), k->key_len);
 		key_len += k->key_len;
 		h = fnv_add(h, deid_tok_key(t, k), k->key_len);
-		s = table_find(g, key, key_len, h);
-		if (!s)
-			break;
-		if (s->flags & mask) {
-			best = n + 1;
-			*flags_out = s->flags;
+		/* the first word's entry is the token's (lookup_tokens) */
+		if (n) {
+			s = table_find(g, key, key_len, h);
+			if (!s)
+				break;
+			f = s->flags;
+		} else {
+			f = k->gaz;
 		}
-		if (!(s->flags & DEID_GAZ_PREFIX))
+		if (f & mask) {
+			best = n + 1;
+			*flags_out = f;
+		}
+		if (!(f & DEID_GAZ_PREFIX))
 			break;
 	}
 	return best;
