@@ -323,6 +323,11 @@ static void test_people(void **state)
 		  "J. Musterfeld" },
 		{ "Grüßen\n\nMusterfeld, Assistenzarzt", PHI_STAFF, "Musterfeld" },
 		{ "Befundet: Brieko Musterfeld, Assistenzarzt", PHI_STAFF, "Brieko Musterfeld" },
+		{ "Anforderer: Brieko Musterfeld\n", PHI_STAFF, "Brieko Musterfeld" },
+		{ "Mit freundlichen Grüßen\n\nE. Musterfeld", PHI_STAFF, "E. Musterfeld" },
+		{ "Mit freundlichen Grüßen\n\nMusterfeld\n", PHI_STAFF, "Musterfeld" },
+		{ "gez.\n\nMusterfeld\nAssistenzarzt", PHI_STAFF, "Musterfeld" },
+		{ "gez. Dr. med. MUSTERFELD, Brieka\n", PHI_STAFF, "MUSTERFELD, Brieka" },
 		{ "Überweiser: MUSTERßOVA, Brieka\n", PHI_STAFF, "MUSTERßOVA, Brieka" },
 		{ "Befundmitteilung an MUSTERFELD, Brieko am 3.3.2020", PHI_STAFF,
 		  "MUSTERFELD, Brieko" },
@@ -466,6 +471,7 @@ static void test_negatives(void **state)
 		"Rücksprache mit Neurologie um 10 Uhr, mit Angehörigen um 11 Uhr.",
 		"Befund telefonisch an Station um 9 Uhr, Rücksprache mit Hausarzt um 12 Uhr.",
 		"Leitung: Abteilung für Radiologie\nDirektor: siehe oben",
+		"Mit freundlichen Grüßen\n\nUnterschrift\n\ngez.\n\nSekretariat\nOberarzt",
 	};
 	struct deid_spans sp = DEID_SPANS_INIT;
 	size_t i, bad = 0;
