@@ -311,6 +311,10 @@ static void test_people(void **state)
 		  "Brieka Musterfeld" },
 		{ "für Patientin Brieka von Musterfeld (* 01.06.1980)", PHI_PATIENT,
 		  "Brieka von Musterfeld" },
+		{ "berichten über Frau MUSTERFELD, Brieka, vom 2.5.2018 bis", PHI_PATIENT,
+		  "MUSTERFELD, Brieka" },
+		{ "über Ihren Patienten Musterfeld, Brieko, * 21.3.1979, der", PHI_PATIENT,
+		  "Musterfeld, Brieko" },
 		{ "über Patient von Musterfeld, Brieko (* 09.01.1947)", PHI_PATIENT,
 		  "von Musterfeld, Brieko" },
 		/* header fields, contacts and signatures without a title */
