@@ -116,6 +116,8 @@ static void test_dates(void **state)
 		{ "Erstdiagnose 03/21, Progress 11/2022.", PHI_DATE, "03/21" },
 		{ "Erstdiagnose 03/21, Progress 11/2022.", PHI_DATE, "11/2022" },
 		{ "Beschwerden seit März 2021.", PHI_DATE, "März 2021" },
+		{ "Therapie von \nJuni bis November 2019", PHI_DATE, "Juni" },
+		{ "Aufenthalt vom 2. bis zum 7.10.2021 hier", PHI_DATE, "2." },
 		{ "Termin erst Oktober\n2012.", PHI_DATE, "Oktober\n2012" },
 		{ "ultrasound on August\n14, 2024. Stable", PHI_DATE, "August\n14, 2024" },
 		{ "Beschwerden seit Mitte März.", PHI_DATE, "März" },
