@@ -51,7 +51,8 @@ static const char usage_run[] =
         "usage: medsft deid run [-q] [-v] [--audit FILE] [--data-dir DIR] [--from FORMAT]\n"
         "                       [--keep-going] --key-file FILE [--mode MODE] [--model FILE]\n"
         "                       [--no-ner] [--rejects FILE] [--rules DIR] [--shard K/N]\n"
-        "                       [--spans] [--strict] [--threads N] [FILE...|-]\n"
+        "                       [--spans] [--strict] [--threads N] [--timings]\n"
+        "                       [FILE...|-]\n"
         "\n"
         "Reads report exports (CSV, HL7 v2, FHIR, JSONL, plain text; detected per\n"
         "file unless --from), finds PHI (rules, the record's own fields, gazetteers,\n"
@@ -81,6 +82,9 @@ static const char usage_run[] =
         "  --strict          also reject records whose charset had to be guessed or\n"
         "                    whose non-text parts (PDF, CDA) were skipped\n"
         "  --threads N       worker threads (default 1); output is the same for any N\n"
+        "  --timings         print the seconds each stage took (reading, tokens,\n"
+        "                    rules, dictionary, gazetteers, NER, merging, names,\n"
+        "                    replacing, writing; every thread's added up) to stderr\n"
         "  -q, --quiet       no warnings for single rejected records\n"
         "  -v, --verbose     print counts at the end\n"
         "\n"
@@ -134,7 +138,8 @@ enum {
 	OPT_SHARD,
 	OPT_SPANS,
 	OPT_STRICT,
-	OPT_THREADS
+	OPT_THREADS,
+	OPT_TIMINGS
 };
 
 static const struct option long_opts[] = {
@@ -167,6 +172,7 @@ static const struct option long_opts[] = {
 	{ "spans", no_argument, NULL, OPT_SPANS },
 	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "timings", no_argument, NULL, OPT_TIMINGS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -175,7 +181,7 @@ struct opts {
 	const char *audit, *data_dir, *db, *key_file, *model, *out, *rejects, *rules;
 	enum deid_format from;
 	enum deid_mode mode;
-	bool force, json, keep_going, no_ner, spans, strict;
+	bool force, json, keep_going, no_ner, spans, strict, timings;
 	unsigned long shard_k, shard_n; /* 0/0: not sharded */
 	unsigned long threads;
 	/* eval and sample */
@@ -368,6 +374,9 @@ static int parse_opts(int argc, char **argv, const char *usage, const int *allow
 		case OPT_STRICT:
 			o->strict = true;
 			break;
+		case OPT_TIMINGS:
+			o->timings = true;
+			break;
 		case OPT_THREADS:
 			if (!parse_ulong(optarg, &o->threads, 1, MAX_THREADS) ||
 			    strchr(optarg, '/'))
@@ -401,7 +410,10 @@ struct run_state {
 	const char *const *inputs;
 	size_t n_inputs;
 	size_t n_records, n_documents, n_spans, n_rejects;
-	bool stopped; /* a reject without --keep-going */
+	bool stopped;                              /* a reject without --keep-going */
+	struct deid_stage_times times;             /* --timings: every thread's, added up */
+	struct deid_detector *clones[MAX_THREADS]; /* --timings: the workers' detectors */
+	size_t n_clones;
 };
 
 static int det_open(void **out, void *payload, struct ms_error *err)
@@ -410,6 +422,11 @@ static int det_open(void **out, void *payload, struct ms_error *err)
 	struct deid_detector *clone = NULL;
 	int rc = deid_detector_clone(&clone, st->det, err);
 
+	/* workers open one by one in deid_pipeline_new(), on this thread */
+	if (!rc && st->o->timings && st->n_clones < MAX_THREADS) {
+		deid_detector_time_stages(clone, true);
+		st->clones[st->n_clones++] = clone;
+	}
 	*out = clone;
 	return rc;
 }
@@ -559,8 +576,11 @@ static int read_records(struct run_state *st, struct deid_reader *rd, struct dei
 	for (;;) {
 		const struct deid_doc *doc = NULL;
 		struct ms_error why = MS_ERROR_INIT;
+		uint64_t t = st->o->timings ? deid_clock_ns() : 0;
 		int rc = deid_reader_next(rd, &doc, &why);
 
+		if (st->o->timings)
+			st->times.ns[DEID_STAGE_READ] += deid_clock_ns() - t;
 		if (rc == DEID_READ_END)
 			return 0;
 		if (rc < 0) {
@@ -750,6 +770,7 @@ static int run_all(struct run_state *st, struct deid_reader *rd, struct ms_error
 	memset(&po, 0, sizeof(po));
 	po.n_threads = (unsigned)st->o->threads;
 	po.write_flags = st->o->spans ? DEID_WRITE_SPANS : 0;
+	po.time_stages = st->o->timings;
 	po.replace = &ro;
 	po.detector = &pd;
 	po.emit = emit;
@@ -759,8 +780,14 @@ static int run_all(struct run_state *st, struct deid_reader *rd, struct ms_error
 		rc = run_input(st, rd, p, i, &ordinal, err);
 	if (!rc)
 		rc = deid_pipeline_flush(p, err);
+	if (!rc && st->o->timings) {
+		deid_pipeline_stage_times(p, &st->times);
+		for (i = 0; i < st->n_clones; i++)
+			deid_detector_stage_times(st->clones[i], &st->times);
+	}
 	/* the workers' detectors are clones: they go before the original */
 	deid_pipeline_free(p);
+	st->n_clones = 0;
 	return rc;
 }
 
@@ -798,12 +825,33 @@ static int run_failed(struct run_state *st, int status, const struct ms_error *e
 	return cli_exit_code(status == MS_ECANCELLED ? MS_EINVAL : status);
 }
 
+/*
+ * --timings: seconds per stage (every thread's, added up) and their shares,
+ * to standard error; elapsed: the whole run's wall time (ns).
+ */
+static void print_timings(const struct run_state *st, uint64_t elapsed)
+{
+	uint64_t total = 0;
+	size_t i;
+
+	for (i = 0; i < DEID_STAGE_COUNT; i++)
+		total += st->times.ns[i];
+	fprintf(stderr, "stage          seconds   share\n");
+	for (i = 0; i < DEID_STAGE_COUNT; i++)
+		fprintf(stderr, "%-12s %9.3f %6.1f %%\n", deid_stage_name((enum deid_stage)i),
+		        (double)st->times.ns[i] / 1e9,
+		        total ? 100.0 * (double)st->times.ns[i] / (double)total : 0.0);
+	fprintf(stderr, "%-12s %9.3f (%lu thread%s; %.3f s wall time for the whole run)\n",
+	        "stages", (double)total / 1e9, st->o->threads ? st->o->threads : 1,
+	        st->o->threads > 1 ? "s" : "", (double)elapsed / 1e9);
+}
+
 static int deid_run(int argc, char **argv)
 {
-	static const int allowed[] = { OPT_AUDIT,    OPT_DATA_DIR, OPT_FROM,  OPT_KEEP_GOING,
-		                       OPT_KEY_FILE, OPT_MODE,     OPT_MODEL, OPT_NO_NER,
-		                       OPT_REJECTS,  OPT_RULES,    OPT_SHARD, OPT_SPANS,
-		                       OPT_STRICT,   OPT_THREADS,  0 };
+	static const int allowed[] = { OPT_AUDIT,    OPT_DATA_DIR, OPT_FROM,    OPT_KEEP_GOING,
+		                       OPT_KEY_FILE, OPT_MODE,     OPT_MODEL,   OPT_NO_NER,
+		                       OPT_REJECTS,  OPT_RULES,    OPT_SHARD,   OPT_SPANS,
+		                       OPT_STRICT,   OPT_THREADS,  OPT_TIMINGS, 0 };
 	static const char *const stdin_only[] = { "-" };
 	struct opts o;
 	struct run_state st;
@@ -811,6 +859,7 @@ static int deid_run(int argc, char **argv)
 	struct deid_reader *rd = NULL;
 	struct ms_error err = MS_ERROR_INIT;
 	long long started = cli_now();
+	uint64_t clock0 = deid_clock_ns();
 	int rc, status;
 
 	rc = parse_opts(argc, argv, usage_run, allowed, &o);
@@ -837,6 +886,8 @@ static int deid_run(int argc, char **argv)
 		rc = run_failed(&st, status, &err);
 		goto out;
 	}
+	if (o.timings)
+		print_timings(&st, deid_clock_ns() - clock0);
 	if (cli.verbosity > 0)
 		cli_info("%zu record%s, %zu document%s, %zu span%s, %zu rejected", st.n_records,
 		         st.n_records == 1 ? "" : "s", st.n_documents,

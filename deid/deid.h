@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common/buf.h"
@@ -697,6 +698,44 @@ size_t deid_detector_rule_count(const struct deid_detector *det);
 void deid_detector_free(struct deid_detector *det);
 
 /*
+ * Stage times: where a run spends its time, for `deid run --timings` and
+ * the benchmarks. Each stage adds the monotonic nanoseconds between its
+ * start and end; a run on several threads adds up every thread's.
+ */
+enum deid_stage {
+	DEID_STAGE_READ,       /* the reader (the caller times it) */
+	DEID_STAGE_TOKENS,     /* tokens and folded keys */
+	DEID_STAGE_RULES,      /* rules (their `needs` pass, matching, refining) */
+	DEID_STAGE_DICT,       /* the record dictionary */
+	DEID_STAGE_GAZETTEERS, /* gazetteers and the allowlist */
+	DEID_STAGE_NER,        /* the NER hook */
+	DEID_STAGE_MERGE,      /* filtering and merging candidates */
+	DEID_STAGE_NAMES,      /* name propagation and label unification */
+	DEID_STAGE_REPLACE,    /* surrogates, tags or masks (deid_replacer_run) */
+	DEID_STAGE_WRITE,      /* the JSONL line */
+	DEID_STAGE_COUNT
+};
+
+struct deid_stage_times {
+	uint64_t ns[DEID_STAGE_COUNT];
+};
+
+/* The stage's name in lower case ("tokens"), or "?" for an unknown value. */
+const char *deid_stage_name(enum deid_stage stage);
+
+/* Monotonic clock in nanoseconds (for timing stages). */
+uint64_t deid_clock_ns(void);
+
+/*
+ * Turns stage timing of det (an original or a clone: each times its own
+ * runs) on or off; off by default, when a run reads no clock.
+ */
+void deid_detector_time_stages(struct deid_detector *det, bool on);
+
+/* Adds det's stage times since it was made (TOKENS to NAMES) to *sum. */
+void deid_detector_stage_times(const struct deid_detector *det, struct deid_stage_times *sum);
+
+/*
  * Format notes (what each reader takes and why):
  *
  * CSV   RFC 4180: quoted fields may hold delimiters, "" and line breaks.
@@ -1071,6 +1110,7 @@ typedef int (*deid_pipeline_emit_fn)(const struct deid_pipeline_item *item, stru
 struct deid_pipeline_opts {
 	unsigned n_threads;   /* 0 or 1: everything on the calling thread */
 	unsigned write_flags; /* enum deid_write_flags */
+	bool time_stages;     /* time REPLACE and WRITE (deid_pipeline_stage_times()) */
 	const struct deid_replace_opts *replace;
 	const struct deid_pipeline_detector *detector;
 	deid_pipeline_emit_fn emit;
@@ -1104,6 +1144,13 @@ int deid_pipeline_push_reject(struct deid_pipeline *p, size_t input, const struc
 
 /* Waits for and emits everything queued. Returns as deid_pipeline_push(). */
 int deid_pipeline_flush(struct deid_pipeline *p, struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * Adds the workers' REPLACE and WRITE times to *sum (with time_stages;
+ * detection is the detector's, see deid_detector_stage_times()). Call it
+ * when nothing is queued: after deid_pipeline_flush().
+ */
+void deid_pipeline_stage_times(const struct deid_pipeline *p, struct deid_stage_times *sum);
 
 /* Stops the workers (dropping unfinished records) and frees. Accepts NULL. */
 void deid_pipeline_free(struct deid_pipeline *p);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/alloc.h"
 #include "common/arena.h"
@@ -41,6 +42,8 @@ struct deid_detector {
 	struct deid_regions keep;
 	struct deid_spans ner_out;
 	struct ms_buf scratch;
+	bool timing;                   /* deid_detector_time_stages() */
+	struct deid_stage_times times; /* TOKENS to NAMES */
 };
 
 /* ---- loading -------------------------------------------------------------- */
@@ -677,6 +680,51 @@ static int propagate_names(struct deid_detector *det, const char *text, size_t l
 	return deid_cands_merge(det->cands.v, det->cands.n, text, len, out, err);
 }
 
+/* ---- stage times --------------------------------------------------------- */
+
+const char *deid_stage_name(enum deid_stage stage)
+{
+	static const char *const names[DEID_STAGE_COUNT] = {
+		"read", "tokens", "rules", "dict",    "gazetteers",
+		"ner",  "merge",  "names", "replace", "write",
+	};
+
+	return (unsigned)stage < DEID_STAGE_COUNT ? names[stage] : "?";
+}
+
+uint64_t deid_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void deid_detector_time_stages(struct deid_detector *det, bool on)
+{
+	det->timing = on;
+}
+
+void deid_detector_stage_times(const struct deid_detector *det, struct deid_stage_times *sum)
+{
+	size_t i;
+
+	for (i = 0; i < DEID_STAGE_COUNT; i++)
+		sum->ns[i] += det->times.ns[i];
+}
+
+/* Ends the stage that began at *t (when timing) and begins the next one. */
+static void stage_end(struct deid_detector *det, enum deid_stage stage, uint64_t *t)
+{
+	uint64_t now;
+
+	if (!det->timing)
+		return;
+	now = deid_clock_ns();
+	det->times.ns[stage] += now - *t;
+	*t = now;
+}
+
 int deid_detector_run(struct deid_detector *det, const struct deid_doc *doc, struct deid_spans *out,
                       struct ms_error *err)
 {
@@ -685,6 +733,7 @@ int deid_detector_run(struct deid_detector *det, const struct deid_doc *doc, str
 	size_t len = doc->len, bad, i;
 	bool keep = !(sh->flags & DEID_DETECT_NO_KEEP);
 	bool dict = !(sh->flags & DEID_DETECT_NO_DICT) && doc->n_fields;
+	uint64_t t = det->timing ? deid_clock_ns() : 0;
 	int rc;
 
 	deid_spans_reset(out);
@@ -701,16 +750,24 @@ int deid_detector_run(struct deid_detector *det, const struct deid_doc *doc, str
 		if (rc)
 			return rc;
 	}
+	stage_end(det, DEID_STAGE_TOKENS, &t);
 	rc = deid_rules_run(sh->rules, det->ws, sh->gaz, &det->toks, text, len, keep, &det->cands,
 	                    &det->keep, err);
-	if (!rc && dict)
+	stage_end(det, DEID_STAGE_RULES, &t);
+	if (!rc && dict) {
 		rc = deid_dict_run(doc, &det->toks, sh->gaz, &det->arena, &det->scratch,
 		                   &det->cands, err);
-	if (!rc && sh->gaz)
+		stage_end(det, DEID_STAGE_DICT, &t);
+	}
+	if (!rc && sh->gaz) {
 		rc = deid_gaz_run(sh->gaz, &det->toks, text, len, keep, &det->cands, &det->keep,
 		                  err);
-	if (!rc && sh->has_ner)
+		stage_end(det, DEID_STAGE_GAZETTEERS, &t);
+	}
+	if (!rc && sh->has_ner) {
 		rc = run_ner(det, text, len, err);
+		stage_end(det, DEID_STAGE_NER, &t);
+	}
 	if (rc)
 		return rc;
 	filter(det);
@@ -721,12 +778,15 @@ int deid_detector_run(struct deid_detector *det, const struct deid_doc *doc, str
 			if (deid_spans_add(out, &det->cands.v[i].span))
 				return ms_error_set(err, MS_ENOMEM, "out of memory");
 		}
+		stage_end(det, DEID_STAGE_MERGE, &t);
 		return 0;
 	}
 	rc = deid_cands_merge(det->cands.v, det->cands.n, text, len, out, err);
+	stage_end(det, DEID_STAGE_MERGE, &t);
 	if (!rc && det->toks.n && !(sh->flags & DEID_DETECT_NO_PROPAGATE))
 		rc = propagate_names(det, text, len, out, err);
 	if (!rc && det->toks.n && !(sh->flags & DEID_DETECT_NO_PROPAGATE))
 		rc = unify_person_labels(det, out, err);
+	stage_end(det, DEID_STAGE_NAMES, &t);
 	return rc;
 }

@@ -52,6 +52,7 @@ struct worker {
 	void *det;
 	struct deid_replacer *rep;
 	struct deid_spans spans;
+	struct deid_stage_times times; /* REPLACE and WRITE, with time_stages */
 };
 
 struct deid_pipeline {
@@ -59,6 +60,7 @@ struct deid_pipeline {
 	struct deid_replace_opts replace;
 	struct deid_pipeline_detector det;
 	unsigned write_flags;
+	bool time_stages;
 	deid_pipeline_emit_fn emit;
 	void *payload;
 
@@ -105,6 +107,7 @@ static int process(struct worker *w, const struct deid_doc *doc, struct ms_buf *
 {
 	struct deid_pipeline *p = w->p;
 	struct ms_error e = MS_ERROR_INIT;
+	uint64_t t, t2;
 	int rc;
 
 	*res_out = NULL;
@@ -123,13 +126,21 @@ static int process(struct worker *w, const struct deid_doc *doc, struct ms_buf *
 		*err = e;
 		return ms_error_set(err, rc, "detection failed");
 	}
+	t = p->time_stages ? deid_clock_ns() : 0;
 	rc = deid_replacer_run(w->rep, doc, w->spans.v, w->spans.n, res_out, err);
 	if (rc)
 		return rc;
+	if (p->time_stages) {
+		t2 = deid_clock_ns();
+		w->times.ns[DEID_STAGE_REPLACE] += t2 - t;
+		t = t2;
+	}
 	ms_buf_reset(line);
 	rc = deid_replaced_write_jsonl(line, doc, *res_out, p->write_flags);
 	if (rc)
 		return ms_error_set(err, rc, "out of memory");
+	if (p->time_stages)
+		w->times.ns[DEID_STAGE_WRITE] += deid_clock_ns() - t;
 	return 0;
 }
 
@@ -293,6 +304,7 @@ int deid_pipeline_new(struct deid_pipeline **out, const struct deid_pipeline_opt
 	p->replace.key = &p->key;
 	p->det = *opts->detector;
 	p->write_flags = opts->write_flags;
+	p->time_stages = opts->time_stages;
 	p->emit = opts->emit;
 	p->payload = opts->payload;
 	p->threaded = opts->n_threads > 1;
@@ -498,6 +510,16 @@ int deid_pipeline_push(struct deid_pipeline *p, const struct deid_doc *doc, size
 		return fail(p, MS_ENOMEM, &e, err);
 	}
 	return publish(p, j, err);
+}
+
+void deid_pipeline_stage_times(const struct deid_pipeline *p, struct deid_stage_times *sum)
+{
+	size_t i, k;
+
+	for (i = 0; i < p->n_workers; i++) {
+		for (k = 0; k < DEID_STAGE_COUNT; k++)
+			sum->ns[k] += p->workers[i].times.ns[k];
+	}
 }
 
 int deid_pipeline_push_reject(struct deid_pipeline *p, size_t input, const struct ms_error *reject,

@@ -107,9 +107,12 @@ static int sink_emit(const struct deid_pipeline_item *item, struct ms_error *err
 	return 0;
 }
 
-/* Pushes n documents through n_threads workers into s; returns the status. */
-static int run_docs(unsigned n_threads, size_t n, struct sink *s, const char *special,
-                    size_t special_at)
+/*
+ * Pushes n documents through n_threads workers into s; returns the status.
+ * With times, the pipeline times its stages and adds them to *times.
+ */
+static int run_docs_timed(unsigned n_threads, size_t n, struct sink *s, const char *special,
+                          size_t special_at, struct deid_stage_times *times)
 {
 	struct fake f = { 0 };
 	struct deid_replace_opts ro = { DEID_MODE_SURROGATE, &key };
@@ -129,6 +132,7 @@ static int run_docs(unsigned n_threads, size_t n, struct sink *s, const char *sp
 	po.detector = &det;
 	po.emit = sink_emit;
 	po.payload = s;
+	po.time_stages = times != NULL;
 	assert_int_equal(deid_pipeline_new(&p, &po, &err), 0);
 	assert_int_equal(f.n_open, n_threads > 1 ? (int)n_threads : 1);
 	for (i = 1; i <= n && !rc; i++) {
@@ -158,8 +162,16 @@ static int run_docs(unsigned n_threads, size_t n, struct sink *s, const char *sp
 		rc = deid_pipeline_flush(p, &err);
 	if (rc)
 		assert_true(err.code != 0);
+	if (!rc && times)
+		deid_pipeline_stage_times(p, times);
 	deid_pipeline_free(p);
 	return rc;
+}
+
+static int run_docs(unsigned n_threads, size_t n, struct sink *s, const char *special,
+                    size_t special_at)
+{
+	return run_docs_timed(n_threads, n, s, special, special_at, NULL);
 }
 
 static void test_thread_counts_agree(void **state)
@@ -235,6 +247,35 @@ static void test_failures_stop(void **state)
 	}
 }
 
+/* The pipeline times replacing and writing on every worker; detection is
+ * the detector's to time, reading the caller's. */
+static void test_stage_times(void **state)
+{
+	unsigned threads[] = { 1, 3 };
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		struct sink s = { MS_BUF_INIT, 0, 0, 0, 0, 0 };
+		struct deid_stage_times t;
+
+		memset(&t, 0, sizeof(t));
+		assert_int_equal(run_docs_timed(threads[i], 40, &s, "", 0, &t), 0);
+		assert_int_equal(s.n_docs, 40);
+		for (k = 0; k < DEID_STAGE_COUNT; k++) {
+			if (k == DEID_STAGE_REPLACE || k == DEID_STAGE_WRITE)
+				assert_true(t.ns[k] > 0);
+			else
+				assert_true(t.ns[k] == 0);
+		}
+		ms_buf_release(&s.out);
+	}
+	for (k = 0; k < DEID_STAGE_COUNT; k++)
+		assert_string_not_equal(deid_stage_name((enum deid_stage)k), "?");
+	assert_string_equal(deid_stage_name(DEID_STAGE_COUNT), "?");
+	assert_string_equal(deid_stage_name(DEID_STAGE_GAZETTEERS), "gazetteers");
+}
+
 static void test_bad_options(void **state)
 {
 	struct deid_pipeline_opts po;
@@ -251,9 +292,8 @@ static void test_bad_options(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_thread_counts_agree),
-		cmocka_unit_test(test_rejects_in_order),
-		cmocka_unit_test(test_failures_stop),
+		cmocka_unit_test(test_thread_counts_agree), cmocka_unit_test(test_rejects_in_order),
+		cmocka_unit_test(test_failures_stop),       cmocka_unit_test(test_stage_times),
 		cmocka_unit_test(test_bad_options),
 	};
 

@@ -921,6 +921,43 @@ static void test_needs(void **state)
 	deid_detector_free(det);
 }
 
+/* A clone times its own stages when asked; a run that does not reads no clock. */
+static void test_stage_times(void **state)
+{
+	static const char text[] = "Patientin: Anna Muster, geb. 01.02.1950, wohnhaft "
+	                           "Hauptstraße 12, 12345 Berlin. Befund vom 03.03.2021.";
+	struct deid_detector *timed = NULL, *plain = NULL;
+	struct deid_stage_times t, u;
+	struct deid_spans sp = DEID_SPANS_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	size_t k;
+
+	(void)state;
+	assert_int_equal(deid_detector_clone(&timed, shipped, &err), 0);
+	assert_int_equal(deid_detector_clone(&plain, shipped, &err), 0);
+	deid_detector_time_stages(timed, true);
+	for (k = 0; k < 20; k++) {
+		run(timed, text, &sp);
+		run(plain, text, &sp);
+	}
+	assert_true(sp.n > 0);
+	memset(&t, 0, sizeof(t));
+	memset(&u, 0, sizeof(u));
+	deid_detector_stage_times(timed, &t);
+	deid_detector_stage_times(plain, &u);
+	for (k = 0; k < DEID_STAGE_COUNT; k++) {
+		bool ran = k == DEID_STAGE_TOKENS || k == DEID_STAGE_RULES ||
+		           k == DEID_STAGE_GAZETTEERS || k == DEID_STAGE_MERGE ||
+		           k == DEID_STAGE_NAMES;
+
+		assert_true(ran ? t.ns[k] > 0 : t.ns[k] == 0);
+		assert_true(u.ns[k] == 0);
+	}
+	deid_spans_release(&sp);
+	deid_detector_free(timed);
+	deid_detector_free(plain);
+}
+
 static void test_match_limit(void **state)
 {
 	struct deid_detector *det = detector_with("[rule slow]\nlabel = ID\npattern = (a+)+$\n",
@@ -1000,15 +1037,15 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dates),          cmocka_unit_test(test_birthdates_ages),
-		cmocka_unit_test(test_contact),        cmocka_unit_test(test_ids),
-		cmocka_unit_test(test_addresses),      cmocka_unit_test(test_people),
-		cmocka_unit_test(test_hospitals),      cmocka_unit_test(test_negatives),
-		cmocka_unit_test(test_allowlist),      cmocka_unit_test(test_reader_errors),
-		cmocka_unit_test(test_pcre2_error),    cmocka_unit_test(test_reader_atomic),
-		cmocka_unit_test(test_matcher),        cmocka_unit_test(test_word_end_triggers),
-		cmocka_unit_test(test_needs),          cmocka_unit_test(test_match_limit),
-		cmocka_unit_test(test_alloc_failures),
+		cmocka_unit_test(test_dates),       cmocka_unit_test(test_birthdates_ages),
+		cmocka_unit_test(test_contact),     cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_addresses),   cmocka_unit_test(test_people),
+		cmocka_unit_test(test_hospitals),   cmocka_unit_test(test_negatives),
+		cmocka_unit_test(test_allowlist),   cmocka_unit_test(test_reader_errors),
+		cmocka_unit_test(test_pcre2_error), cmocka_unit_test(test_reader_atomic),
+		cmocka_unit_test(test_matcher),     cmocka_unit_test(test_word_end_triggers),
+		cmocka_unit_test(test_needs),       cmocka_unit_test(test_stage_times),
+		cmocka_unit_test(test_match_limit), cmocka_unit_test(test_alloc_failures),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
