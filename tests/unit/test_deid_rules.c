@@ -317,6 +317,7 @@ static void test_people(void **state)
 		  "MUSTERFELD, Brieka" },
 		{ "über Ihren Patienten Musterfeld, Brieko, * 21.3.1979, der", PHI_PATIENT,
 		  "Musterfeld, Brieko" },
+		{ "Verlegung von Frau MUSTERFELD, Station 3", PHI_PATIENT, "MUSTERFELD" },
 		{ "über Patient von Musterfeld, Brieko (* 09.01.1947)", PHI_PATIENT,
 		  "von Musterfeld, Brieko" },
 		/* header fields, contacts and signatures without a title */
