@@ -110,4 +110,7 @@ int catalog_ftsfill_copy(struct catalog_ftsfill *f, struct sqlite3 *db,
 /* Stops the thread if it runs, detaches the index, frees; accepts NULL. */
 void catalog_ftsfill_free(struct catalog_ftsfill *f);
 
+/* Sets err to MS_EDB, "<what>: <SQLite's message for db>"; returns MS_EDB. */
+int catalog_db_error(struct ms_error *err, struct sqlite3 *db, const char *what);
+
 #endif

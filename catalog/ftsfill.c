@@ -449,11 +449,6 @@ static int join(struct catalog_ftsfill *f, struct ms_error *err)
 	return 0;
 }
 
-static int db_error(struct ms_error *err, sqlite3 *db, const char *what)
-{
-	return ms_error_set(err, MS_EDB, "%s: %s", what, sqlite3_errmsg(db));
-}
-
 /*
  * Replaces the store's index by the thread's: every shadow table of
  * `search` the store has, emptied and filled from the image (same
@@ -471,7 +466,7 @@ static int copy_tables(sqlite3 *db, struct ms_error *err)
 	                       "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND "
 	                       "name IN (?1, ?2, ?3, ?4, ?5) ORDER BY name",
 	                       -1, &st, NULL) != SQLITE_OK)
-		return db_error(err, db, "cannot copy the search index");
+		return catalog_db_error(err, db, "cannot copy the search index");
 	for (s = 0; s < 5; s++)
 		sqlite3_bind_text(st, s + 1, shadow[s], -1, SQLITE_STATIC);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -483,12 +478,12 @@ static int copy_tables(sqlite3 *db, struct ms_error *err)
 		            name, name, FTSFILL_SCHEMA, name);
 	}
 	if (s != SQLITE_DONE)
-		rc = db_error(err, db, "cannot copy the search index");
+		rc = catalog_db_error(err, db, "cannot copy the search index");
 	sqlite3_finalize(st);
 	if (!rc && ms_buf_status(&sql))
 		rc = nomem(err);
 	if (!rc && sqlite3_exec(db, sql.buf, NULL, NULL, NULL) != SQLITE_OK)
-		rc = db_error(err, db, "cannot copy the search index");
+		rc = catalog_db_error(err, db, "cannot copy the search index");
 	ms_buf_release(&sql);
 	return rc;
 }
@@ -503,7 +498,7 @@ int catalog_ftsfill_copy(struct catalog_ftsfill *f, sqlite3 *db, struct ms_error
 	if (rc)
 		return rc;
 	if (sqlite3_exec(db, "ATTACH ':memory:' AS " FTSFILL_SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(err, db, "cannot copy the search index");
+		return catalog_db_error(err, db, "cannot copy the search index");
 	f->attached_to = db;
 	/* the connection owns the image from here, even if this fails */
 	image = f->image;
@@ -511,7 +506,7 @@ int catalog_ftsfill_copy(struct catalog_ftsfill *f, sqlite3 *db, struct ms_error
 	if (sqlite3_deserialize(db, FTSFILL_SCHEMA, image, f->image_len, f->image_len,
 	                        SQLITE_DESERIALIZE_READONLY | SQLITE_DESERIALIZE_FREEONCLOSE) !=
 	    SQLITE_OK)
-		return db_error(err, db, "cannot copy the search index");
+		return catalog_db_error(err, db, "cannot copy the search index");
 	return copy_tables(db, err);
 }
 

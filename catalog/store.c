@@ -44,7 +44,7 @@ struct catalog_store {
 	char *tmp_path; /* fresh stores: the file being built; NULL once renamed */
 };
 
-static int db_error(struct ms_error *err, sqlite3 *db, const char *what)
+int catalog_db_error(struct ms_error *err, sqlite3 *db, const char *what)
 {
 	return ms_error_set(err, MS_EDB, "%s: %s", what, sqlite3_errmsg(db));
 }
@@ -52,14 +52,14 @@ static int db_error(struct ms_error *err, sqlite3 *db, const char *what)
 static int exec(sqlite3 *db, const char *sql, struct ms_error *err)
 {
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(err, db, "database error");
+		return catalog_db_error(err, db, "database error");
 	return 0;
 }
 
 static int prepare(sqlite3 *db, sqlite3_stmt **out, const char *sql, struct ms_error *err)
 {
 	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL) != SQLITE_OK)
-		return db_error(err, db, "cannot prepare statement");
+		return catalog_db_error(err, db, "cannot prepare statement");
 	return 0;
 }
 
@@ -77,7 +77,7 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, struct ms_
 
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return db_error(err, db, what);
+		return catalog_db_error(err, db, what);
 	return 0;
 }
 
@@ -89,7 +89,7 @@ static int query_int64(sqlite3 *db, const char *sql, int64_t *out, struct ms_err
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW)
-		rc = db_error(err, db, "database error");
+		rc = catalog_db_error(err, db, "database error");
 	else
 		*out = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -146,7 +146,7 @@ static int check_schema(struct catalog_store *s, const char *path, bool create,
 	if (rc) {
 		ms_error_clear(err);
 		ms_error_set_path(err, path);
-		return db_error(err, s->db, "not a catalogue database");
+		return catalog_db_error(err, s->db, "not a catalogue database");
 	}
 	s->version = (int)version;
 	if (version == 1 || version == STORE_SCHEMA_VERSION)
@@ -163,7 +163,7 @@ static int check_schema(struct catalog_store *s, const char *path, bool create,
 	if (rc) {
 		ms_error_clear(err);
 		ms_error_set_path(err, path);
-		return db_error(err, s->db, "not a catalogue database");
+		return catalog_db_error(err, s->db, "not a catalogue database");
 	}
 	if (n_tables > 0 || !create) {
 		ms_error_set_path(err, path);
@@ -187,7 +187,7 @@ static int open_db(struct catalog_store *s, const char *path, bool read_only, st
 	oflags |= read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
 		ms_error_set_path(err, path);
-		return s->db ? db_error(err, s->db, "cannot open database")
+		return s->db ? catalog_db_error(err, s->db, "cannot open database")
 		             : ms_error_set(err, MS_ENOMEM, "out of memory");
 	}
 	sqlite3_extended_result_codes(s->db, 1);
@@ -356,7 +356,7 @@ static int store_publish(struct catalog_store *s, struct ms_error *err)
 
 	if (sqlite3_close(s->db) != SQLITE_OK) {
 		ms_error_set_path(err, s->path);
-		return db_error(err, s->db, "cannot close database");
+		return catalog_db_error(err, s->db, "cannot close database");
 	}
 	s->db = NULL;
 	fd = open(s->tmp_path, O_RDONLY);
@@ -499,7 +499,7 @@ static int import_begin(void *payload, const struct catalog_info *info, struct m
 	} else {
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
-			return db_error(err, db, "cannot query catalogues");
+			return catalog_db_error(err, db, "cannot query catalogues");
 	}
 	st = c->st[ST_INSERT_CATALOG];
 	bind_text(st, 1, info->system);
@@ -680,7 +680,7 @@ static int import_entry(void *payload, const struct catalog_entry *e, const char
 		return ms_error_set(err, MS_EINVAL, "duplicate code '%s'", e->code);
 	}
 	if (rc != SQLITE_DONE)
-		return db_error(err, db, "cannot store entry");
+		return catalog_db_error(err, db, "cannot store entry");
 	rc = check_id(db, id, err);
 	if (!rc)
 		rc = feed(c, id, e->label, err);
@@ -971,14 +971,14 @@ static int drop_indexes(sqlite3 *db, struct ms_buf *create_out, struct ms_error 
 	                       "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND "
 	                       "sql IS NOT NULL ORDER BY name",
 	                       -1, &st, NULL) != SQLITE_OK)
-		return db_error(err, db, "database error");
+		return catalog_db_error(err, db, "database error");
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		ms_buf_addf(&drop, "DROP INDEX \"%s\";", (const char *)sqlite3_column_text(st, 0));
 		ms_buf_adds(create_out, (const char *)sqlite3_column_text(st, 1));
 		ms_buf_addch(create_out, ';');
 	}
 	if (s != SQLITE_DONE)
-		rc = db_error(err, db, "database error");
+		rc = catalog_db_error(err, db, "database error");
 	sqlite3_finalize(st);
 	if (!rc && (ms_buf_status(&drop) || ms_buf_status(create_out)))
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
@@ -1120,7 +1120,7 @@ int catalog_store_list(struct catalog_store *store, struct catalog_summary **out
 	                       "source, source_sha256 FROM catalog "
 	                       "ORDER BY system, CAST(version AS INTEGER), version, part",
 	                       -1, &st, NULL) != SQLITE_OK)
-		return db_error(err, store->db, "cannot list catalogues");
+		return catalog_db_error(err, store->db, "cannot list catalogues");
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct catalog_summary *c;
 
@@ -1139,7 +1139,7 @@ int catalog_store_list(struct catalog_store *store, struct catalog_summary **out
 		col_copy(c->sha256, sizeof(c->sha256), st, 7);
 	}
 	if (s != SQLITE_DONE) {
-		rc = db_error(err, store->db, "cannot list catalogues");
+		rc = catalog_db_error(err, store->db, "cannot list catalogues");
 		goto out;
 	}
 	*out = list;
@@ -1157,10 +1157,10 @@ static int count_one(sqlite3 *db, const char *sql, int64_t id, size_t *out, stru
 	int rc = 0;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_error(err, db, "cannot count");
+		return catalog_db_error(err, db, "cannot count");
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_ROW)
-		rc = db_error(err, db, "cannot count");
+		rc = catalog_db_error(err, db, "cannot count");
 	else
 		*out = (size_t)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -1191,7 +1191,7 @@ int catalog_store_kind_counts(struct catalog_store *store, int64_t catalog_id,
 	                       "SELECT kind, count(*), sum(terminal), sum(modified) FROM entry "
 	                       "WHERE catalog_id = ?1 GROUP BY kind ORDER BY min(seq)",
 	                       -1, &st, NULL) != SQLITE_OK)
-		return db_error(err, store->db, "cannot count entries");
+		return catalog_db_error(err, store->db, "cannot count entries");
 	sqlite3_bind_int64(st, 1, catalog_id);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct catalog_kind_count *k;
@@ -1207,7 +1207,7 @@ int catalog_store_kind_counts(struct catalog_store *store, int64_t catalog_id,
 		k->n_modified = (size_t)sqlite3_column_int64(st, 3);
 	}
 	if (s != SQLITE_DONE) {
-		rc = db_error(err, store->db, "cannot count entries");
+		rc = catalog_db_error(err, store->db, "cannot count entries");
 		goto out;
 	}
 	*out = list;
@@ -1393,7 +1393,7 @@ static int load_children(sqlite3 *db, int64_t cat, const char *code, struct cata
 	                       "SELECT code, kind, label FROM entry WHERE catalog_id = ?1 AND "
 	                       "parent = ?2 ORDER BY seq",
 	                       -1, &st, NULL) != SQLITE_OK)
-		return db_error(err, db, "cannot query children");
+		return catalog_db_error(err, db, "cannot query children");
 	sqlite3_bind_int64(st, 1, cat);
 	bind_text(st, 2, code);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1404,7 +1404,7 @@ static int load_children(sqlite3 *db, int64_t cat, const char *code, struct cata
 		}
 	}
 	if (s != SQLITE_DONE)
-		rc = db_error(err, db, "cannot query children");
+		rc = catalog_db_error(err, db, "cannot query children");
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -1464,7 +1464,7 @@ static int load_refs(sqlite3 *db, struct lookup_stmts *ls, int64_t cat, sqlite3_
 		}
 	}
 	if (!rc && s != SQLITE_DONE)
-		rc = db_error(err, db, "cannot query references");
+		rc = catalog_db_error(err, db, "cannot query references");
 	sqlite3_reset(refs);
 	return rc;
 }
@@ -1484,7 +1484,7 @@ static int load_rubrics(sqlite3 *db, struct lookup_stmts *ls, int64_t cat, int64
 	    sqlite3_prepare_v2(
 	            db, "SELECT code, usage FROM reference WHERE rubric_id = ?1 ORDER BY seq", -1,
 	            &refs, NULL) != SQLITE_OK) {
-		rc = db_error(err, db, "cannot query rubrics");
+		rc = catalog_db_error(err, db, "cannot query rubrics");
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, entry_id);
@@ -1509,7 +1509,7 @@ static int load_rubrics(sqlite3 *db, struct lookup_stmts *ls, int64_t cat, int64
 			goto out;
 	}
 	if (s != SQLITE_DONE)
-		rc = db_error(err, db, "cannot query rubrics");
+		rc = catalog_db_error(err, db, "cannot query rubrics");
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(refs);
@@ -1527,7 +1527,7 @@ static int load_meta(const char *json, struct catalog_record *r, struct ms_error
 		return 0;
 	if (sqlite3_prepare_v2(db, "SELECT key, value FROM json_each(?1)", -1, &st, NULL) !=
 	    SQLITE_OK)
-		return db_error(err, db, "cannot read metadata");
+		return catalog_db_error(err, db, "cannot read metadata");
 	bind_text(st, 1, json);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (MS_GROW(r->meta, cap, r->n_meta + 1)) {
@@ -1543,7 +1543,7 @@ static int load_meta(const char *json, struct catalog_record *r, struct ms_error
 		}
 	}
 	if (s != SQLITE_DONE)
-		rc = db_error(err, db, "cannot read metadata");
+		rc = catalog_db_error(err, db, "cannot read metadata");
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -1582,7 +1582,7 @@ int catalog_store_lookup(struct catalog_store *store, const char *system, const 
 	                       -1, &ls.node, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT label FROM entry WHERE catalog_id = ?1 AND code = ?2",
 	                       -1, &ls.label_of, NULL) != SQLITE_OK) {
-		rc = db_error(err, db, "cannot prepare lookup");
+		rc = catalog_db_error(err, db, "cannot prepare lookup");
 		goto out;
 	}
 	for (i = 0; i < n_variants; i++) {
@@ -1598,7 +1598,7 @@ int catalog_store_lookup(struct catalog_store *store, const char *system, const 
 			break;
 		sqlite3_reset(find);
 		if (s != SQLITE_DONE) {
-			rc = db_error(err, db, "cannot look up code");
+			rc = catalog_db_error(err, db, "cannot look up code");
 			goto out;
 		}
 	}
@@ -1722,7 +1722,7 @@ int catalog_store_search(struct catalog_store *store, const char *text, const ch
 	            "WHERE (?2 IS NULL OR c.system = ?2) AND (?3 IS NULL OR c.version = ?3) "
 	            "ORDER BY b.rank, c.system, b.code LIMIT ?4",
 	            -1, &st, NULL) != SQLITE_OK) {
-		rc = db_error(err, db, "cannot prepare search");
+		rc = catalog_db_error(err, db, "cannot prepare search");
 		goto out;
 	}
 	bind_text(st, 1, q.buf);
@@ -1752,7 +1752,7 @@ int catalog_store_search(struct catalog_store *store, const char *text, const ch
 		}
 	}
 	if (s != SQLITE_DONE) {
-		rc = db_error(err, db, "search failed");
+		rc = catalog_db_error(err, db, "search failed");
 		goto out;
 	}
 	*out = hits;
@@ -1784,7 +1784,7 @@ int catalog_store_find(struct catalog_store *store, const char *system, const ch
 	                       "AND (?3 IS NULL OR version = ?3) "
 	                       "ORDER BY CAST(version AS INTEGER) DESC, version DESC LIMIT 1",
 	                       -1, &st, NULL) != SQLITE_OK)
-		return db_error(err, store->db, "cannot query catalogues");
+		return catalog_db_error(err, store->db, "cannot query catalogues");
 	bind_text(st, 1, system);
 	bind_text(st, 2, part);
 	bind_text(st, 3, version);
@@ -1803,7 +1803,7 @@ int catalog_store_find(struct catalog_store *store, const char *system, const ch
 		rc = ms_error_set(err, MS_ENOTFOUND, "no %s %s%s%s in the database", system, part,
 		                  version ? " version " : "", version ? version : "");
 	} else {
-		rc = db_error(err, store->db, "cannot query catalogues");
+		rc = catalog_db_error(err, store->db, "cannot query catalogues");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -1840,7 +1840,7 @@ static int walk_step(sqlite3 *db, sqlite3_stmt *st, bool *done, struct ms_error 
 	if (s == SQLITE_ROW)
 		return 0;
 	*done = true;
-	return s == SQLITE_DONE ? 0 : db_error(err, db, "cannot read catalogue");
+	return s == SQLITE_DONE ? 0 : catalog_db_error(err, db, "cannot read catalogue");
 }
 
 /* Collects the references of rubric rubric_id into w->refs_buf. */
@@ -1951,7 +1951,7 @@ static int walk_meta(sqlite3 *db, struct entry_walk *w, const char *json, struct
 	}
 	sqlite3_reset(w->meta);
 	if (s != SQLITE_DONE)
-		return db_error(err, db, "cannot read metadata");
+		return catalog_db_error(err, db, "cannot read metadata");
 	e->meta = w->meta_buf;
 	e->n_meta = n;
 	return 0;
@@ -1982,7 +1982,7 @@ int catalog_store_foreach_entry(struct catalog_store *store, int64_t catalog_id,
 	                       -1, &w.refs, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT key, value FROM json_each(?1)", -1, &w.meta, NULL) !=
 	            SQLITE_OK) {
-		rc = db_error(err, db, "cannot read catalogue");
+		rc = catalog_db_error(err, db, "cannot read catalogue");
 		goto out;
 	}
 	sqlite3_bind_int64(w.entries, 1, catalog_id);
@@ -2015,7 +2015,7 @@ int catalog_store_foreach_entry(struct catalog_store *store, int64_t catalog_id,
 			goto out;
 	}
 	if (s != SQLITE_DONE)
-		rc = db_error(err, db, "cannot read catalogue");
+		rc = catalog_db_error(err, db, "cannot read catalogue");
 out:
 	sqlite3_finalize(w.entries);
 	sqlite3_finalize(w.rubrics);
@@ -2040,7 +2040,7 @@ int catalog_store_foreach_term(struct catalog_store *store, int64_t catalog_id, 
 	            "SELECT text, code, code_asterisk, code_extra, term_id, type, valid, code2 "
 	            "FROM term WHERE catalog_id = ?1 ORDER BY id",
 	            -1, &st, NULL) != SQLITE_OK)
-		return db_error(err, store->db, "cannot read index terms");
+		return catalog_db_error(err, store->db, "cannot read index terms");
 	sqlite3_bind_int64(st, 1, catalog_id);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct catalog_term t;
@@ -2059,7 +2059,7 @@ int catalog_store_foreach_term(struct catalog_store *store, int64_t catalog_id, 
 			goto out;
 	}
 	if (s != SQLITE_DONE)
-		rc = db_error(err, store->db, "cannot read index terms");
+		rc = catalog_db_error(err, store->db, "cannot read index terms");
 out:
 	sqlite3_finalize(st);
 	return rc;
