@@ -231,10 +231,18 @@ bool deid_rules_use_tokens(const struct deid_rules *rules);
  * Finds the values of doc's structured fields in its text (see dict.c for
  * the variants). Allocates from arena (reset per record by the caller);
  * scratch is a folding buffer. g (may be NULL) supplies genders of given
- * names and the common words that must be capitalised to match.
+ * names, the common words that must be capitalised to match and the words
+ * one edit must not reach.
  */
 int deid_dict_run(const struct deid_doc *doc, const struct deid_toks *t, const struct deid_gaz *g,
                   struct ms_arena *arena, struct ms_buf *scratch, struct deid_cands *cands,
                   struct ms_error *err) MS_MUST_CHECK;
+
+/*
+ * At most one edit (Damerau) between the folded keys a and b, both at least
+ * 4 bytes long, that keeps the last letter: German endings change there,
+ * and a name one ending away is often a word ("Becker" - "Becken").
+ */
+bool deid_one_edit(const char *a, size_t la, const char *b, size_t lb);
 
 #endif

@@ -114,6 +114,7 @@ struct dict {
 	uint64_t phrase_bloom;         /* the same for the first words of phrases */
 	uint64_t id_first[4];          /* first characters of ids (bit set of bytes) */
 	uint32_t fuzzy_min, fuzzy_max; /* key lengths that one edit can reach */
+	const struct deid_gaz *gaz;    /* everyday words one edit must not reach (may be NULL) */
 	unsigned kinds;                /* bit (1 << enum dent_kind) of the kinds present */
 	char gender[N_PERSONS];
 	char given_initials[N_PERSONS][8]; /* first letters of given names, folded */
@@ -658,12 +659,11 @@ static bool word_eq(const struct dword *w, const char *key, size_t len, uint64_t
 	return w->hash == hash && w->len == len && memcmp(w->key, key, len) == 0;
 }
 
-/* At most one edit (Damerau) between a and b; both at least 4 long. */
-static bool one_edit(const char *a, size_t la, const char *b, size_t lb)
+bool deid_one_edit(const char *a, size_t la, const char *b, size_t lb)
 {
 	size_t i = 0;
 
-	if (la > lb + 1 || lb > la + 1)
+	if (la > lb + 1 || lb > la + 1 || a[la - 1] != b[lb - 1])
 		return false;
 	/* an edit at the front still keeps a[0] or a[1] where b has b[0] or
 	 * b[1] (substitution, deletion, insertion, transposition): most words
@@ -745,8 +745,8 @@ static const struct dent *find_near_name(const struct dict *d, const char *key, 
 
 		if (e->kind != DENT_NAME || e->w[0].len < 5)
 			continue;
-		if (one_edit(key, len, e->w[0].key, e->w[0].len) ||
-		    one_edit(key, len, e->w[1].key, e->w[1].len))
+		if (deid_one_edit(key, len, e->w[0].key, e->w[0].len) ||
+		    deid_one_edit(key, len, e->w[1].key, e->w[1].len))
 			return e;
 	}
 	return NULL;
@@ -782,7 +782,10 @@ static int match_name(const struct dict *d, const struct deid_toks *t, const cha
 	if (!cap || k->key_len < 4 || k->key_len < d->fuzzy_min || k->key_len > d->fuzzy_max)
 		return 0;
 	e = find_near_name(d, key, k->key_len);
-	if (!e)
+	/* one edit from a name onto a known everyday or medical word ("Lange" -
+	 * "Lunge") is that word */
+	if (!e || (d->gaz && (deid_gaz_lookup(d->gaz, key, k->key_len, k->hash) &
+	                      (DEID_GAZ_COMMON | DEID_GAZ_ALLOW))))
 		return 0;
 	widen_initials(d, e, t, text, i, &s, &end);
 	return add_span(cands, d, e, s, end, 0.9f);
@@ -1198,6 +1201,7 @@ int deid_dict_run(const struct deid_doc *doc, const struct deid_toks *t, const s
 	int rc;
 
 	memset(&d, 0, sizeof(d));
+	d.gaz = g;
 	rc = build(&d, doc, g, arena, scratch);
 	if (rc)
 		goto out;

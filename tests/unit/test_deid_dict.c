@@ -172,6 +172,29 @@ static void test_common_word(void **state)
 	deid_spans_release(&sp);
 }
 
+/*
+ * One edit reaches spelling variants ("Marija" - "Maria", "Meier" -
+ * "Meyer") but not a known everyday or medical word ("Kein" from "Klein",
+ * "Becken" from "Becker", "Lunge" from "Lange") nor a word whose last letter
+ * differs, where German endings change ("Hause", "Hausre" from "Hauser").
+ */
+static void test_one_edit_limits(void **state)
+{
+	static const struct deid_field fields[] = {
+		F(DEID_FIELD_PATIENT_FAMILY, "Becker"),  F(DEID_FIELD_PATIENT_GIVEN, "Marija"),
+		F(DEID_FIELD_REFERRER_FAMILY, "Meier"),  F(DEID_FIELD_PERFORMER_FAMILY, "Klein"),
+		F(DEID_FIELD_PERFORMER_GIVEN, "Hauser"), F(DEID_FIELD_REFERRER_GIVEN, "Lange"),
+	};
+	const char *text = "Becken frei. Kein Erguss. Lunge frei. Nach Hause. "
+	                   "Maria Beckker, Dr. Meyer, Hasuer, Hausre.";
+	struct deid_spans sp = DEID_SPANS_INIT;
+
+	(void)state;
+	run(with_gaz, text, fields, sizeof(fields) / sizeof(fields[0]), &sp);
+	assert_string_equal(texts(text, &sp), "Maria|Beckker|Meyer|Hasuer");
+	deid_spans_release(&sp);
+}
+
 static void test_birthdate(void **state)
 {
 	static const struct deid_field iso[] = { F(DEID_FIELD_PATIENT_BIRTHDATE, "1960-03-01") };
@@ -337,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_gender),
 		cmocka_unit_test(test_staff_and_titles),
 		cmocka_unit_test(test_common_word),
+		cmocka_unit_test(test_one_edit_limits),
 		cmocka_unit_test(test_birthdate),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_contact),
