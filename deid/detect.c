@@ -23,6 +23,11 @@
 
 #define DETECT_MAX_RULE_FILES 1024
 
+/* Spelling variants of found names (near_seed): letters, and the evidence
+ * (evidence(): a rule) the name must have been found with. */
+#define NEAR_MIN      5
+#define NEAR_EVIDENCE 3
+
 struct detect_shared {
 	struct deid_rules *rules;
 	struct deid_gaz *gaz;
@@ -637,6 +642,52 @@ static int unify_person_labels(struct deid_detector *det, struct deid_spans *out
 	return 0;
 }
 
+/*
+ * Seeds that one edit may reach (see near_seed): bit L of the mask for each
+ * key length L one edit away from such a seed.
+ */
+static uint64_t near_lengths(const struct name_key *keys, size_t n, const struct deid_toks *t,
+                             const struct deid_spans *out)
+{
+	uint64_t mask = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t l = t->v[keys[i].tok].key_len;
+
+		if (l >= NEAR_MIN && l < 63 && evidence(&out->v[keys[i].span]) >= NEAR_EVIDENCE)
+			mask |= 7ull << (l - 1);
+	}
+	return mask;
+}
+
+/*
+ * A spelling variant of a name that a rule or the record's fields found
+ * ("Marija", later "Maria"): the seed one edit from token tj (deid_one_edit:
+ * the last letter kept), both of NEAR_MIN letters or more; not the guesses
+ * of the model or the lists. The variant must itself be a known first name
+ * or surname: one edit from "Stutz" is "Sturz", a fall.
+ */
+static const struct name_key *near_seed(const struct name_key *keys, size_t n, uint64_t lengths,
+                                        const struct deid_toks *t, const struct deid_tok *tj,
+                                        const struct deid_spans *out)
+{
+	size_t i;
+
+	if (tj->key_len >= 64 || !(lengths >> tj->key_len & 1) ||
+	    !(tj->gaz & (DEID_GAZ_FIRST | DEID_GAZ_SURNAME)))
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const struct deid_tok *tk = &t->v[keys[i].tok];
+
+		if (tk->key_len >= NEAR_MIN && evidence(&out->v[keys[i].span]) >= NEAR_EVIDENCE &&
+		    deid_one_edit(deid_tok_key(t, tj), tj->key_len, deid_tok_key(t, tk),
+		                  tk->key_len))
+			return &keys[i];
+	}
+	return NULL;
+}
+
 static int propagate_names(struct deid_detector *det, const char *text, size_t len,
                            struct deid_spans *out, struct ms_error *err)
 {
@@ -645,13 +696,14 @@ static int propagate_names(struct deid_detector *det, const char *text, size_t l
 	bool keep = !(det->sh->flags & DEID_DETECT_NO_KEEP);
 	struct name_key *keys;
 	size_t n_keys, j, added = 0;
-	uint64_t bloom;
+	uint64_t bloom, lengths;
 	int rc;
 
 	rc = collect_names(&keys, &n_keys, t, out, &det->arena, err);
 	if (rc || !n_keys)
 		return rc;
 	bloom = name_keys_bloom(keys, n_keys);
+	lengths = near_lengths(keys, n_keys, t, out);
 	for (j = 0; j < t->n; j++) {
 		const struct deid_tok *tj = &t->v[j];
 		const struct name_key *nk;
@@ -661,6 +713,8 @@ static int propagate_names(struct deid_detector *det, const char *text, size_t l
 		if (!name_like(tj))
 			continue;
 		nk = find_name(keys, n_keys, bloom, t, j, &end);
+		if (!nk && lengths)
+			nk = near_seed(keys, n_keys, lengths, t, tj, out);
 		if (!nk || covered(out, tj->start, tj->end) ||
 		    protected_by(&det->keep, tj->start, tj->end) ||
 		    (keep && g && deid_gaz_vetoed(g, t, tj->start, tj->end)))

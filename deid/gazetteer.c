@@ -867,6 +867,30 @@ static int keep_compound(const struct deid_gaz *g, const struct deid_toks *t, si
 	return deid_regions_add(keep, t->v[first].start, t->v[i].end);
 }
 
+/*
+ * A title or an address right before token i ("Dr. med M. Kienböck", "Frau
+ * M. Parkinson"): an allowlist phrase there is a person's initial and
+ * surname, not "Morbus X" written "M. X".
+ */
+static bool after_title(const struct deid_toks *t, size_t i)
+{
+	static const char *const titles[] = { "dr", "med",     "prof",    "pd",    "doz",
+		                              "oa", "frau",    "herr",    "herrn", "fr",
+		                              "hr", "kollege", "kollegin" };
+	const struct deid_tok *k;
+	size_t j;
+
+	if (i == 0)
+		return false;
+	k = &t->v[i - 1];
+	for (j = 0; j < sizeof(titles) / sizeof(titles[0]); j++) {
+		if (strlen(titles[j]) == k->key_len &&
+		    memcmp(deid_tok_key(t, k), titles[j], k->key_len) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* KEEP regions: allowlisted compounds and allowlist phrases of two or more words. */
 static int find_keep(const struct deid_gaz *g, const struct deid_toks *t, const char *text,
                      struct deid_regions *keep)
@@ -884,7 +908,7 @@ static int find_keep(const struct deid_gaz *g, const struct deid_toks *t, const 
 		if (rc)
 			return rc;
 		n = phrase_at(g, t, text, i, DEID_GAZ_ALLOW, &f);
-		if (n >= 2) {
+		if (n >= 2 && !(t->v[i].n_chars == 1 && after_title(t, i))) {
 			rc = deid_regions_add(keep, t->v[i].start, t->v[i + n - 1].end);
 			if (rc)
 				return rc;

@@ -136,6 +136,13 @@ static void test_dates(void **state)
 		{ "Capecitabin 6-9/19, Progress", PHI_DATE, "6" },
 		{ "Capecitabin 6-9/19, Progress", PHI_DATE, "9/19" },
 		{ "Bestrahlung 4-5/2021 der Leber", PHI_DATE, "4" },
+		/* a bare day before a range's full date; a four-digit year is no
+		 * node count; the day's dot left out; the month first */
+		{ "Szintigraphie vom 10 und 11.10.2033:", PHI_DATE, "10" },
+		{ "Aufenthalt 3 bis 4.5.21 hier", PHI_DATE, "3" },
+		{ "Mitosen+)\n04/2023 tumorfreier Sentinel", PHI_DATE, "04/2023" },
+		{ "Verlauf: 26 09.2033 mit HVS", PHI_DATE, "26 09.2033" },
+		{ "Thoraxröntgen 03.17.2027 -", PHI_DATE, "03.17.2027" },
 	};
 
 	(void)state;
@@ -254,6 +261,9 @@ static void test_addresses(void **state)
 		{ "FA für Neurologie, Bechterew-Platz 20, Villach behandelt.", PHI_CITY,
 		  "Villach" },
 		{ "Walter-Nernst-Str. 104 | 09702 Söldheim\n", PHI_ZIP, "09702" },
+		/* a postcode that starts a line, before a street */
+		{ "Vorstand: Prof. Dr. A. Muster\n20223 Klein Musterbeck, Hauptplatz 8, Tel.",
+		  PHI_CITY, "Klein Musterbeck" },
 	};
 
 	(void)state;
@@ -377,6 +387,18 @@ static void test_people(void **state)
 		  "Euripedes Erler" },
 		/* "Dr" without its dot before a degree ("Dr  med.") */
 		{ "Befund: Dr  med. L. Rombach", PHI_STAFF, "L. Rombach" },
+		/* after a title, "M. X" is a person, not "Morbus X" */
+		{ "OA PD Dr. med M. Kienböck\n", PHI_STAFF, "M. Kienböck" },
+		{ "Dr. M. Parkinson kam", PHI_STAFF, "M. Parkinson" },
+		/* a colleague by first name; the title after the name; names side by
+		 * side in tab-separated signature cells */
+		{ "Werte Frau Kollegin, liebe Anna!", PHI_STAFF, "Anna" },
+		{ "Lieber Thomas,\nwir berichten", PHI_STAFF, "Thomas" },
+		{ "Orthoptistin: Hendl H. MBA\nBrunzlinger B. Dr.\n", PHI_STAFF, "Brunzlinger B." },
+		{ "Prof. Dr. K. Starmann \tL. Kemmerlinger \tDr. C. Fingerle\n", PHI_STAFF,
+		  "L. Kemmerlinger" },
+		{ "Prof. Dr. Ch. Jansing\tProf. V. Ceuster\tJ. Thielmann\nDirektorin", PHI_STAFF,
+		  "J. Thielmann" },
 	};
 
 	(void)state;
@@ -479,6 +501,9 @@ static void test_negatives(void **state)
 		"Befund telefonisch an Station um 9 Uhr, Rücksprache mit Hausarzt um 12 Uhr.",
 		"Leitung: Abteilung für Radiologie\nDirektor: siehe oben",
 		"Mit freundlichen Grüßen\n\nUnterschrift\n\ngez.\n\nSekretariat\nOberarzt",
+		"Liebe Kollegin,\nliebe Kollegen!\nLiebe Eltern, lieber Herr Doktor,",
+		"Diagnose\tM. Crohn\nWert\tA. 12\n",
+		"3/14 tumorbefallene LK, pN1 (2/14) tumorfrei, Dosis 10-11 mg, Segment 4-5.",
 	};
 	struct deid_spans sp = DEID_SPANS_INIT;
 	size_t i, bad = 0;
@@ -507,6 +532,30 @@ static void test_allowlist(void **state)
 	assert_int_equal(sp.n, 1);
 	assert_true(has(text, &sp, PHI_PATIENT, "Parkinson"));
 	assert_int_equal(sp.v[0].start, strstr(text, "Frau Parkinson") - text + 5);
+	deid_spans_release(&sp);
+}
+
+/*
+ * A name a rule found is also found in a spelling variant one edit away
+ * that is itself a known name ("Maria" for "Marija"); not in a word one
+ * edit away ("Sturz" for "Stutz") nor where the last letter differs.
+ */
+static void test_name_variants(void **state)
+{
+	const char *text = "Patientin: Marija Musterfeld\nEs geht Maria gut, Marie kam. "
+	                   "Dr. Stutz sah den Sturz.";
+	struct deid_spans sp = DEID_SPANS_INIT;
+	size_t i;
+
+	(void)state;
+	run(shipped, text, &sp);
+	assert_true(has(text, &sp, PHI_PATIENT, "Marija Musterfeld"));
+	assert_true(has(text, &sp, PHI_PATIENT, "Maria"));
+	assert_true(has(text, &sp, PHI_STAFF, "Stutz"));
+	for (i = 0; i < sp.n; i++) {
+		assert_true(sp.v[i].start != (size_t)(strstr(text, "Marie") - text));
+		assert_true(sp.v[i].start != (size_t)(strstr(text, "Sturz") - text));
+	}
 	deid_spans_release(&sp);
 }
 
@@ -1038,15 +1087,25 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dates),       cmocka_unit_test(test_birthdates_ages),
-		cmocka_unit_test(test_contact),     cmocka_unit_test(test_ids),
-		cmocka_unit_test(test_addresses),   cmocka_unit_test(test_people),
-		cmocka_unit_test(test_hospitals),   cmocka_unit_test(test_negatives),
-		cmocka_unit_test(test_allowlist),   cmocka_unit_test(test_reader_errors),
-		cmocka_unit_test(test_pcre2_error), cmocka_unit_test(test_reader_atomic),
-		cmocka_unit_test(test_matcher),     cmocka_unit_test(test_word_end_triggers),
-		cmocka_unit_test(test_needs),       cmocka_unit_test(test_stage_times),
-		cmocka_unit_test(test_match_limit), cmocka_unit_test(test_alloc_failures),
+		cmocka_unit_test(test_dates),
+		cmocka_unit_test(test_birthdates_ages),
+		cmocka_unit_test(test_contact),
+		cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_people),
+		cmocka_unit_test(test_hospitals),
+		cmocka_unit_test(test_negatives),
+		cmocka_unit_test(test_allowlist),
+		cmocka_unit_test(test_name_variants),
+		cmocka_unit_test(test_reader_errors),
+		cmocka_unit_test(test_pcre2_error),
+		cmocka_unit_test(test_reader_atomic),
+		cmocka_unit_test(test_matcher),
+		cmocka_unit_test(test_word_end_triggers),
+		cmocka_unit_test(test_needs),
+		cmocka_unit_test(test_stage_times),
+		cmocka_unit_test(test_match_limit),
+		cmocka_unit_test(test_alloc_failures),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
