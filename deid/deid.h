@@ -507,6 +507,10 @@ bool deid_check_valid(enum deid_check check, const char *s, size_t len);
  *             that starts with a character class is tried at every byte the
  *             class allows: prefer [0-9] and explicit classes to \d and
  *             \p{Lu} there, and `trigger` where a rule starts at known words.
+ *             An alternative that opens with a lookbehind on Unicode
+ *             properties is cheaper behind a lookahead on its own first
+ *             characters ((?=[0-9]{1,2}\.)(?<![\p{L}\p{N}])...): the
+ *             lookahead turns most positions away first.
  *   label     the span's label; may be left out when the pattern has
  *             capture groups named after labels, e.g. (?<ZIP>\d{5})
  *             (?<CITY>...): each such group that took part in the match
