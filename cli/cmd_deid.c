@@ -36,6 +36,9 @@
 
 #define MAX_THREADS 64
 
+/* --timings: how many of the slowest rules are listed */
+#define TIMINGS_TOP_RULES 10
+
 static const char usage_deid[] = "usage: medsft deid <subcommand> [options]\n"
                                  "\n"
                                  "subcommands:\n"
@@ -84,7 +87,8 @@ static const char usage_run[] =
         "  --threads N       worker threads (default 1); output is the same for any N\n"
         "  --timings         print the seconds each stage took (reading, tokens,\n"
         "                    rules, dictionary, gazetteers, NER, merging, names,\n"
-        "                    replacing, writing; every thread's added up) to stderr\n"
+        "                    replacing, writing; every thread's added up) and the\n"
+        "                    ten slowest rules to stderr\n"
         "  -q, --quiet       no warnings for single rejected records\n"
         "  -v, --verbose     print counts at the end\n"
         "\n"
@@ -412,6 +416,7 @@ struct run_state {
 	size_t n_records, n_documents, n_spans, n_rejects;
 	bool stopped;                              /* a reject without --keep-going */
 	struct deid_stage_times times;             /* --timings: every thread's, added up */
+	uint64_t *rule_ns;                         /* --timings: per rule, likewise */
 	struct deid_detector *clones[MAX_THREADS]; /* --timings: the workers' detectors */
 	size_t n_clones;
 };
@@ -775,6 +780,12 @@ static int run_all(struct run_state *st, struct deid_reader *rd, struct ms_error
 	po.detector = &pd;
 	po.emit = emit;
 	po.payload = st;
+	if (st->o->timings) {
+		st->rule_ns =
+		        ms_calloc(deid_detector_rule_count(st->det) + 1, sizeof(*st->rule_ns));
+		if (!st->rule_ns)
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
 	rc = deid_pipeline_new(&p, &po, err);
 	for (i = 1; !rc && i <= st->n_inputs; i++)
 		rc = run_input(st, rd, p, i, &ordinal, err);
@@ -782,8 +793,11 @@ static int run_all(struct run_state *st, struct deid_reader *rd, struct ms_error
 		rc = deid_pipeline_flush(p, err);
 	if (!rc && st->o->timings) {
 		deid_pipeline_stage_times(p, &st->times);
-		for (i = 0; i < st->n_clones; i++)
+		for (i = 0; i < st->n_clones; i++) {
 			deid_detector_stage_times(st->clones[i], &st->times);
+			if (st->rule_ns)
+				deid_detector_rule_times(st->clones[i], st->rule_ns);
+		}
 	}
 	/* the workers' detectors are clones: they go before the original */
 	deid_pipeline_free(p);
@@ -826,6 +840,40 @@ static int run_failed(struct run_state *st, int status, const struct ms_error *e
 }
 
 /*
+ * --timings: the rules that took longest (at most TIMINGS_TOP_RULES), with
+ * their share of the rules stage, to standard error.
+ */
+static void print_rule_timings(const struct run_state *st)
+{
+	size_t n = deid_detector_rule_count(st->det), i, k;
+	uint64_t stage = st->times.ns[DEID_STAGE_RULES];
+	bool *done;
+
+	if (!st->rule_ns || !n)
+		return;
+	done = ms_calloc(n, sizeof(*done));
+	if (!done)
+		return;
+	fprintf(stderr, "rule                          seconds   share of rules\n");
+	for (k = 0; k < TIMINGS_TOP_RULES && k < n; k++) {
+		size_t best = n;
+
+		for (i = 0; i < n; i++) {
+			if (!done[i] && st->rule_ns[i] &&
+			    (best == n || st->rule_ns[i] > st->rule_ns[best]))
+				best = i;
+		}
+		if (best == n)
+			break;
+		done[best] = true;
+		fprintf(stderr, "%-28s %9.3f %6.1f %%\n", deid_detector_rule_name(st->det, best),
+		        (double)st->rule_ns[best] / 1e9,
+		        stage ? 100.0 * (double)st->rule_ns[best] / (double)stage : 0.0);
+	}
+	ms_free(done);
+}
+
+/*
  * --timings: seconds per stage (every thread's, added up) and their shares,
  * to standard error; elapsed: the whole run's wall time (ns).
  */
@@ -844,6 +892,7 @@ static void print_timings(const struct run_state *st, uint64_t elapsed)
 	fprintf(stderr, "%-12s %9.3f (%lu thread%s; %.3f s wall time for the whole run)\n",
 	        "stages", (double)total / 1e9, st->o->threads ? st->o->threads : 1,
 	        st->o->threads > 1 ? "s" : "", (double)elapsed / 1e9);
+	print_rule_timings(st);
 }
 
 static int deid_run(int argc, char **argv)
@@ -907,6 +956,7 @@ out:
 	if (st.have_rejects)
 		ms_atomic_abort(&st.rejects);
 	ms_buf_release(&st.line);
+	ms_free(st.rule_ns);
 	deid_key_wipe(&key);
 	return rc;
 }

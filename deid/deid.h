@@ -590,6 +590,9 @@ int deid_rules_add_file(struct deid_rules *rules, const char *path,
 /* Number of rules in the set (KEEP rules included). */
 size_t deid_rules_count(const struct deid_rules *rules);
 
+/* The name of rule i (0 <= i < deid_rules_count()), in load order; NULL out of range. */
+const char *deid_rules_name(const struct deid_rules *rules, size_t i);
+
 void deid_rules_free(struct deid_rules *rules);
 
 /*
@@ -738,6 +741,18 @@ void deid_detector_time_stages(struct deid_detector *det, bool on);
 
 /* Adds det's stage times since it was made (TOKENS to NAMES) to *sum. */
 void deid_detector_stage_times(const struct deid_detector *det, struct deid_stage_times *sum);
+
+/*
+ * With stage timing, each rule's matching is timed too: its PCRE2 runs and
+ * what its matches then do (part of the RULES stage, which also holds the
+ * `needs` pass and the trigger lookups). deid_detector_rule_name() is the
+ * name of rule i (i < deid_detector_rule_count()); deid_detector_rule_times()
+ * adds each rule's nanoseconds so far to sum[0, deid_detector_rule_count()).
+ * A rule that runs at trigger words reads the clock twice per run, and its
+ * time includes that.
+ */
+const char *deid_detector_rule_name(const struct deid_detector *det, size_t i);
+void deid_detector_rule_times(const struct deid_detector *det, uint64_t *sum);
 
 /*
  * Format notes (what each reader takes and why):

@@ -757,6 +757,19 @@ uint64_t deid_clock_ns(void)
 void deid_detector_time_stages(struct deid_detector *det, bool on)
 {
 	det->timing = on;
+	if (det->ws)
+		deid_rules_ws_time(det->ws, on);
+}
+
+const char *deid_detector_rule_name(const struct deid_detector *det, size_t i)
+{
+	return deid_rules_name(det->sh->rules, i);
+}
+
+void deid_detector_rule_times(const struct deid_detector *det, uint64_t *sum)
+{
+	if (det->ws)
+		deid_rules_ws_times(det->ws, sum, deid_rules_count(det->sh->rules));
 }
 
 void deid_detector_stage_times(const struct deid_detector *det, struct deid_stage_times *sum)

@@ -211,6 +211,12 @@ int deid_rules_ws_new(struct deid_rules_ws **out, const struct deid_rules *rules
                       struct ms_error *err) MS_MUST_CHECK;
 void deid_rules_ws_free(struct deid_rules_ws *ws);
 
+/* Turns timing of each rule's matching on or off (off: no clock is read). */
+void deid_rules_ws_time(struct deid_rules_ws *ws, bool on);
+
+/* Adds each rule's nanoseconds so far to sum[0, n). */
+void deid_rules_ws_times(const struct deid_rules_ws *ws, uint64_t *sum, size_t n);
+
 /*
  * Runs every rule over text (valid UTF-8): labelled matches go to cands,
  * KEEP matches to keep (when keep_enabled). g may be NULL (then rules with

@@ -166,6 +166,8 @@ struct deid_rules_ws {
 	size_t n_rules;
 	size_t *last_end; /* per rule: end of its last match in this text */
 	bool *active;     /* per rule: its `needs` are met in this text */
+	uint64_t *ns;     /* per rule: nanoseconds matching, when timing */
+	bool timing;      /* deid_rules_ws_time() */
 };
 
 /* ---- the rule set ------------------------------------------------------- */
@@ -250,6 +252,11 @@ void deid_rules_free(struct deid_rules *rules)
 size_t deid_rules_count(const struct deid_rules *rules)
 {
 	return rules ? rules->n : 0;
+}
+
+const char *deid_rules_name(const struct deid_rules *rules, size_t i)
+{
+	return rules && i < rules->n ? rules->v[i].name : NULL;
 }
 
 /* ---- parsing ------------------------------------------------------------ */
@@ -1473,6 +1480,7 @@ int deid_rules_ws_new(struct deid_rules_ws **out, const struct deid_rules *rules
 	ws->n_rules = rules ? rules->n : 0;
 	ws->last_end = ms_calloc(ws->n_rules + 1, sizeof(*ws->last_end));
 	ws->active = ms_calloc(ws->n_rules + 1, sizeof(*ws->active));
+	ws->ns = ms_calloc(ws->n_rules + 1, sizeof(*ws->ns));
 	ws->n_pairs = max + 1;
 	ws->gctx = pcre2_general_context_create(pcre2_ms_malloc, pcre2_ms_free, NULL);
 	if (ws->gctx) {
@@ -1482,7 +1490,8 @@ int deid_rules_ws_new(struct deid_rules_ws **out, const struct deid_rules *rules
 		ws->stack =
 		        pcre2_jit_stack_create(RULES_JIT_STACK_MIN, RULES_JIT_STACK_MAX, ws->gctx);
 	}
-	if (!ws->md || !ws->ctx_md || !ws->mctx || !ws->stack || !ws->last_end || !ws->active) {
+	if (!ws->md || !ws->ctx_md || !ws->mctx || !ws->stack || !ws->last_end || !ws->active ||
+	    !ws->ns) {
 		deid_rules_ws_free(ws);
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	}
@@ -1504,7 +1513,21 @@ void deid_rules_ws_free(struct deid_rules_ws *ws)
 	ms_buf_release(&ws->scratch);
 	ms_free(ws->last_end);
 	ms_free(ws->active);
+	ms_free(ws->ns);
 	ms_free(ws);
+}
+
+void deid_rules_ws_time(struct deid_rules_ws *ws, bool on)
+{
+	ws->timing = on;
+}
+
+void deid_rules_ws_times(const struct deid_rules_ws *ws, uint64_t *sum, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < ws->n_rules; i++)
+		sum[i] += ws->ns[i];
 }
 
 /* Is one of the context words within the window before off? */
@@ -1858,19 +1881,26 @@ static int run_at(const struct deid_rules *rules, struct deid_rules_ws *ws, size
 	const struct deid_rule *r = &rules->v[ri];
 	int rc;
 
+	uint64_t t0;
+
 	if (!ws->active[ri] || off < ws->last_end[ri])
 		return 0;
+	t0 = ws->timing ? deid_clock_ns() : 0;
 	if (r->jit)
 		rc = pcre2_jit_match(r->code, (PCRE2_SPTR)text, len, off, 0, ws->md, ws->mctx);
 	else
 		rc = pcre2_match(r->code, (PCRE2_SPTR)text, len, off, PCRE2_NO_UTF_CHECK, ws->md,
 		                 ws->mctx);
-	if (rc == PCRE2_ERROR_NOMATCH)
-		return 0;
-	if (rc < 0)
-		return match_error(r, rc, off, err);
-	return after_match(r, ws, g, text, len, off, keep_enabled, cands, keep, &ws->last_end[ri],
-	                   err);
+	if (rc >= 0)
+		rc = after_match(r, ws, g, text, len, off, keep_enabled, cands, keep,
+		                 &ws->last_end[ri], err);
+	else if (rc == PCRE2_ERROR_NOMATCH)
+		rc = 0;
+	else
+		rc = match_error(r, rc, off, err);
+	if (ws->timing)
+		ws->ns[ri] += deid_clock_ns() - t0;
+	return rc;
 }
 
 /* Rules triggered by #digit or #mixed at token k. */
@@ -2120,6 +2150,32 @@ static int run_triggered(const struct deid_rules *rules, struct deid_rules_ws *w
 	return rc;
 }
 
+/* Runs rule r over the whole text, match after match. */
+static int scan(const struct deid_rule *r, struct deid_rules_ws *ws, const struct deid_gaz *g,
+                const char *text, size_t len, bool keep_enabled, struct deid_cands *cands,
+                struct deid_regions *keep, struct ms_error *err)
+{
+	size_t off = 0;
+	int rc;
+
+	while (off <= len) {
+		if (r->jit)
+			rc = pcre2_jit_match(r->code, (PCRE2_SPTR)text, len, off, 0, ws->md,
+			                     ws->mctx);
+		else
+			rc = pcre2_match(r->code, (PCRE2_SPTR)text, len, off, PCRE2_NO_UTF_CHECK,
+			                 ws->md, ws->mctx);
+		if (rc == PCRE2_ERROR_NOMATCH)
+			break;
+		if (rc < 0)
+			return match_error(r, rc, off, err);
+		rc = after_match(r, ws, g, text, len, off, keep_enabled, cands, keep, &off, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int deid_rules_run(const struct deid_rules *rules, struct deid_rules_ws *ws,
                    const struct deid_gaz *g, const struct deid_toks *t, const char *text,
                    size_t len, bool keep_enabled, struct deid_cands *cands,
@@ -2144,7 +2200,7 @@ int deid_rules_run(const struct deid_rules *rules, struct deid_rules_ws *ws,
 		find_needs(rules, keep_enabled, ws->active, n_pending, text, len);
 	for (i = 0; i < rules->n; i++) {
 		const struct deid_rule *r = &rules->v[i];
-		size_t off = 0;
+		uint64_t t0;
 
 		ws->last_end[i] = 0;
 		if (!ws->active[i] || r->triggers || r->trigger_digit || r->trigger_mixed)
@@ -2152,22 +2208,12 @@ int deid_rules_run(const struct deid_rules *rules, struct deid_rules_ws *ws,
 		if (r->n_captures + 1 > ws->n_pairs)
 			return ms_error_set(err, MS_EUSAGE, "rule workspace older than rule '%s'",
 			                    r->name);
-		while (off <= len) {
-			if (r->jit)
-				rc = pcre2_jit_match(r->code, (PCRE2_SPTR)text, len, off, 0, ws->md,
-				                     ws->mctx);
-			else
-				rc = pcre2_match(r->code, (PCRE2_SPTR)text, len, off,
-				                 PCRE2_NO_UTF_CHECK, ws->md, ws->mctx);
-			if (rc == PCRE2_ERROR_NOMATCH)
-				break;
-			if (rc < 0)
-				return match_error(r, rc, off, err);
-			rc = after_match(r, ws, g, text, len, off, keep_enabled, cands, keep, &off,
-			                 err);
-			if (rc)
-				return rc;
-		}
+		t0 = ws->timing ? deid_clock_ns() : 0;
+		rc = scan(r, ws, g, text, len, keep_enabled, cands, keep, err);
+		if (ws->timing)
+			ws->ns[i] += deid_clock_ns() - t0;
+		if (rc)
+			return rc;
 	}
 	if (rules->has_triggered && t)
 		return run_triggered(rules, ws, g, t, text, len, keep_enabled, cands, keep, err);

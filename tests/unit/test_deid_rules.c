@@ -10,6 +10,7 @@
 #include "ms_test.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -972,6 +973,44 @@ static void test_needs(void **state)
 }
 
 /* A clone times its own stages when asked; a run that does not reads no clock. */
+/*
+ * Per-rule times of a timed detector: the rules that matched the text took
+ * time ("numbers" for the dates, "staff_title" never ran: no title), the
+ * sum stays within the rules stage, an untimed detector has none.
+ */
+static void rule_times(const struct deid_detector *timed, const struct deid_detector *plain)
+{
+	size_t n = deid_detector_rule_count(timed), i, numbers = n, title = n;
+	uint64_t *t = calloc(n, sizeof(*t)), *u = calloc(n, sizeof(*u)), sum = 0;
+	struct deid_stage_times st;
+
+	assert_non_null(t);
+	assert_non_null(u);
+	assert_true(n > 10);
+	assert_null(deid_detector_rule_name(timed, n));
+	deid_detector_rule_times(timed, t);
+	deid_detector_rule_times(plain, u);
+	for (i = 0; i < n; i++) {
+		const char *name = deid_detector_rule_name(timed, i);
+
+		assert_non_null(name);
+		if (strcmp(name, "numbers") == 0)
+			numbers = i;
+		if (strcmp(name, "staff_title") == 0)
+			title = i;
+		assert_true(u[i] == 0);
+		sum += t[i];
+	}
+	assert_true(numbers < n && title < n);
+	assert_true(t[numbers] > 0);
+	assert_true(t[title] == 0);
+	memset(&st, 0, sizeof(st));
+	deid_detector_stage_times(timed, &st);
+	assert_true(sum <= st.ns[DEID_STAGE_RULES]);
+	free(t);
+	free(u);
+}
+
 static void test_stage_times(void **state)
 {
 	static const char text[] = "Patientin: Anna Muster, geb. 01.02.1950, wohnhaft "
@@ -1003,6 +1042,7 @@ static void test_stage_times(void **state)
 		assert_true(ran ? t.ns[k] > 0 : t.ns[k] == 0);
 		assert_true(u.ns[k] == 0);
 	}
+	rule_times(timed, plain);
 	deid_spans_release(&sp);
 	deid_detector_free(timed);
 	deid_detector_free(plain);
