@@ -262,6 +262,8 @@ static void test_addresses(void **state)
 		{ "FA für Neurologie, Bechterew-Platz 20, Villach behandelt.", PHI_CITY,
 		  "Villach" },
 		{ "Walter-Nernst-Str. 104 | 09702 Söldheim\n", PHI_ZIP, "09702" },
+		/* a street without a number right above the postcode's line */
+		{ "Anna Muster\nAm Hasenstall\n20223 Musterbeck\n", PHI_STREET, "Am Hasenstall" },
 		/* a postcode that starts a line, before a street */
 		{ "Vorstand: Prof. Dr. A. Muster\n20223 Klein Musterbeck, Hauptplatz 8, Tel.",
 		  PHI_CITY, "Klein Musterbeck" },
@@ -505,6 +507,7 @@ static void test_negatives(void **state)
 		"Liebe Kollegin,\nliebe Kollegen!\nLiebe Eltern, lieber Herr Doktor,",
 		"Diagnose\tM. Crohn\nWert\tA. 12\n",
 		"3/14 tumorbefallene LK, pN1 (2/14) tumorfrei, Dosis 10-11 mg, Segment 4-5.",
+		"Im Verlauf\n12 Tage später, Am Ende\n3 Zyklen.",
 	};
 	struct deid_spans sp = DEID_SPANS_INIT;
 	size_t i, bad = 0;
