@@ -1633,12 +1633,22 @@ static size_t after_particle(const char *text, size_t we, size_t e)
 	return w2;
 }
 
+/* Does s start its line (blanks before it at most)? */
+static bool starts_its_line(const char *text, size_t s)
+{
+	while (s > 0 && (text[s - 1] == ' ' || text[s - 1] == '\t'))
+		s--;
+	return s == 0 || text[s - 1] == '\n';
+}
+
 static size_t trim_given(const struct deid_gaz *g, struct ms_buf *scratch, const char *text,
                          size_t len, size_t s, size_t e, bool titled)
 {
 	size_t pos = s;
 
-	if (titled && ends_its_line(text, len, s, e))
+	/* a signature after a title, or a name alone on its line below the word
+	 * that introduced it (an address block: "Herrn\nAnna Muster\n") */
+	if ((titled || starts_its_line(text, s)) && ends_its_line(text, len, s, e))
 		return e;
 
 	while (pos < e) {

@@ -393,6 +393,10 @@ static void test_people(void **state)
 		/* after a title, "M. X" is a person, not "Morbus X" */
 		{ "OA PD Dr. med M. Kienböck\n", PHI_STAFF, "M. Kienböck" },
 		{ "Dr. M. Parkinson kam", PHI_STAFF, "M. Parkinson" },
+		/* an address block: the name alone on the line below "Herrn" or "An" */
+		{ "Herrn\nPfeuso Föskiner\nKliefweg 119\n", PHI_PATIENT, "Pfeuso Föskiner" },
+		{ "An\nTühard von Sinnhubermann\nPraxis für Orthopädie", PHI_STAFF,
+		  "Tühard von Sinnhubermann" },
 		/* a colleague by first name; the title after the name; names side by
 		 * side in tab-separated signature cells */
 		{ "Werte Frau Kollegin, liebe Anna!", PHI_STAFF, "Anna" },
@@ -508,6 +512,7 @@ static void test_negatives(void **state)
 		"Diagnose\tM. Crohn\nWert\tA. 12\n",
 		"3/14 tumorbefallene LK, pN1 (2/14) tumorfrei, Dosis 10-11 mg, Segment 4-5.",
 		"Im Verlauf\n12 Tage später, Am Ende\n3 Zyklen.",
+		"An\nAbteilung Radiologie\nAn\nRadiologische Gemeinschaftspraxis\n",
 	};
 	struct deid_spans sp = DEID_SPANS_INIT;
 	size_t i, bad = 0;
