@@ -56,7 +56,8 @@ struct catalog_files {
  * catalog_sink, bracketed per file by file_begin (with the file's SHA-256
  * as hex) and file_end; consecutive terms come as runs (n >= 1). entry also gets what prepare
  * (optional) made of the entry on the reader thread, or NULL when that was empty; prepare must be
- * thread-safe and return 0 or MS_ENOMEM.
+ * thread-safe and return 0 or MS_ENOMEM. With prepare, entry gets no metadata (n_meta 0): what
+ * prepare made stands for it.
  */
 struct catalog_files_sink {
 	int (*file_begin)(void *payload, size_t file, const char *sha256, struct ms_error *err);

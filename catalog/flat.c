@@ -63,6 +63,7 @@
  */
 #include "catalog/catalog_int.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -249,22 +250,42 @@ static int src_init(struct flat_reader *r, struct flat_src *src, const char *dat
 	return 0;
 }
 
+/* Offset of the first sep in line[i, len), or len; eight bytes at a time. */
+static size_t find_sep(const char *line, size_t len, size_t i, char sep)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	const uint64_t pat = ones * (unsigned char)sep;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, line + i, 8);
+		w ^= pat;
+		if ((w - ones) & ~w & highs)
+			break; /* a byte of these eight is sep */
+	}
+	while (i < len && line[i] != sep)
+		i++;
+	return i;
+}
+
 /* Splits line at sep into f[0..max); returns the number of fields (may exceed max). */
 static size_t split(const char *line, size_t len, char sep, struct slice *f, size_t max)
 {
-	size_t i, start = 0, n = 0;
+	size_t start = 0, n = 0;
 
-	for (i = 0; i <= len; i++) {
-		if (i < len && line[i] != sep)
-			continue;
+	for (;;) {
+		size_t at = find_sep(line, len, start, sep);
+
 		if (n < max) {
 			f[n].s = line + start;
-			f[n].len = i - start;
+			f[n].len = at - start;
 		}
 		n++;
-		start = i + 1;
+		if (at == len)
+			return n;
+		start = at + 1;
 	}
-	return n;
 }
 
 static struct slice trim(struct slice s)
@@ -331,12 +352,16 @@ static int text_dup(struct flat_reader *r, struct ms_arena *a, struct slice s, c
 {
 	int rc;
 
-	ms_buf_reset(&r->norm);
 	s = trim(s);
-	rc = ms_nfc_append(&r->norm, s.s, s.len, r->err);
-	if (rc)
-		return rc;
-	*out = ms_arena_strndup(a, r->norm.buf, r->norm.len);
+	if (ms_nfc_by_range(s.s, s.len)) {
+		*out = ms_arena_strndup(a, s.s, s.len); /* no copy through norm */
+	} else {
+		ms_buf_reset(&r->norm);
+		rc = ms_nfc_append(&r->norm, s.s, s.len, r->err);
+		if (rc)
+			return rc;
+		*out = ms_arena_strndup(a, r->norm.buf, r->norm.len);
+	}
 	if (!*out)
 		return ms_error_set(r->err, MS_ENOMEM, "out of memory");
 	return 0;

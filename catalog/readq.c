@@ -228,7 +228,11 @@ static int q_entry(void *payload, const struct catalog_entry *e, struct ms_error
 	c->usage = dup(a, e->usage, &ok);
 	c->label = dup(a, e->label, &ok);
 	c->rubrics = dup_rubrics(a, e, &ok);
-	c->meta = dup_meta(a, e, &ok);
+	/* what prepare makes of the entry stands for its metadata (see
+	 * struct catalog_files_sink): no copy of 2 strings per field */
+	c->meta = q->sink->prepare ? NULL : dup_meta(a, e, &ok);
+	if (q->sink->prepare)
+		c->n_meta = 0;
 	if (ok && q->sink->prepare) {
 		ms_buf_reset(&q->extra);
 		if (q->sink->prepare(e, &q->extra))

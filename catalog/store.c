@@ -528,19 +528,32 @@ static int import_begin(void *payload, const struct catalog_info *info, struct m
 	return 0;
 }
 
-/* The metadata as a JSON object; runs on the reader thread (readq.c). */
+/*
+ * The metadata as a compact JSON object; runs on the reader thread
+ * (readq.c). Written pair by pair with ms_json_quote (a flat object needs
+ * none of the writer's nesting state: a fifth of the reader's time went
+ * there).
+ */
 static int meta_json(const struct catalog_entry *e, struct ms_buf *out)
 {
-	struct ms_json j;
 	size_t i;
 
 	if (!e->n_meta)
 		return 0;
-	ms_json_init(&j, out, false);
-	ms_json_obj_begin(&j);
-	for (i = 0; i < e->n_meta; i++)
-		ms_json_kstr(&j, e->meta[i].name, e->meta[i].value);
-	ms_json_obj_end(&j);
+	ms_buf_addch(out, '{');
+	for (i = 0; i < e->n_meta; i++) {
+		const char *v = e->meta[i].value;
+
+		if (i)
+			ms_buf_addch(out, ',');
+		(void)ms_json_quote(out, e->meta[i].name, strlen(e->meta[i].name));
+		ms_buf_addch(out, ':');
+		if (v)
+			(void)ms_json_quote(out, v, strlen(v));
+		else
+			ms_buf_adds(out, "null");
+	}
+	ms_buf_addch(out, '}');
 	return ms_buf_status(out) ? MS_ENOMEM : 0;
 }
 

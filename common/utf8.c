@@ -168,7 +168,7 @@ int ms_decode_append(struct ms_buf *out, const char *s, size_t len, enum ms_enco
  * combining class 0, and nothing before U+0300 composes with a following
  * character of that range), which covers German text and spares ICU.
  */
-static bool nfc_by_range(const char *s, size_t len)
+bool ms_nfc_by_range(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
@@ -245,7 +245,7 @@ int ms_nfc_append(struct ms_buf *out, const char *s, size_t len, struct ms_error
 	int32_t n = 0, m;
 	int rc;
 
-	if (nfc_by_range(s, len)) {
+	if (ms_nfc_by_range(s, len)) {
 		rc = ms_buf_add(out, s, len);
 		return rc ? ms_error_set(err, rc, "%s", ms_status_str(rc)) : 0;
 	}

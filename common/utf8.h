@@ -44,6 +44,13 @@ int ms_decode_append(struct ms_buf *out, const char *s, size_t len,
                      enum ms_encoding enc) MS_MUST_CHECK;
 
 /*
+ * True when s is well-formed UTF-8 of code points below U+0300 only (no
+ * combining marks, nothing that composes), as German text mostly is: then
+ * it is valid and in NFC already, and ms_text_import would copy it as it is.
+ */
+bool ms_nfc_by_range(const char *s, size_t len);
+
+/*
  * Appends the NFC form of the valid UTF-8 text s to out. Pure ASCII and text
  * that ICU's quick check reports as already normalised is copied unchanged.
  * Returns 0, MS_ENOMEM, MS_ETOOBIG (out's cap) or MS_EUNICODE (ICU failure).
