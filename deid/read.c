@@ -713,6 +713,7 @@ static void clean_value(struct ms_buf *out, const char *s, size_t len)
 /* NFC of r->tmp into the arena. */
 static int to_arena(struct deid_reader *r, const char **out, size_t *len_out, struct ms_error *err)
 {
+	const struct ms_buf *src;
 	char *p;
 	int rc = ms_buf_status(&r->tmp);
 
@@ -722,17 +723,22 @@ static int to_arena(struct deid_reader *r, const char **out, size_t *len_out, st
 		return rc;
 	}
 	ms_buf_reset(&r->tmp2);
-	rc = ms_text_import(&r->tmp2, r->tmp.buf, r->tmp.len, err);
-	if (rc)
-		return rc;
-	p = ms_arena_strndup(&r->arena, r->tmp2.buf, r->tmp2.len);
+	if (ms_nfc_by_range(r->tmp.buf, r->tmp.len)) {
+		src = &r->tmp; /* valid and NFC already: no copy through tmp2 */
+	} else {
+		rc = ms_text_import(&r->tmp2, r->tmp.buf, r->tmp.len, err);
+		if (rc)
+			return rc;
+		src = &r->tmp2;
+	}
+	p = ms_arena_strndup(&r->arena, src->buf, src->len);
 	if (!p) {
 		ms_error_set(err, MS_ENOMEM, "out of memory");
 		return MS_ENOMEM;
 	}
 	*out = p;
 	if (len_out)
-		*len_out = r->tmp2.len;
+		*len_out = src->len;
 	return 0;
 }
 
