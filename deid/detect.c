@@ -348,8 +348,70 @@ static bool protected_by(const struct deid_regions *r, size_t start, size_t end)
 	return lo < r->n && r->v[lo].start <= start && r->v[lo].end >= end;
 }
 
-/* Drops protected candidates (KEEP regions, allowlist veto) in place. */
-static void filter(struct deid_detector *det)
+/* Does text[s, e) hold one of the words, case-insensitively, as a substring? */
+static bool holds_word(const char *text, size_t s, size_t e, const char *const *words, size_t n)
+{
+	size_t i, k, at;
+
+	for (k = 0; k < n; k++) {
+		size_t wl = strlen(words[k]);
+
+		for (at = s; at + wl <= e; at++) {
+			for (i = 0; i < wl; i++) {
+				char c = text[at + i];
+
+				if (c >= 'A' && c <= 'Z')
+					c = (char)(c + ('a' - 'A'));
+				if (c != words[k][i])
+					break;
+			}
+			if (i == wl)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Whether a model's span has the shape its label needs: a postcode or a
+ * phone number holds digits, a date a digit or a month, an age a digit or a
+ * number word. The model alone sometimes tags a plain word so ("Kopf" as
+ * ZIP, "Kraft" as DATE); rules and the dictionary check shapes themselves.
+ * IDs are left alone: wards and rooms are IDs too ("Station B").
+ */
+static bool ner_shape_ok(const char *text, const struct deid_span *sp)
+{
+	static const char *const months[] = { "jan", "feb", "mär", "maerz", "mrz",
+		                              "apr", "mai", "jun", "jul",   "aug",
+		                              "sep", "okt", "nov", "dez",   "quartal" };
+	static const char *const numbers[] = { "zig",     "ßig",  "sig", "zehn",
+		                               "hundert", "jähr", "jahr" };
+	size_t i, digits = 0;
+
+	for (i = sp->start; i < sp->end; i++)
+		digits += text[i] >= '0' && text[i] <= '9';
+	switch (sp->label) {
+	case PHI_ZIP:
+		return digits >= 4;
+	case PHI_PHONE:
+		return digits >= 5;
+	case PHI_DATE:
+	case PHI_BIRTHDATE:
+		return digits >= 1 || holds_word(text, sp->start, sp->end, months,
+		                                 sizeof(months) / sizeof(*months));
+	case PHI_AGE:
+		return digits >= 1 || holds_word(text, sp->start, sp->end, numbers,
+		                                 sizeof(numbers) / sizeof(*numbers));
+	default:
+		return true;
+	}
+}
+
+/*
+ * Drops protected candidates (KEEP regions, allowlist veto) and model spans
+ * of the wrong shape (ner_shape_ok) in place.
+ */
+static void filter(struct deid_detector *det, const char *text)
 {
 	const struct deid_gaz *g = det->sh->gaz;
 	size_t i, w = 0;
@@ -359,6 +421,8 @@ static void filter(struct deid_detector *det)
 		const struct deid_span *sp = &det->cands.v[i].span;
 
 		if (protected_by(&det->keep, sp->start, sp->end))
+			continue;
+		if (sp->source_kind == DEID_SOURCE_NER && !ner_shape_ok(text, sp))
 			continue;
 		if (g && !(det->sh->flags & DEID_DETECT_NO_KEEP) &&
 		    (sp->source_kind == DEID_SOURCE_GAZETTEER ||
@@ -837,7 +901,7 @@ int deid_detector_run(struct deid_detector *det, const struct deid_doc *doc, str
 	}
 	if (rc)
 		return rc;
-	filter(det);
+	filter(det, text);
 	if (sh->flags & DEID_DETECT_NO_MERGE) {
 		if (det->cands.n)
 			qsort(det->cands.v, det->cands.n, sizeof(*det->cands.v), cmp_span_start);

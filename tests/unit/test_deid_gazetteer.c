@@ -314,6 +314,58 @@ static void test_ner_contract(void **state)
 	deid_detector_free(det);
 }
 
+/* A pretend tagger: "word=LABEL" pairs, the first occurrence of each word. */
+static int ner_labelled(void *payload, const char *text, size_t len, struct deid_spans *out,
+                        struct ms_error *err)
+{
+	const char *const *w;
+
+	(void)err;
+	for (w = payload; *w; w++) {
+		const char *eq = strchr(*w, '=');
+		char word[64];
+		const char *p;
+		struct deid_span s;
+
+		snprintf(word, sizeof(word), "%.*s", (int)(eq - *w), *w);
+		p = strstr(text, word);
+		if (!p || (size_t)(p - text) >= len)
+			continue;
+		memset(&s, 0, sizeof(s));
+		s.start = (size_t)(p - text);
+		s.end = s.start + strlen(word);
+		assert_int_equal(phi_label_parse(&s.label, eq + 1), 0);
+		if (deid_spans_add(out, &s))
+			return MS_ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * The model's postcodes and phone numbers need digits, its dates a digit
+ * or a month, its ages a digit or a number word; other labels and IDs are
+ * taken as they come.
+ */
+static void test_ner_shapes(void **state)
+{
+	static const char *const words[] = {
+		"Kopf=ZIP",    "12345=ZIP",    "Kraft=DATE",  "Mitte März=DATE",
+		"Fünfzig=AGE", "Rest=AGE",     "Ebene=PHONE", "0301234=PHONE",
+		"Wert=ID",     "Muster=STAFF", NULL
+	};
+	struct deid_ner_hook hook = { ner_labelled, (void *)words };
+	struct deid_detector *det = make(&hook, DEID_DETECT_NO_RULES);
+	struct deid_spans sp = DEID_SPANS_INIT;
+	const char *text = "Kopf 12345 Kraft Mitte März Fünfzig Rest Ebene 0301234 Wert Muster";
+
+	(void)state;
+	run(det, text, &sp);
+	assert_string_equal(texts(text, &sp), "ZIP:12345|DATE:Mitte März|AGE:Fünfzig|"
+	                                      "PHONE:0301234|ID:Wert|STAFF:Muster");
+	deid_spans_release(&sp);
+	deid_detector_free(det);
+}
+
 /* A pretend tagger: marks the first occurrence of each phrase as STAFF. */
 static int ner_first(void *payload, const char *text, size_t len, struct deid_spans *out,
                      struct ms_error *err)
@@ -451,11 +503,17 @@ static void test_fingerprint_and_clone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fold),          cmocka_unit_test(test_tokens),
-		cmocka_unit_test(test_load_errors),   cmocka_unit_test(test_names),
-		cmocka_unit_test(test_places),        cmocka_unit_test(test_allowlist_and_ner),
-		cmocka_unit_test(test_ner_contract),  cmocka_unit_test(test_name_propagation),
-		cmocka_unit_test(test_person_labels), cmocka_unit_test(test_fingerprint_and_clone),
+		cmocka_unit_test(test_fold),
+		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_places),
+		cmocka_unit_test(test_allowlist_and_ner),
+		cmocka_unit_test(test_ner_contract),
+		cmocka_unit_test(test_ner_shapes),
+		cmocka_unit_test(test_name_propagation),
+		cmocka_unit_test(test_person_labels),
+		cmocka_unit_test(test_fingerprint_and_clone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
