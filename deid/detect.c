@@ -373,11 +373,42 @@ static bool holds_word(const char *text, size_t s, size_t e, const char *const *
 }
 
 /*
+ * A model's date with digits, unless it is a number no date is written as:
+ * three digits alone, four that are no year of 1900..2099 ("2250"), or a
+ * fraction whose first part is no day or month ("120/80", a blood pressure).
+ */
+static bool number_date_ok(const char *s, size_t len)
+{
+	size_t i, slash = len, n_digits = 0;
+	int first;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			n_digits++;
+		else if (s[i] == '/' && slash == len)
+			slash = i;
+		else
+			return true; /* other characters: not a bare number */
+	}
+	if (slash == len) {
+		if (n_digits == 3)
+			return false;
+		if (n_digits == 4)
+			return (s[0] == '1' && s[1] == '9') || (s[0] == '2' && s[1] == '0');
+		return true;
+	}
+	if (slash == 0 || slash > 2)
+		return false;
+	first = slash == 2 ? (s[0] - '0') * 10 + (s[1] - '0') : s[0] - '0';
+	return first >= 1 && first <= 31;
+}
+
+/*
  * Whether a model's span has the shape its label needs: a postcode or a
- * phone number holds digits, a date a digit or a month, an age a digit or a
- * number word. The model alone sometimes tags a plain word so ("Kopf" as
- * ZIP, "Kraft" as DATE); rules and the dictionary check shapes themselves.
- * IDs are left alone: wards and rooms are IDs too ("Station B").
+ * phone number holds digits, a date a month or digits that can be a date
+ * (number_date_ok), an age a digit or a number word. The model alone sometimes tags a plain word so
+ * ("Kopf" as ZIP, "Kraft" as DATE); rules and the dictionary check shapes themselves. IDs are left
+ * alone: wards and rooms are IDs too ("Station B").
  */
 static bool ner_shape_ok(const char *text, const struct deid_span *sp)
 {
@@ -397,8 +428,10 @@ static bool ner_shape_ok(const char *text, const struct deid_span *sp)
 		return digits >= 5;
 	case PHI_DATE:
 	case PHI_BIRTHDATE:
-		return digits >= 1 || holds_word(text, sp->start, sp->end, months,
-		                                 sizeof(months) / sizeof(*months));
+		if (digits)
+			return number_date_ok(text + sp->start, sp->end - sp->start);
+		return holds_word(text, sp->start, sp->end, months,
+		                  sizeof(months) / sizeof(*months));
 	case PHI_AGE:
 		return digits >= 1 || holds_word(text, sp->start, sp->end, numbers,
 		                                 sizeof(numbers) / sizeof(*numbers));

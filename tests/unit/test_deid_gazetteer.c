@@ -342,26 +342,28 @@ static int ner_labelled(void *payload, const char *text, size_t len, struct deid
 }
 
 /*
- * The model's postcodes and phone numbers need digits, its dates a digit
- * or a month, its ages a digit or a number word; other labels and IDs are
- * taken as they come.
+ * The model's postcodes and phone numbers need digits, its dates a month or
+ * digits that can be a date (not "120/80", not "2250"), its ages a digit or
+ * a number word; other labels and IDs are taken as they come.
  */
 static void test_ner_shapes(void **state)
 {
-	static const char *const words[] = {
-		"Kopf=ZIP",    "12345=ZIP",    "Kraft=DATE",  "Mitte März=DATE",
-		"Fünfzig=AGE", "Rest=AGE",     "Ebene=PHONE", "0301234=PHONE",
-		"Wert=ID",     "Muster=STAFF", NULL
-	};
+	static const char *const words[] = { "Kopf=ZIP",        "12345=ZIP",    "Kraft=DATE",
+		                             "Mitte März=DATE", "120/80=DATE",  "2250=DATE",
+		                             "1994=DATE",       "03/21=DATE",   "Fünfzig=AGE",
+		                             "Rest=AGE",        "Ebene=PHONE",  "0301234=PHONE",
+		                             "Wert=ID",         "Muster=STAFF", NULL };
 	struct deid_ner_hook hook = { ner_labelled, (void *)words };
 	struct deid_detector *det = make(&hook, DEID_DETECT_NO_RULES);
 	struct deid_spans sp = DEID_SPANS_INIT;
-	const char *text = "Kopf 12345 Kraft Mitte März Fünfzig Rest Ebene 0301234 Wert Muster";
+	const char *text = "Kopf 12345 Kraft Mitte März RR 120/80 2250 ml 1994 03/21 Fünfzig "
+	                   "Rest Ebene 0301234 Wert Muster";
 
 	(void)state;
 	run(det, text, &sp);
-	assert_string_equal(texts(text, &sp), "ZIP:12345|DATE:Mitte März|AGE:Fünfzig|"
-	                                      "PHONE:0301234|ID:Wert|STAFF:Muster");
+	assert_string_equal(texts(text, &sp),
+	                    "ZIP:12345|DATE:Mitte März|DATE:1994|DATE:03/21|AGE:Fünfzig|"
+	                    "PHONE:0301234|ID:Wert|STAFF:Muster");
 	deid_spans_release(&sp);
 	deid_detector_free(det);
 }
