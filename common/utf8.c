@@ -174,7 +174,9 @@ bool ms_nfc_by_range(const char *s, size_t len)
 
 	while (p < end) {
 		if (*p < 0x80) {
-			p++;
+			p = (const unsigned char *)s +
+			    skip_ascii((const unsigned char *)s,
+			               (size_t)(p - (const unsigned char *)s), len);
 			continue;
 		}
 		/* C2..CB lead U+0080..U+02FF */

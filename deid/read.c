@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -640,14 +641,35 @@ static void put_visible(struct cleaner *c, unsigned char ch)
 }
 
 /*
+ * Non-zero if a byte of w is below n (1 <= n <= 128); exact ("hasless" of
+ * the bit-twiddling collections: a borrow only starts at such a byte).
+ */
+static inline uint64_t has_byte_below(uint64_t w, unsigned n)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+
+	return (w - ones * n) & ~w & highs;
+}
+
+/*
  * After a visible character, the bytes up to the next line break, control
  * character or possible C1 control (lead byte 0xC2) need no decision: they
  * are copied in one go. Returns how many were copied from s[from].
  */
 static size_t copy_plain_run(struct ms_buf *out, const unsigned char *s, size_t from, size_t len)
 {
+	const uint64_t ones = 0x0101010101010101u;
 	size_t j = from;
 
+	/* eight bytes at a time while none of them is below 0x20, 0x7F or 0xC2 */
+	for (; len - j >= 8; j += 8) {
+		uint64_t w;
+
+		memcpy(&w, s + j, 8);
+		if (has_byte_below(w, 0x20) | has_byte_below(w ^ (ones * 0x7F), 1) |
+		    has_byte_below(w ^ (ones * 0xC2), 1))
+			break; /* the byte loop finds it among these eight */
+	}
 	while (j < len && s[j] >= 0x20 && s[j] != 0x7F && s[j] != 0xC2)
 		j++;
 	ms_buf_add(out, s + from, j - from);
