@@ -376,13 +376,31 @@ static void keystream_init(struct keystream *ks, const struct deid_hmac *h, cons
 	ks->pos = sizeof(ks->buf);
 }
 
+/* v in decimal at p (10 characters at most); returns their number. */
+static size_t dec_u32(char *p, unsigned v)
+{
+	char rev[10];
+	size_t n = 0, i;
+
+	do {
+		rev[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && n < sizeof(rev));
+	for (i = 0; i < n; i++)
+		p[i] = rev[n - 1 - i];
+	return n;
+}
+
 static unsigned keystream_byte(struct keystream *ks)
 {
 	if (ks->pos == sizeof(ks->buf)) {
+		/* "attempt:block", as "%u:%u" would print it, without snprintf */
 		char tag[32];
-		int n = snprintf(tag, sizeof(tag), "%u:%u", ks->attempt, ks->block++);
+		size_t n = dec_u32(tag, ks->attempt);
 
-		deid_hmac2(ks->h, ks->buf, ks->domain, ks->s, ks->len, tag, (size_t)n);
+		tag[n++] = ':';
+		n += dec_u32(tag + n, ks->block++);
+		deid_hmac2(ks->h, ks->buf, ks->domain, ks->s, ks->len, tag, n);
 		ks->pos = 0;
 	}
 	return ks->buf[ks->pos++];
