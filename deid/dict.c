@@ -237,8 +237,11 @@ static bool in_list(const char *const *list, const char *key, size_t len)
 {
 	const char *const *p;
 
+	if (!len)
+		return false;
 	for (p = list; *p; p++) {
-		if (strlen(*p) == len && memcmp(*p, key, len) == 0)
+		/* the first byte before strlen: most words differ there */
+		if ((*p)[0] == key[0] && strlen(*p) == len && memcmp(*p, key, len) == 0)
 			return true;
 	}
 	return false;
