@@ -513,6 +513,7 @@ static void test_negatives(void **state)
 		"3/14 tumorbefallene LK, pN1 (2/14) tumorfrei, Dosis 10-11 mg, Segment 4-5.",
 		"Im Verlauf\n12 Tage später, Am Ende\n3 Zyklen.",
 		"An\nAbteilung Radiologie\nAn\nRadiologische Gemeinschaftspraxis\n",
+		"An\nZentrale Notaufnahme\n\nAn\nPflegedienst Sonnenschein\n",
 	};
 	struct deid_spans sp = DEID_SPANS_INIT;
 	size_t i, bad = 0;
