@@ -145,24 +145,16 @@ static int text_dup(struct alpha_reader *r, struct slice s, const char **out)
 {
 	int rc;
 
-	ms_buf_reset(&r->tmp);
-	ms_buf_reset(&r->norm);
 	s = trim(s);
-	if (r->enc == MS_ENC_UTF8 && ms_nfc_by_range(s.s, s.len)) {
-		*out = ms_arena_strndup(&r->rec, s.s, s.len);
-	} else if (r->enc == MS_ENC_UTF8) {
-		rc = ms_nfc_append(&r->norm, s.s, s.len, r->err);
-		if (rc)
-			return rc;
-		*out = ms_arena_strndup(&r->rec, r->norm.buf, r->norm.len);
-	} else {
-		/* ISO-8859-1 and Windows-1252 hold no combining marks: what they
-		 * decode to is in NFC already */
-		rc = ms_decode_append(&r->tmp, s.s, s.len, r->enc);
-		if (rc)
-			return ms_error_set(r->err, rc, "%s", ms_status_str(rc));
-		*out = ms_arena_strndup(&r->rec, r->tmp.buf, r->tmp.len);
-	}
+	if (r->enc == MS_ENC_UTF8)
+		return ms_nfc_dup(&r->rec, &r->norm, s.s, s.len, out, r->err);
+	/* ISO-8859-1 and Windows-1252 hold no combining marks: what they
+	 * decode to is in NFC already */
+	ms_buf_reset(&r->tmp);
+	rc = ms_decode_append(&r->tmp, s.s, s.len, r->enc);
+	if (rc)
+		return ms_error_set(r->err, rc, "%s", ms_status_str(rc));
+	*out = ms_arena_strndup(&r->rec, r->tmp.buf, r->tmp.len);
 	if (!*out)
 		return ms_error_set(r->err, MS_ENOMEM, "out of memory");
 	return 0;

@@ -350,21 +350,8 @@ static const char *chapter_code(struct flat_reader *r, int num)
 /* Normalises s (valid UTF-8) to NFC and copies it into arena a. */
 static int text_dup(struct flat_reader *r, struct ms_arena *a, struct slice s, const char **out)
 {
-	int rc;
-
 	s = trim(s);
-	if (ms_nfc_by_range(s.s, s.len)) {
-		*out = ms_arena_strndup(a, s.s, s.len); /* no copy through norm */
-	} else {
-		ms_buf_reset(&r->norm);
-		rc = ms_nfc_append(&r->norm, s.s, s.len, r->err);
-		if (rc)
-			return rc;
-		*out = ms_arena_strndup(a, r->norm.buf, r->norm.len);
-	}
-	if (!*out)
-		return ms_error_set(r->err, MS_ENOMEM, "out of memory");
-	return 0;
+	return ms_nfc_dup(a, &r->norm, s.s, s.len, out, r->err);
 }
 
 static int oom(struct flat_reader *r)

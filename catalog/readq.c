@@ -230,18 +230,20 @@ static int q_entry(void *payload, const struct catalog_entry *e, struct ms_error
 	c->rubrics = dup_rubrics(a, e, &ok);
 	/* what prepare makes of the entry stands for its metadata (see
 	 * struct catalog_files_sink): no copy of 2 strings per field */
-	c->meta = q->sink->prepare ? NULL : dup_meta(a, e, &ok);
-	if (q->sink->prepare)
-		c->n_meta = 0;
-	if (ok && q->sink->prepare) {
-		ms_buf_reset(&q->extra);
-		if (q->sink->prepare(e, &q->extra))
-			return nomem(err);
-		if (q->extra.len)
-			r->extra = ms_arena_strndup(a, q->extra.buf, q->extra.len);
-		ok = !q->extra.len || r->extra;
+	if (!q->sink->prepare) {
+		c->meta = dup_meta(a, e, &ok);
+		return ok ? 0 : nomem(err);
 	}
-	return ok ? 0 : nomem(err);
+	c->meta = NULL;
+	c->n_meta = 0;
+	if (!ok)
+		return nomem(err);
+	ms_buf_reset(&q->extra);
+	if (q->sink->prepare(e, &q->extra))
+		return nomem(err);
+	if (q->extra.len)
+		r->extra = ms_arena_strndup(a, q->extra.buf, q->extra.len);
+	return !q->extra.len || r->extra ? 0 : nomem(err);
 }
 
 static int q_term(void *payload, const struct catalog_term *t, struct ms_error *err)

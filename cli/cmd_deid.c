@@ -795,8 +795,7 @@ static int run_all(struct run_state *st, struct deid_reader *rd, struct ms_error
 		deid_pipeline_stage_times(p, &st->times);
 		for (i = 0; i < st->n_clones; i++) {
 			deid_detector_stage_times(st->clones[i], &st->times);
-			if (st->rule_ns)
-				deid_detector_rule_times(st->clones[i], st->rule_ns);
+			deid_detector_rule_times(st->clones[i], st->rule_ns);
 		}
 	}
 	/* the workers' detectors are clones: they go before the original */

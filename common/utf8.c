@@ -13,6 +13,7 @@
 #include <unicode/utf8.h>
 
 #include "common/alloc.h"
+#include "common/arena.h"
 
 const char *ms_encoding_name(enum ms_encoding enc)
 {
@@ -170,19 +171,18 @@ int ms_decode_append(struct ms_buf *out, const char *s, size_t len, enum ms_enco
  */
 bool ms_nfc_by_range(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
 
-	while (p < end) {
-		if (*p < 0x80) {
-			p = (const unsigned char *)s +
-			    skip_ascii((const unsigned char *)s,
-			               (size_t)(p - (const unsigned char *)s), len);
+	while (i < len) {
+		if (p[i] < 0x80) {
+			i = skip_ascii(p, i, len);
 			continue;
 		}
 		/* C2..CB lead U+0080..U+02FF */
-		if (*p < 0xC2 || *p > 0xCB || end - p < 2 || (p[1] & 0xC0) != 0x80)
+		if (p[i] < 0xC2 || p[i] > 0xCB || len - i < 2 || (p[i + 1] & 0xC0) != 0x80)
 			return false;
-		p += 2;
+		i += 2;
 	}
 	return true;
 }
@@ -281,6 +281,23 @@ out:
 	ms_free(u);
 	ms_free(v);
 	return rc;
+}
+
+int ms_nfc_dup(struct ms_arena *a, struct ms_buf *norm, const char *s, size_t len, const char **out,
+               struct ms_error *err)
+{
+	int rc;
+
+	if (ms_nfc_by_range(s, len)) {
+		*out = ms_arena_strndup(a, s, len); /* no copy through norm */
+	} else {
+		ms_buf_reset(norm);
+		rc = ms_nfc_append(norm, s, len, err);
+		if (rc)
+			return rc;
+		*out = ms_arena_strndup(a, norm->buf, norm->len);
+	}
+	return *out ? 0 : ms_error_set(err, MS_ENOMEM, "out of memory");
 }
 
 int ms_text_import(struct ms_buf *out, const char *s, size_t len, struct ms_error *err)

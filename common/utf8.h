@@ -50,6 +50,16 @@ int ms_decode_append(struct ms_buf *out, const char *s, size_t len,
  */
 bool ms_nfc_by_range(const char *s, size_t len);
 
+struct ms_arena;
+
+/*
+ * The NFC form of valid UTF-8 s, copied into arena a (NUL-terminated) in
+ * *out; norm is scratch space, used only when s is not in NFC by its code
+ * points already. Returns 0, MS_ENOMEM or an error of ms_nfc_append().
+ */
+int ms_nfc_dup(struct ms_arena *a, struct ms_buf *norm, const char *s, size_t len, const char **out,
+               struct ms_error *err) MS_MUST_CHECK;
+
 /*
  * Appends the NFC form of the valid UTF-8 text s to out. Pure ASCII and text
  * that ICU's quick check reports as already normalised is copied unchanged.

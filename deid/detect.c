@@ -406,9 +406,10 @@ static bool number_date_ok(const char *s, size_t len)
 /*
  * Whether a model's span has the shape its label needs: a postcode or a
  * phone number holds digits, a date a month or digits that can be a date
- * (number_date_ok), an age a digit or a number word. The model alone sometimes tags a plain word so
- * ("Kopf" as ZIP, "Kraft" as DATE); rules and the dictionary check shapes themselves. IDs are left
- * alone: wards and rooms are IDs too ("Station B").
+ * (number_date_ok), an age a digit or a number word. The model alone
+ * sometimes tags a plain word so ("Kopf" as ZIP, "Kraft" as DATE); rules and
+ * the dictionary check shapes themselves. IDs are left alone: wards and
+ * rooms are IDs too ("Station B").
  */
 static bool ner_shape_ok(const char *text, const struct deid_span *sp)
 {

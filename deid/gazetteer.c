@@ -696,7 +696,6 @@ static int try_initial(const struct deid_gaz *g, const struct deid_toks *t, cons
 static const char *const city_context[] = { "in",      "aus",        "nach", "wohnhaft",
 	                                    "wohnort", "geburtsort", NULL };
 
-/* Is token i, preceded on its line by a context word or postcode, a city? */
 /* Does the word end like a street ("Hauptstraße", "Bechterew-Platz", "Str")? */
 static bool street_word(const struct deid_toks *t, const struct deid_tok *k)
 {
@@ -761,6 +760,7 @@ static bool zip_like(const struct deid_toks *t, size_t i)
 	       !(c->flags & DEID_TOK_HYPHEN_BEFORE);
 }
 
+/* Is token i, preceded on its line by a context word or postcode, a city? */
 static bool city_context_at(const struct deid_toks *t, const char *text, size_t len, size_t i,
                             size_t last)
 {
@@ -874,21 +874,11 @@ static int keep_compound(const struct deid_gaz *g, const struct deid_toks *t, si
  */
 static bool after_title(const struct deid_toks *t, size_t i)
 {
-	static const char *const titles[] = { "dr", "med",     "prof",    "pd",    "doz",
-		                              "oa", "frau",    "herr",    "herrn", "fr",
-		                              "hr", "kollege", "kollegin" };
-	const struct deid_tok *k;
-	size_t j;
+	static const char *const titles[] = { "dr", "med",     "prof",     "pd",    "doz",
+		                              "oa", "frau",    "herr",     "herrn", "fr",
+		                              "hr", "kollege", "kollegin", NULL };
 
-	if (i == 0)
-		return false;
-	k = &t->v[i - 1];
-	for (j = 0; j < sizeof(titles) / sizeof(titles[0]); j++) {
-		if (strlen(titles[j]) == k->key_len &&
-		    memcmp(deid_tok_key(t, k), titles[j], k->key_len) == 0)
-			return true;
-	}
-	return false;
+	return i > 0 && key_is(t, &t->v[i - 1], titles);
 }
 
 /* KEEP regions: allowlisted compounds and allowlist phrases of two or more words. */

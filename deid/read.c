@@ -771,7 +771,7 @@ int deid_doc_set_text(struct deid_reader *r, const char *s, size_t len, struct m
 	clean_text(&r->tmp, s, len);
 	rc = to_arena(r, &r->doc.text, &r->doc.len, err);
 	if (!rc)
-		r->doc.flags |= DEID_DOC_TEXT_CHECKED; /* ms_text_import() validated it */
+		r->doc.flags |= DEID_DOC_TEXT_CHECKED; /* to_arena() validated it */
 	return rc;
 }
 

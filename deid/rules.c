@@ -1633,17 +1633,6 @@ static bool upper_particle(const char *w, size_t wl)
 }
 
 /*
- * trim = given: the words of a name are kept while they are first names,
- * initials or particles, plus one more word (the surname); a name whose
- * first word is not a first name or initial is cut to that word (after the
- * first word, a particle may be written in capitals: "Beatrice DE
- * BEAUHARNAIS"). Words are
- * separated by blanks (a hyphenated name is one word). A name after a
- * title that ends its line or its part of the line (a signature: "Dr. med.
- * Vasyl Oleksandrovych Lavrynenko") is kept whole: nothing else shares it,
- * so every word is part of the name.
- */
-/*
  * The end of the name word that ends at we: past a particle and the word
  * after it when the span goes on so ("Purnia de Wärski": a particle keeps
  * the name going), else we.
@@ -1675,6 +1664,18 @@ static bool starts_its_line(const char *text, size_t s)
 	return s == 0 || text[s - 1] == '\n';
 }
 
+/*
+ * trim = given: the words of a name are kept while they are first names,
+ * initials or particles, plus one more word (the surname); a name whose
+ * first word is not a first name or initial is cut to that word (after the
+ * first word, a particle may be written in capitals: "Beatrice DE
+ * BEAUHARNAIS"; a particle carries the name on: "Purnia de Wärski"). Words
+ * are separated by blanks (a hyphenated name is one word). A name that ends
+ * its line or its part of the line after a title (a signature: "Dr. med.
+ * Vasyl Oleksandrovych Lavrynenko") or alone on its line (an address block:
+ * "Herrn\nAnna Muster") is kept whole: nothing else shares it, so every
+ * word is part of the name.
+ */
 static size_t trim_given(const struct deid_gaz *g, struct ms_buf *scratch, const char *text,
                          size_t len, size_t s, size_t e, bool titled)
 {
@@ -1880,6 +1881,16 @@ static void find_needs(const struct deid_rules *rules, bool keep_enabled, bool *
 	}
 }
 
+/* Matches rule r from off into ws->md: PCRE2's result (the JIT where r has it). */
+static int match_from(const struct deid_rule *r, struct deid_rules_ws *ws, const char *text,
+                      size_t len, size_t off)
+{
+	if (r->jit)
+		return pcre2_jit_match(r->code, (PCRE2_SPTR)text, len, off, 0, ws->md, ws->mctx);
+	return pcre2_match(r->code, (PCRE2_SPTR)text, len, off, PCRE2_NO_UTF_CHECK, ws->md,
+	                   ws->mctx);
+}
+
 /* Translates a PCRE2 match error (match limit, JIT stack) for rule r at off. */
 static int match_error(const struct deid_rule *r, int code, size_t off, struct ms_error *err)
 {
@@ -1922,18 +1933,13 @@ static int run_at(const struct deid_rules *rules, struct deid_rules_ws *ws, size
                   struct ms_error *err)
 {
 	const struct deid_rule *r = &rules->v[ri];
-	int rc;
-
 	uint64_t t0;
+	int rc;
 
 	if (!ws->active[ri] || off < ws->last_end[ri])
 		return 0;
 	t0 = ws->timing ? deid_clock_ns() : 0;
-	if (r->jit)
-		rc = pcre2_jit_match(r->code, (PCRE2_SPTR)text, len, off, 0, ws->md, ws->mctx);
-	else
-		rc = pcre2_match(r->code, (PCRE2_SPTR)text, len, off, PCRE2_NO_UTF_CHECK, ws->md,
-		                 ws->mctx);
+	rc = match_from(r, ws, text, len, off);
 	if (rc >= 0)
 		rc = after_match(r, ws, g, text, len, off, keep_enabled, cands, keep,
 		                 &ws->last_end[ri], err);
@@ -2202,12 +2208,7 @@ static int scan(const struct deid_rule *r, struct deid_rules_ws *ws, const struc
 	int rc;
 
 	while (off <= len) {
-		if (r->jit)
-			rc = pcre2_jit_match(r->code, (PCRE2_SPTR)text, len, off, 0, ws->md,
-			                     ws->mctx);
-		else
-			rc = pcre2_match(r->code, (PCRE2_SPTR)text, len, off, PCRE2_NO_UTF_CHECK,
-			                 ws->md, ws->mctx);
+		rc = match_from(r, ws, text, len, off);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			break;
 		if (rc < 0)

@@ -376,16 +376,16 @@ static void keystream_init(struct keystream *ks, const struct deid_hmac *h, cons
 	ks->pos = sizeof(ks->buf);
 }
 
-/* v in decimal at p (10 characters at most); returns their number. */
-static size_t dec_u32(char *p, unsigned v)
+/* v in decimal at p (20 characters at most, no NUL); returns their number. */
+static size_t put_digits(char *p, unsigned long v)
 {
-	char rev[10];
+	char rev[20];
 	size_t n = 0, i;
 
 	do {
 		rev[n++] = (char)('0' + v % 10);
 		v /= 10;
-	} while (v && n < sizeof(rev));
+	} while (v);
 	for (i = 0; i < n; i++)
 		p[i] = rev[n - 1 - i];
 	return n;
@@ -396,10 +396,10 @@ static unsigned keystream_byte(struct keystream *ks)
 	if (ks->pos == sizeof(ks->buf)) {
 		/* "attempt:block", as "%u:%u" would print it, without snprintf */
 		char tag[32];
-		size_t n = dec_u32(tag, ks->attempt);
+		size_t n = put_digits(tag, ks->attempt);
 
 		tag[n++] = ':';
-		n += dec_u32(tag + n, ks->block++);
+		n += put_digits(tag + n, ks->block++);
 		deid_hmac2(ks->h, ks->buf, ks->domain, ks->s, ks->len, tag, n);
 		ks->pos = 0;
 	}
@@ -903,25 +903,15 @@ static void put_word(struct ms_buf *out, const char *w, enum casing c)
 /* v in decimal, zero-padded to ndig characters as printf's "%0*ld" (sign included). */
 static void put_num(struct ms_buf *out, long v, unsigned ndig)
 {
-	char buf[48];
-	size_t n = 0, i;
-	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+	char digits[20];
+	size_t n = put_digits(digits, v < 0 ? 0UL - (unsigned long)v : (unsigned long)v);
+	size_t width = n + (v < 0);
 
-	do {
-		buf[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	while (n + (v < 0) < ndig && n < sizeof(buf) - 1)
-		buf[n++] = '0';
 	if (v < 0)
-		buf[n++] = '-';
-	for (i = 0; i < n / 2; i++) {
-		char c = buf[i];
-
-		buf[i] = buf[n - 1 - i];
-		buf[n - 1 - i] = c;
-	}
-	ms_buf_add(out, buf, n);
+		ms_buf_addch(out, '-');
+	for (; width < ndig; width++)
+		ms_buf_addch(out, '0');
+	ms_buf_add(out, digits, n);
 }
 
 /* The date as parsed; a missing year is 2000 (a leap year: 29.02. is valid). */
