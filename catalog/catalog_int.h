@@ -95,8 +95,10 @@ int catalog_files_read(const struct catalog_files *files, const struct catalog_f
 struct sqlite3;
 struct catalog_ftsfill;
 
-int catalog_ftsfill_start(struct catalog_ftsfill **out, struct ms_error *err) MS_MUST_CHECK;
-/* Queues one text (copied); MS_ETOOBIG for texts over 2 GiB. */
+/* db: the store's connection, whose FTS5 tokenizes the texts (see ftsfill.c). */
+int catalog_ftsfill_start(struct catalog_ftsfill **out, struct sqlite3 *db,
+                          struct ms_error *err) MS_MUST_CHECK;
+/* Queues the tokens of one text; MS_ETOOBIG for texts over 2 GiB. */
 int catalog_ftsfill_add(struct catalog_ftsfill *f, int64_t id, const char *text, size_t len,
                         struct ms_error *err) MS_MUST_CHECK;
 /* After the last add: lets the thread finish without waiting for it. */

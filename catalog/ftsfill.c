@@ -9,6 +9,14 @@
  * them. Not for imports into existing databases: those index their rows
  * through search_source at the end (store.c), next to the rows already
  * indexed.
+ *
+ * The writer also tokenizes: it runs the tokenizer `search` declares in the
+ * schema on each text and queues the tokens, and the thread's `search` is
+ * declared with a tokenizer that hands them back as they come. FTS5 then
+ * builds the index it would build from the texts (same tokens, same
+ * positions; the tests compare it with one built through search_source),
+ * and the thread, which the import waits for at its end, does a fifth less
+ * while the writer has time to spare.
  */
 #include "catalog/catalog_int.h"
 
@@ -16,6 +24,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -34,7 +43,18 @@
 /* The name the finished index is attached under in the store's connection. */
 #define FTSFILL_SCHEMA "ftsfill"
 
-/* Texts as records: int64_t id, uint32_t len, len bytes (unaligned). */
+/* The thread's tokenizer: tokens as the writer queued them. */
+#define FTSFILL_TOKENS "medsft_tokens"
+
+/* The tokenize option in the schema, and its arguments at most. */
+#define TOKENIZE_OPTION "tokenize = '"
+#define TOKENIZE_ARGS   8
+
+/*
+ * Texts as records: int64_t id, uint32_t len, then len bytes of tokens,
+ * each a length (one byte below 255, else 255 and a uint32_t) and its
+ * bytes (unaligned).
+ */
 struct block {
 	struct ms_buf data;
 	size_t n;  /* records */
@@ -54,12 +74,115 @@ struct catalog_ftsfill {
 	bool done;             /* under lock: the thread finished; rc and error hold */
 	int rc;                /* the thread's result */
 	struct ms_error error; /* ... and its error */
-	unsigned char *image;  /* the finished database (sqlite3_malloc'd) */
+	fts5_tokenizer tok;    /* the schema's tokenizer, run by the writer */
+	Fts5Tokenizer *tok_obj;
+	unsigned char *image; /* the finished database (sqlite3_malloc'd) */
 	sqlite3_int64 image_len;
 	sqlite3 *attached_to; /* the connection the image is attached to */
 };
 
+/* ---- tokens ------------------------------------------------------------- */
+
+/* The FTS5 API of a connection; NULL without FTS5. */
+static fts5_api *fts5_of(sqlite3 *db)
+{
+	fts5_api *api = NULL;
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+	(void)sqlite3_step(st);
+	sqlite3_finalize(st);
+	return api;
+}
+
+/* The value of the schema's tokenize option: "unicode61 remove_diacritics 2". */
+static bool schema_tokenize(const char **value, size_t *len)
+{
+	const char *p = strstr(catalog_schema_sql, TOKENIZE_OPTION), *end;
+
+	if (!p)
+		return false;
+	p += strlen(TOKENIZE_OPTION);
+	end = strchr(p, '\'');
+	if (!end || end == p)
+		return false;
+	*value = p;
+	*len = (size_t)(end - p);
+	return true;
+}
+
+/* The writer's callback: one token into the current block. */
+static int put_token(void *ctx, int flags, const char *token, int n, int start, int end)
+{
+	struct ms_buf *d = ctx;
+	uint32_t n32 = (uint32_t)n;
+
+	(void)flags;
+	(void)start;
+	(void)end;
+	if (n < 0)
+		return SQLITE_ERROR;
+	if (n32 < 255) {
+		ms_buf_addch(d, (int)n32);
+	} else {
+		ms_buf_addch(d, 255);
+		ms_buf_add(d, &n32, sizeof(n32));
+	}
+	ms_buf_add(d, token, n32);
+	return ms_buf_status(d) ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+/* The thread's tokenizer: no state, one instance for every table. */
+static int tokens_create(void *ctx, const char **argv, int argc, Fts5Tokenizer **out)
+{
+	static char instance;
+
+	(void)ctx;
+	(void)argv;
+	(void)argc;
+	*out = (Fts5Tokenizer *)(void *)&instance;
+	return SQLITE_OK;
+}
+
+static void tokens_delete(Fts5Tokenizer *t)
+{
+	(void)t;
+}
+
+/* Hands the tokens of a record back; offsets are those in the record. */
+static int tokens_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text, int n,
+                           int (*token)(void *, int, const char *, int, int, int))
+{
+	const char *p = text, *end = text + (n > 0 ? n : 0);
+	int rc = SQLITE_OK;
+
+	(void)t;
+	(void)flags;
+	while (rc == SQLITE_OK && p < end) {
+		uint32_t len = (unsigned char)*p++;
+
+		if (len == 255) {
+			if (end - p < (ptrdiff_t)sizeof(len))
+				return SQLITE_CORRUPT;
+			memcpy(&len, p, sizeof(len));
+			p += sizeof(len);
+		}
+		if ((size_t)(end - p) < len)
+			return SQLITE_CORRUPT;
+		rc = token(ctx, 0, p, (int)len, (int)(p - text), (int)(p - text) + (int)len);
+		p += len;
+	}
+	return rc;
+}
+
 /* ---- the thread -------------------------------------------------------- */
+
+static int nomem(struct ms_error *err)
+{
+	return ms_error_set(err, MS_ENOMEM, "out of memory");
+}
 
 static int aux_error(struct ms_error *err, sqlite3 *db, const char *what)
 {
@@ -259,13 +382,20 @@ static const sqlite3_module queue_module = {
 
 /*
  * The thread's database: the whole catalogue schema, so that `search` is
- * declared and configured (hashsize) exactly as the store's; its content
- * view stays empty, which inserts into an external-content table never
- * read. No journal: a failed fill is thrown away whole.
+ * configured (hashsize) exactly as the store's, but with the tokenizer
+ * that takes the writer's tokens; its content view stays empty, which
+ * inserts into an external-content table never read. No journal: a failed
+ * fill is thrown away whole.
  */
 static int aux_open(struct catalog_ftsfill *f, sqlite3 **db_out, struct ms_error *err)
 {
+	static fts5_tokenizer tokens = { tokens_create, tokens_delete, tokens_tokenize };
+	struct ms_buf schema = MS_BUF_INIT;
+	const char *value = NULL;
+	size_t len = 0;
+	fts5_api *api;
 	sqlite3 *db = NULL;
+	int rc = 0;
 
 	if (sqlite3_open_v2(":memory:", &db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -274,11 +404,21 @@ static int aux_open(struct catalog_ftsfill *f, sqlite3 **db_out, struct ms_error
 		return aux_error(err, db, "cannot open the search index database");
 	}
 	*db_out = db;
-	if (sqlite3_create_module_v2(db, "ftsfill_queue", &queue_module, f, NULL) != SQLITE_OK ||
+	if (!schema_tokenize(&value, &len))
+		return ms_error_set(err, MS_EDB, "no tokenizer in the catalogue schema");
+	ms_buf_add(&schema, catalog_schema_sql, (size_t)(value - catalog_schema_sql));
+	ms_buf_adds(&schema, FTSFILL_TOKENS);
+	ms_buf_adds(&schema, value + len);
+	if (ms_buf_status(&schema))
+		return nomem(err);
+	api = fts5_of(db);
+	if (!api || api->xCreateTokenizer(api, FTSFILL_TOKENS, NULL, &tokens, NULL) != SQLITE_OK ||
+	    sqlite3_create_module_v2(db, "ftsfill_queue", &queue_module, f, NULL) != SQLITE_OK ||
 	    sqlite3_exec(db, "PRAGMA journal_mode = OFF", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, catalog_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
-		return aux_error(err, db, "cannot create the search index");
-	return 0;
+	    sqlite3_exec(db, schema.buf, NULL, NULL, NULL) != SQLITE_OK)
+		rc = aux_error(err, db, "cannot create the search index");
+	ms_buf_release(&schema);
+	return rc;
 }
 
 /*
@@ -323,15 +463,49 @@ static void *fill_main(void *arg)
 
 /* ---- the writer -------------------------------------------------------- */
 
-static int nomem(struct ms_error *err)
+/*
+ * The tokenizer the schema declares for `search`, from db's FTS5 (the
+ * library the store's index is read with).
+ */
+static int tokenizer_open(struct catalog_ftsfill *f, sqlite3 *db, struct ms_error *err)
 {
-	return ms_error_set(err, MS_ENOMEM, "out of memory");
+	char spec[128], *argv[TOKENIZE_ARGS + 1], *p;
+	const char *value = NULL;
+	size_t len = 0;
+	void *user = NULL;
+	fts5_api *api = fts5_of(db);
+	int argc = 0, rc;
+
+	if (!api)
+		return ms_error_set(err, MS_EDB, "SQLite has no FTS5");
+	if (!schema_tokenize(&value, &len) || len >= sizeof(spec))
+		return ms_error_set(err, MS_EDB, "no tokenizer in the catalogue schema");
+	memcpy(spec, value, len);
+	spec[len] = '\0';
+	for (p = spec; *p && argc <= TOKENIZE_ARGS;) {
+		argv[argc++] = p;
+		p += strcspn(p, " ");
+		while (*p == ' ')
+			*p++ = '\0';
+	}
+	if (argc == 0 || argc > TOKENIZE_ARGS)
+		return ms_error_set(err, MS_EDB,
+		                    "tokenizer of the catalogue schema not understood");
+	rc = api->xFindTokenizer(api, argv[0], &user, &f->tok);
+	if (rc == SQLITE_OK)
+		rc = f->tok.xCreate(user, (const char **)argv + 1, argc - 1, &f->tok_obj);
+	if (rc != SQLITE_OK) {
+		f->tok_obj = NULL;
+		return ms_error_set(err, MS_EDB, "cannot create the tokenizer '%s'", argv[0]);
+	}
+	return 0;
 }
 
-int catalog_ftsfill_start(struct catalog_ftsfill **out, struct ms_error *err)
+int catalog_ftsfill_start(struct catalog_ftsfill **out, sqlite3 *db, struct ms_error *err)
 {
 	struct catalog_ftsfill *f;
 	size_t i;
+	int rc;
 
 	*out = NULL;
 	f = ms_calloc(1, sizeof(*f));
@@ -357,6 +531,11 @@ int catalog_ftsfill_start(struct catalog_ftsfill **out, struct ms_error *err)
 			catalog_ftsfill_free(f);
 			return nomem(err);
 		}
+	}
+	rc = tokenizer_open(f, db, err);
+	if (rc) {
+		catalog_ftsfill_free(f);
+		return rc;
 	}
 	if (pthread_create(&f->thread, NULL, fill_main, f) != 0) {
 		catalog_ftsfill_free(f);
@@ -414,19 +593,35 @@ int catalog_ftsfill_add(struct catalog_ftsfill *f, int64_t id, const char *text,
                         struct ms_error *err)
 {
 	struct ms_buf *d;
-	uint32_t len32;
+	size_t start, tokens;
+	uint32_t len32 = 0;
+	int rc;
 
 	assert(f->cur);
 	if (len > INT32_MAX)
 		return ms_error_set(err, MS_ETOOBIG, "text of row %" PRId64 " too long to index",
 		                    id);
-	len32 = (uint32_t)len;
 	d = &f->cur->data;
+	start = d->len;
 	ms_buf_add(d, &id, sizeof(id));
 	ms_buf_add(d, &len32, sizeof(len32));
-	ms_buf_add(d, text, len);
 	if (ms_buf_status(d))
 		return nomem(err);
+	rc = f->tok.xTokenize(f->tok_obj, d, FTS5_TOKENIZE_DOCUMENT, text, (int)len, put_token);
+	tokens = d->len - start - sizeof(id) - sizeof(len32);
+	if (rc == SQLITE_OK && tokens > INT32_MAX)
+		rc = SQLITE_TOOBIG;
+	if (rc != SQLITE_OK) {
+		ms_buf_truncate(d, start);
+		if (rc == SQLITE_NOMEM)
+			return nomem(err);
+		if (rc == SQLITE_TOOBIG)
+			return ms_error_set(err, MS_ETOOBIG,
+			                    "text of row %" PRId64 " too long to index", id);
+		return ms_error_set(err, MS_EDB, "cannot tokenize the text of row %" PRId64, id);
+	}
+	len32 = (uint32_t)tokens;
+	memcpy(d->buf + start + sizeof(id), &len32, sizeof(len32));
 	f->cur->n++;
 	if (d->len >= FTSFILL_BLOCK_MEM)
 		return hand_over(f, false, err);
@@ -529,6 +724,8 @@ void catalog_ftsfill_free(struct catalog_ftsfill *f)
 		(void)sqlite3_exec(f->attached_to, "DETACH " FTSFILL_SCHEMA, NULL, NULL, NULL);
 	for (i = 0; i < FTSFILL_BLOCKS; i++)
 		ms_buf_release(&f->blocks[i].data);
+	if (f->tok_obj)
+		f->tok.xDelete(f->tok_obj);
 	sqlite3_free(f->image);
 	pthread_cond_destroy(&f->changed);
 	pthread_mutex_destroy(&f->lock);

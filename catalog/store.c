@@ -247,12 +247,10 @@ static int create_tmp(struct catalog_store *s, const char *path, struct ms_error
  * replaces nothing and takes every id from the rows it has just written.
  * Without them a row insert needs no statement journal either.
  */
-static int open_fresh(struct catalog_store *s, const char *path, struct ms_error *err)
+static int init_fresh(struct catalog_store *s, struct ms_error *err)
 {
-	int rc = create_tmp(s, path, err);
+	int rc = open_db(s, s->tmp_path, false, err);
 
-	if (!rc)
-		rc = open_db(s, s->tmp_path, false, err);
 	if (!rc)
 		rc = exec(s->db,
 		          "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; "
@@ -260,12 +258,20 @@ static int open_fresh(struct catalog_store *s, const char *path, struct ms_error
 		          err);
 	if (!rc)
 		rc = create_schema(s->db, err);
-	if (rc) {
+	if (!rc)
+		s->version = STORE_SCHEMA_VERSION;
+	return rc;
+}
+
+static int open_fresh(struct catalog_store *s, const char *path, struct ms_error *err)
+{
+	int rc = create_tmp(s, path, err);
+
+	if (!rc)
+		rc = init_fresh(s, err);
+	if (rc)
 		ms_error_set_path(err, path);
-		return rc;
-	}
-	s->version = STORE_SCHEMA_VERSION;
-	return 0;
+	return rc;
 }
 
 int catalog_store_open(struct catalog_store **out, const char *path, unsigned flags,
@@ -343,29 +349,37 @@ static int move_into_place(const char *tmp, const char *path, int *e)
 	return MS_EIO;
 }
 
+/* Flushes a fresh store's file to disk; 0 or MS_EIO with *e set. */
+static int sync_tmp(const struct catalog_store *s, int *e)
+{
+	int fd = open(s->tmp_path, O_RDONLY), rc = 0;
+
+	if (fd < 0 || fsync(fd) != 0) {
+		*e = errno;
+		rc = MS_EIO;
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 /*
  * Puts a fresh store in place after its first successful import: fsync
- * (nothing was synced before), move to the final name (never over a file
- * that appeared there meanwhile), and reopen there as an ordinary store.
- * On failure the temporary file is gone and the store is unusable (db
- * NULL); the import reports the error.
+ * (what catalog_store_import did not sync already), move to the final name
+ * (never over a file that appeared there meanwhile), and reopen there as an
+ * ordinary store. On failure the temporary file is gone and the store is
+ * unusable (db NULL); the import reports the error.
  */
 static int store_publish(struct catalog_store *s, struct ms_error *err)
 {
-	int fd, rc = 0, e = 0;
+	int rc, e = 0;
 
 	if (sqlite3_close(s->db) != SQLITE_OK) {
 		ms_error_set_path(err, s->path);
 		return catalog_db_error(err, s->db, "cannot close database");
 	}
 	s->db = NULL;
-	fd = open(s->tmp_path, O_RDONLY);
-	if (fd < 0 || fsync(fd) != 0) {
-		e = errno;
-		rc = MS_EIO;
-	}
-	if (fd >= 0)
-		close(fd);
+	rc = sync_tmp(s, &e);
 	if (!rc)
 		rc = move_into_place(s->tmp_path, s->path, &e);
 	if (rc == MS_EEXISTS) {
@@ -451,6 +465,7 @@ struct import_ctx {
 	struct catalog_files files;  /* the files read, without flat-family duplicates */
 	size_t *file_index;          /* their indexes in the caller's list */
 	struct catalog_ftsfill *fts; /* fresh stores: the search index being built */
+	bool rows_committed;         /* fresh stores: commit_rows done */
 };
 
 static int import_begin(void *payload, const struct catalog_info *info, struct ms_error *err)
@@ -872,7 +887,9 @@ static int prepare_insert_terms(sqlite3 *db, sqlite3_stmt **out, struct ms_error
 	struct ms_buf sql = MS_BUF_INIT;
 	int k, rc;
 
-	ms_buf_adds(&sql, "INSERT INTO term (catalog_id, seq, type, term_id, valid, code, "
+	/* OR FAIL: no statement journal for the rows of one statement (any
+	 * error rolls the whole import back) */
+	ms_buf_adds(&sql, "INSERT OR FAIL INTO term (catalog_id, seq, type, term_id, valid, code, "
 	                  "code_asterisk, code_extra, code2, text) VALUES ");
 	for (k = 0; k < STORE_TERM_ROWS; k++)
 		ms_buf_adds(&sql, k ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -1001,7 +1018,50 @@ static int drop_indexes(sqlite3 *db, struct ms_buf *create_out, struct ms_error 
 	return rc;
 }
 
-/* Everything between BEGIN and COMMIT. */
+/*
+ * A fresh store's rows, committed and synced while the index thread is
+ * still at work (its last terms, the sort and the segment take tens of
+ * milliseconds after the last row); the index is copied in by a second
+ * transaction. The file becomes the store only in store_publish, so a
+ * failure after this still leaves nothing behind.
+ */
+static int commit_rows(struct import_ctx *c, struct ms_error *err)
+{
+	struct catalog_store *store = c->store;
+	int rc = exec(store->db, "COMMIT", err), e = 0;
+
+	c->rows_committed = !rc;
+	if (!rc && sync_tmp(store, &e)) {
+		ms_error_set_path(err, store->path);
+		rc = ms_error_set(err, MS_EIO, "cannot write database: %s", strerror(e));
+	}
+	if (!rc)
+		rc = exec(store->db, "BEGIN IMMEDIATE", err);
+	return rc;
+}
+
+/*
+ * After a failed import that had committed rows (commit_rows): the fresh
+ * store empty again, its temporary file emptied and set up anew. If that
+ * fails too, the store is unusable (db NULL), as after a failed
+ * store_publish; its file still goes with catalog_store_free.
+ */
+static void renew_fresh(struct catalog_store *store)
+{
+	struct ms_error ignored = MS_ERROR_INIT;
+
+	sqlite3_close_v2(store->db);
+	store->db = NULL;
+	if (truncate(store->tmp_path, 0) != 0 || init_fresh(store, &ignored)) {
+		sqlite3_close_v2(store->db);
+		store->db = NULL;
+	}
+}
+
+/*
+ * Everything between BEGIN and COMMIT; for a fresh store two transactions,
+ * the rows and then the search index (commit_rows).
+ */
 static int import_tx(struct import_ctx *c, const char *const *paths, size_t n_paths,
                      const enum catalog_format *fmts, struct ms_error *err)
 {
@@ -1015,13 +1075,15 @@ static int import_tx(struct import_ctx *c, const char *const *paths, size_t n_pa
 		rc = init_ids(c, err);
 	/* a fresh store's index is built beside the row inserts (ftsfill.c) */
 	if (!rc && store->tmp_path)
-		rc = catalog_ftsfill_start(&c->fts, err);
+		rc = catalog_ftsfill_start(&c->fts, store->db, err);
 	if (!rc)
 		rc = import_files(c, paths, n_paths, fmts, err);
 	if (!rc)
 		rc = c->fts ? catalog_ftsfill_end(c->fts, err) : index_search(c, err);
 	if (!rc && indexes.len)
 		rc = exec(store->db, indexes.buf, err);
+	if (!rc && c->fts && store->tmp_path)
+		rc = commit_rows(c, err);
 	/* the last statement on the store's `search` (catalog_ftsfill_copy):
 	 * store_publish reopens the database */
 	if (!rc && c->fts)
@@ -1111,6 +1173,8 @@ out:
 	catalog_ftsfill_free(c.fts);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(c.st[i]);
+	if (rc && c.rows_committed && store->tmp_path)
+		renew_fresh(store);
 	ms_free(c.results);
 	ms_free(fmts);
 	return rc;

@@ -235,21 +235,127 @@ static void test_import_after_fresh(void **state)
 	remove(path);
 }
 
+/*
+ * Texts that test the tokens the writer queues (ftsfill.c): letters the
+ * tokenizer folds or strips of diacritics, scripts, characters outside the
+ * BMP, combining marks inside and before a token, private use, separators
+ * of every kind, digits, and tokens longer than a one-byte length.
+ */
+static const char *const unicode_texts[] = {
+	"Müller-Straße ÄÖÜ äöü ß ẞ Œuvre œil Ångström Łódź",
+	"Ελληνικά ΣΊΣΥΦΟΣ Кириллица ЁЖИК 中文字符 ｆｕｌｌｗｉｄｔｈ ＡＢＣ",
+	"emoji 😀 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𐐀𐐨 Deseret",
+	"q\xcc\x87\xcc\xa3"
+	"x stray \xcc\x81"
+	"abc İstanbul ı",
+	"²³ ½ ٣٤ 123abc 4.5 mg/dl 10^9/l x_y a-b can't o'neil",
+	"\xee\x80\x80"
+	"private \xe2\x80\x8d"
+	"zwj\xe2\x80\x8d tab\tand\x7f"
+	"del",
+	NULL, /* a long token, filled in by long_tokens() */
+};
+#define N_UNICODE (sizeof(unicode_texts) / sizeof(unicode_texts[0]))
+
+/* An index file in Alpha-ID's new format, one term per text (UTF-8). */
+static void write_unicode_alpha(const char *path)
+{
+	char longtok[1200];
+	FILE *f = fopen(path, "wb");
+	size_t i, k;
+
+	assert_non_null(f);
+	/* 300 bytes in ASCII, then 600 in two-byte letters folded to ASCII */
+	for (k = 0; k < 300; k++)
+		longtok[k] = 'A';
+	for (i = 0; i < 300; i++) {
+		longtok[k++] = '\xc3';
+		longtok[k++] = '\x84';
+	}
+	memcpy(longtok + k, " kurz", 6);
+	for (i = 0; i < N_UNICODE; i++)
+		fprintf(f, "0|%zu|1|A0%zu.0||||%s\n", 90000 + i, i % 10,
+		        unicode_texts[i] ? unicode_texts[i] : longtok);
+	fclose(f);
+}
+
+/* The writer's tokens give the index FTS5 builds from the texts themselves. */
+static void test_unicode_tokens(void **state)
+{
+	char alpha[4200], fresh[4200], existing[4200];
+	const char *paths[1];
+	struct catalog_import_opts opts = { 0 };
+	struct catalog_store *s = NULL;
+	struct ms_error err = MS_ERROR_INIT;
+	char *dump_a, *dump_b;
+	FILE *f;
+
+	(void)state;
+	path_in(alpha, sizeof(alpha), "icd10gm2099alpha_edvtxt_test.txt");
+	path_in(fresh, sizeof(fresh), "unicode-fresh.db");
+	path_in(existing, sizeof(existing), "unicode-existing.db");
+	write_unicode_alpha(alpha);
+	paths[0] = alpha;
+	opts.format = CATALOG_FORMAT_ALPHA;
+
+	remove(fresh);
+	assert_int_equal(catalog_store_open(&s, fresh, CATALOG_STORE_CREATE, &err), 0);
+	assert_int_equal(catalog_store_import(s, paths, 1, &opts, NULL, NULL, &err), 0);
+	catalog_store_free(s);
+	remove(existing);
+	f = fopen(existing, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(catalog_store_open(&s, existing, CATALOG_STORE_CREATE, &err), 0);
+	assert_int_equal(catalog_store_import(s, paths, 1, &opts, NULL, NULL, &err), 0);
+	catalog_store_free(s);
+
+	dump_a = index_dump(fresh);
+	dump_b = index_dump(existing);
+	assert_string_equal(dump_a, dump_b);
+	/* folded and stripped of diacritics; the long token whole (600 bytes) */
+	assert_non_null(strstr(dump_a, " muller/"));
+	assert_non_null(strstr(dump_a, " 123abc/"));
+	assert_non_null(strstr(dump_a, " kurz/"));
+	{
+		char want[620];
+
+		memset(want, 'a', 600);
+		memcpy(want + 600, "/", 2);
+		assert_non_null(strstr(dump_a, want));
+	}
+	free(dump_a);
+	free(dump_b);
+	remove(alpha);
+	remove(fresh);
+	remove(existing);
+}
+
+/* A connection whose FTS5 tokenizes (the store's, in an import). */
+static sqlite3 *fts_db(void)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	return db;
+}
+
 /* Either side may stop first; nothing hangs, nothing leaks. */
 static void test_stop_early(void **state)
 {
 	struct catalog_ftsfill *f = NULL;
 	struct ms_error err = MS_ERROR_INIT;
+	sqlite3 *db = fts_db();
 	char text[200];
 	int64_t id;
 
 	(void)state;
 	/* the writer gives up before handing anything over */
-	assert_int_equal(catalog_ftsfill_start(&f, &err), 0);
+	assert_int_equal(catalog_ftsfill_start(&f, db, &err), 0);
 	catalog_ftsfill_free(f);
 
 	/* ... after many blocks, without ending */
-	assert_int_equal(catalog_ftsfill_start(&f, &err), 0);
+	assert_int_equal(catalog_ftsfill_start(&f, db, &err), 0);
 	memset(text, 'a', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
 	for (id = 1; id <= 20000; id++)
@@ -257,17 +363,18 @@ static void test_stop_early(void **state)
 	catalog_ftsfill_free(f);
 
 	/* ... after ending, without copying */
-	assert_int_equal(catalog_ftsfill_start(&f, &err), 0);
+	assert_int_equal(catalog_ftsfill_start(&f, db, &err), 0);
 	assert_int_equal(catalog_ftsfill_add(f, 1, "Spondylitis", 11, &err), 0);
 	assert_int_equal(catalog_ftsfill_end(f, &err), 0);
 	catalog_ftsfill_free(f);
 
 	/* a text too long for SQLite is refused before it is read */
-	assert_int_equal(catalog_ftsfill_start(&f, &err), 0);
+	assert_int_equal(catalog_ftsfill_start(&f, db, &err), 0);
 	assert_int_equal(catalog_ftsfill_add(f, 1, "", (size_t)INT32_MAX + 1, &err), MS_ETOOBIG);
 	assert_non_null(strstr(err.msg, "too long"));
 	catalog_ftsfill_free(f);
 	catalog_ftsfill_free(NULL);
+	sqlite3_close(db);
 }
 
 /*
@@ -314,6 +421,7 @@ static void test_sqlite_out_of_memory(void **state)
 /* Allocation failures of the writer's side (blocks, the thread's state). */
 static void test_alloc_failures(void **state)
 {
+	sqlite3 *db = fts_db();
 	long n;
 	int rc = MS_ENOMEM;
 
@@ -323,7 +431,7 @@ static void test_alloc_failures(void **state)
 		struct ms_error err = MS_ERROR_INIT;
 
 		ms_alloc_fail_after(n);
-		rc = catalog_ftsfill_start(&f, &err);
+		rc = catalog_ftsfill_start(&f, db, &err);
 		if (!rc)
 			rc = catalog_ftsfill_add(f, 1, "Spondylitis", 11, &err);
 		if (!rc)
@@ -333,6 +441,85 @@ static void test_alloc_failures(void **state)
 		catalog_ftsfill_free(f);
 	}
 	assert_int_equal(rc, 0);
+	sqlite3_close(db);
+}
+
+/* An import with the nth allocation failing (n < 0: none), 0 or its error. */
+static int import_failing(struct catalog_store *s, const char *const *paths, size_t n_paths, long n)
+{
+	struct ms_error err = MS_ERROR_INIT;
+	int rc;
+
+	ms_alloc_fail_after(n);
+	rc = catalog_store_import(s, paths, n_paths, NULL, NULL, NULL, &err);
+	ms_alloc_fail_after(-1);
+	if (rc)
+		assert_true(strlen(err.msg) > 0);
+	return rc;
+}
+
+/*
+ * A failed import leaves a fresh store as it was, wherever it fails: also
+ * after the rows were committed while the index thread finished (the store
+ * starts over in a new temporary file), so the next import succeeds whole.
+ */
+static void test_failed_import_leaves_store_empty(void **state)
+{
+	const char *paths[] = { fixture_paths[3], fixture_paths[2] };
+	char path[4200];
+	long n, last = 0, total;
+	char *dump;
+
+	(void)state;
+	path_in(path, sizeof(path), "renew.db");
+	/* the allocations of a whole import: the first count that succeeds */
+	for (total = 64;; total *= 2) {
+		struct catalog_store *s = NULL;
+		struct ms_error err = MS_ERROR_INIT;
+		int rc;
+
+		remove(path);
+		assert_int_equal(catalog_store_open(&s, path, CATALOG_STORE_CREATE, &err), 0);
+		rc = import_failing(s, paths, 2, total);
+		catalog_store_free(s);
+		if (!rc)
+			break;
+		last = total;
+	}
+	while (total - last > 1) {
+		struct catalog_store *s = NULL;
+		struct ms_error err = MS_ERROR_INIT;
+		long mid = last + (total - last) / 2;
+
+		remove(path);
+		assert_int_equal(catalog_store_open(&s, path, CATALOG_STORE_CREATE, &err), 0);
+		if (import_failing(s, paths, 2, mid))
+			last = mid;
+		else
+			total = mid;
+		catalog_store_free(s);
+	}
+	/* every one of the last allocations (the index copy, the publishing)
+	 * and a sample of the others */
+	for (n = 0; n < total; n += n + 48 < total ? 37 : 1) {
+		struct catalog_store *s = NULL;
+		struct ms_error err = MS_ERROR_INIT;
+
+		remove(path);
+		assert_int_equal(catalog_store_open(&s, path, CATALOG_STORE_CREATE, &err), 0);
+		if (import_failing(s, paths, 2, n)) {
+			assert_false(exists(path));
+			assert_true(n_tmp_files() <= 1);
+			assert_int_equal(import_failing(s, paths, 2, -1), 0);
+		}
+		catalog_store_free(s);
+		assert_true(exists(path));
+		assert_int_equal(n_tmp_files(), 0);
+		dump = index_dump(path);
+		assert_non_null(strstr(dump, "\n"));
+		free(dump);
+	}
+	remove(path);
 }
 
 static int teardown(void **state)
@@ -347,9 +534,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fresh_index_equals_existing),
 		cmocka_unit_test(test_import_after_fresh),
+		cmocka_unit_test(test_unicode_tokens),
 		cmocka_unit_test(test_stop_early),
 		cmocka_unit_test(test_sqlite_out_of_memory),
 		cmocka_unit_test(test_alloc_failures),
+		cmocka_unit_test(test_failed_import_leaves_store_empty),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
