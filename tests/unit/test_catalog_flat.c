@@ -504,6 +504,43 @@ static const char good_rows[] =
         "4;T;X;01;A00;A00.9;A00.9;A009;Cholera, nicht näher bezeichnet;Cholera;Cholera, nicht "
         "näher bezeichnet;;P;P;1-002;2-001;3-003;4-002;001;9;9;9999;9999;9;J;J;J;J\r\n";
 
+/*
+ * Fields split right wherever the separators fall in the reader's
+ * eight-byte words: a label of every length moves the rest of the row
+ * across all offsets; it starts with ':' (';' one bit off, which a word test
+ * with a borrow would take for a second separator right after the first)
+ * and ends in a two-byte letter, with empty fields after it.
+ */
+static void test_split_every_offset(void **state)
+{
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 18; k++) {
+		struct ms_error err = MS_ERROR_INIT;
+		char pad[32], row[512], want[600];
+		struct rec r;
+
+		memset(pad, 'y', k);
+		pad[k] = '\0';
+		snprintf(
+		        row, sizeof(row),
+		        "3;N;X;01;A00;A00.-;A00;A00;:L%s\xc3\xa4;Cholera;;;V;V;1-002;2-001;3-003;4-002;"
+		        "001;9;9;9999;9999;9;J;J;J;J\r\n",
+		        pad);
+		rec_init(&r);
+		r.watch[0] = "A00";
+		assert_int_equal(read_mem(&r, row, "icd10gm2025syst_kodes.txt", &err), 0);
+		snprintf(want, sizeof(want),
+		         "A00|category|A00-A00|-|:L%s\xc3\xa4||line=1|Para295=V|", pad);
+		assert_non_null(watched(&r, "A00"));
+		assert_memory_equal(watched(&r, "A00"), want, strlen(want));
+		assert_non_null(strstr(watched(&r, "A00"), "|MortL1Code=1-002|"));
+		assert_non_null(strstr(watched(&r, "A00"), "|EBMLabor=J|"));
+		rec_release(&r);
+	}
+}
+
 static void expect_error(const char *text, const char *name, int code, size_t line, const char *msg)
 {
 	struct ms_error err = MS_ERROR_INIT;
@@ -776,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_codes_path),
 		cmocka_unit_test(test_version_and_system),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_split_every_offset),
 		cmocka_unit_test(test_latin1_file),
 		cmocka_unit_test(test_malformed_side_files),
 		cmocka_unit_test(test_alloc_failures),
