@@ -703,6 +703,8 @@ static int import_entry(void *payload, const struct catalog_entry *e, const char
 	bind_id(st, 12, id, c->last.entry);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
+	/* the readers refuse duplicate codes; this is the backstop of an
+	 * existing database (a fresh one builds entry_code at the end) */
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
 		ms_error_set_line(err, e->line);
 		return ms_error_set(err, MS_EINVAL, "duplicate code '%s'", e->code);

@@ -225,9 +225,12 @@ static void test_new_database_appears_on_success(void **state)
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' "
-	                            "AND name IN ('entry_parent', 'rubric_entry', "
+	                            "AND name IN ('entry_code', 'entry_parent', 'rubric_entry', "
 	                            "'reference_code')"),
-	                 3);
+	                 4);
+	assert_int_equal(db_int(db, "SELECT \"unique\" FROM pragma_index_list('entry') WHERE "
+	                            "name = 'entry_code'"),
+	                 1);
 	assert_int_equal(
 	        db_int(db,
 	               "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'"),
