@@ -105,6 +105,16 @@ static bool word_needs_escape(uint64_t w)
 	return word_escape_mask(w) != 0;
 }
 
+#define JSON_PLAIN(c)  ((c) >= 0x20 && (c) != '"' && (c) != '\\')
+#define JSON_PLAIN4(c) JSON_PLAIN(c), JSON_PLAIN((c) + 1), JSON_PLAIN((c) + 2), JSON_PLAIN((c) + 3)
+#define JSON_PLAIN16(c) \
+	JSON_PLAIN4(c), JSON_PLAIN4((c) + 4), JSON_PLAIN4((c) + 8), JSON_PLAIN4((c) + 12)
+#define JSON_PLAIN64(c) \
+	JSON_PLAIN16(c), JSON_PLAIN16((c) + 16), JSON_PLAIN16((c) + 32), JSON_PLAIN16((c) + 48)
+
+const unsigned char ms_json_plain[256] = { JSON_PLAIN64(0), JSON_PLAIN64(64), JSON_PLAIN64(128),
+	                                   JSON_PLAIN64(192) };
+
 size_t ms_json_next_special(const char *s, size_t i, size_t len)
 {
 	for (; i + 8 <= len; i += 8) {

@@ -54,6 +54,12 @@ void ms_json_kint(struct ms_json *j, const char *key, int64_t v);
  * at a time: the writer escapes with it, readers find the end of a string.
  */
 size_t ms_json_next_special(const char *s, size_t i, size_t len);
+/*
+ * 1 for the bytes a JSON string holds as they are, 0 for those it escapes
+ * (controls, '"', '\\') and for NUL: a loop over a C string stops at
+ * either with one table look-up per byte.
+ */
+extern const unsigned char ms_json_plain[256];
 
 /* Appends s as a quoted JSON string (escaping per RFC 8259) to out. */
 int ms_json_quote(struct ms_buf *out, const char *s, size_t len);

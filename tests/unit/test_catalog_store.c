@@ -414,6 +414,75 @@ static void test_lookup_and_search(void **state)
 	catalog_store_free(s);
 }
 
+/*
+ * entry.meta is the JSON object of a class's Meta pairs, in their order:
+ * short plain ones and those that need escapes, long ones, non-ASCII,
+ * empty values, many pairs (the buffer grows between them).
+ */
+static void test_meta_json(void **state)
+{
+	char path[4200], longv[201], claml[8192], want[8192];
+	struct ms_buf pairs = MS_BUF_INIT, json = MS_BUF_INIT;
+	struct catalog_store *s;
+	struct ms_error err = MS_ERROR_INIT;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	FILE *f;
+	int i;
+
+	(void)state;
+	memset(longv, 'v', sizeof(longv) - 1);
+	longv[sizeof(longv) - 1] = '\0';
+	ms_buf_adds(&pairs, "<Meta name=\"a\" value=\"1\"/>"
+	                    "<Meta name=\"quote&quot;d\" value=\"plain\"/>"
+	                    "<Meta name=\"back\" value=\"back\\slash\"/>"
+	                    "<Meta name=\"say\" value=\"&quot;hi&quot;\"/>"
+	                    "<Meta name=\"tab\" value=\"x&#9;y&#10;z\"/>"
+	                    "<Meta name=\"Größe\" value=\"äöü ß\"/>"
+	                    "<Meta name=\"empty\" value=\"\"/>");
+	ms_buf_addf(&pairs, "<Meta name=\"long\" value=\"%s\"/>", longv);
+	ms_buf_adds(&json, "{\"a\":\"1\",\"quote\\\"d\":\"plain\",\"back\":\"back\\\\slash\","
+	                   "\"say\":\"\\\"hi\\\"\","
+	                   "\"tab\":\"x\\ty\\nz\",\"Größe\":\"äöü ß\",\"empty\":\"\",");
+	ms_buf_addf(&json, "\"long\":\"%s\"", longv);
+	for (i = 0; i < 40; i++) {
+		ms_buf_addf(&pairs, "<Meta name=\"k%d\" value=\"%d\"/>", i, i * 7);
+		ms_buf_addf(&json, ",\"k%d\":\"%d\"", i, i * 7);
+	}
+	ms_buf_addch(&json, '}');
+	assert_int_equal(ms_buf_status(&pairs) | ms_buf_status(&json), 0);
+	snprintf(claml, sizeof(claml),
+	         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	         "<ClaML version=\"2.0.0\"><Title name=\"ICD-10-GM\" version=\"2099\">t</Title>"
+	         "<Class code=\"A00\" kind=\"category\">%s"
+	         "<Rubric kind=\"preferred\"><Label>Cholera</Label></Rubric></Class></ClaML>\n",
+	         pairs.buf);
+	snprintf(path, sizeof(path), "%s.meta.xml", db_path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(claml, f);
+	fclose(f);
+	snprintf(want, sizeof(want), "%s", json.buf);
+
+	s = open_new();
+	assert_int_equal(import1(s, path, 0, &err), 0);
+	catalog_store_free(s);
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT meta, json_valid(meta) FROM entry WHERE "
+	                                        "code = 'A00'",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), want);
+	assert_int_equal(sqlite3_column_int(st, 1), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	remove(path);
+	remove(db_path);
+	ms_buf_release(&pairs);
+	ms_buf_release(&json);
+}
+
 static void test_alloc_failures(void **state)
 {
 	const char *path = ms_test_src_path("data/catalogs/sample-icd-o-3.xml");
@@ -675,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_new_database_appears_on_success),
 		cmocka_unit_test(test_upgrade_v1),
 		cmocka_unit_test(test_lookup_and_search),
+		cmocka_unit_test(test_meta_json),
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_claml_excerpt_agrees_with_flat),
 		cmocka_unit_test(test_full_files_import),

@@ -111,6 +111,15 @@ static void expect_quote(const char *s, size_t len)
 	ms_buf_release(&c);
 }
 
+static void test_plain_table(void **state)
+{
+	int c;
+
+	(void)state;
+	for (c = 0; c < 256; c++)
+		assert_int_equal(ms_json_plain[c], c >= 0x20 && c != '"' && c != '\\');
+}
+
 static void test_quote(void **state)
 {
 	char s[40];
@@ -125,6 +134,17 @@ static void test_quote(void **state)
 			expect_quote(s, 20);
 			s[pos + 1] = (char)0xC3; /* a UTF-8 lead byte after it */
 			expect_quote(s, 21);
+		}
+	}
+	/* every short length, plain and with a quote at each position: the
+	 * copy's last word is padded, never read beyond */
+	for (n = 0; n <= 24; n++) {
+		memset(s, 'k', sizeof(s));
+		expect_quote(s, (size_t)n);
+		for (pos = 0; pos < n; pos++) {
+			s[pos] = '"';
+			expect_quote(s, (size_t)n);
+			s[pos] = 'k';
 		}
 	}
 	for (n = 0; n < 2000; n++) {
@@ -179,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_next_special),
 		cmocka_unit_test(test_pretty),
 		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_plain_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
