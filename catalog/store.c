@@ -611,8 +611,10 @@ static int meta_json(const struct catalog_entry *e, struct ms_buf *out)
 			if (m->value) {
 				n = quote_short(d + k, m->value);
 			} else {
-				memcpy(d + k, "null", 4);
-				n = 4;
+				static const char null_json[] = { 'n', 'u', 'l', 'l' };
+
+				memcpy(d + k, null_json, sizeof(null_json));
+				n = sizeof(null_json);
 			}
 		}
 		if (n) {

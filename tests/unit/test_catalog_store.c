@@ -468,8 +468,9 @@ static void test_meta_json(void **state)
 	assert_int_equal(import1(s, path, 0, &err), 0);
 	catalog_store_free(s);
 	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT meta, json_valid(meta) FROM entry WHERE "
-	                                        "code = 'A00'",
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT meta, json_valid(meta) FROM entry WHERE "
+	                                    "code = 'A00'",
 	                                    -1, &st, NULL),
 	                 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
