@@ -195,10 +195,8 @@ static void test_next_special(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_compact),
-		cmocka_unit_test(test_next_special),
-		cmocka_unit_test(test_pretty),
-		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_compact),     cmocka_unit_test(test_next_special),
+		cmocka_unit_test(test_pretty),      cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_plain_table),
 	};
 
