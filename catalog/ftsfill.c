@@ -409,8 +409,10 @@ static int aux_open(struct catalog_ftsfill *f, sqlite3 **db_out, struct ms_error
 	ms_buf_add(&schema, catalog_schema_sql, (size_t)(value - catalog_schema_sql));
 	ms_buf_adds(&schema, FTSFILL_TOKENS);
 	ms_buf_adds(&schema, value + len);
-	if (ms_buf_status(&schema))
+	if (ms_buf_status(&schema)) {
+		ms_buf_release(&schema);
 		return nomem(err);
+	}
 	api = fts5_of(db);
 	if (!api || api->xCreateTokenizer(api, FTSFILL_TOKENS, NULL, &tokens, NULL) != SQLITE_OK ||
 	    sqlite3_create_module_v2(db, "ftsfill_queue", &queue_module, f, NULL) != SQLITE_OK ||

@@ -564,7 +564,7 @@ static size_t quote_short(char *d, const char *s)
 	return i + 2;
 }
 
-/* One name/value pair after the first ',' if not first, the general way. */
+/* One name/value pair the general way, after a ',' unless it is the first. */
 static void meta_pair(struct ms_buf *out, const struct catalog_meta *m, bool first)
 {
 	if (!first)
