@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,40 +12,105 @@
 
 #include "common/alloc.h"
 
+/* Appends n bytes just read (at out's end already, or from src) within cap. */
+static int took(struct ms_buf *out, size_t start, const char *src, size_t n, size_t cap,
+                const char *path, struct ms_error *err)
+{
+	int rc;
+
+	if (cap && out->len - start + n > cap) {
+		out->buf[out->len] = '\0';
+		ms_error_set_path(err, path);
+		return ms_error_set(err, MS_ETOOBIG, "file is larger than %zu bytes", cap);
+	}
+	if (!src) {
+		out->len += n;
+		out->buf[out->len] = '\0';
+		return 0;
+	}
+	rc = ms_buf_add(out, src, n);
+	if (rc) {
+		ms_error_set_path(err, path);
+		return ms_error_set(err, rc, "%s", ms_status_str(rc));
+	}
+	return 0;
+}
+
+/*
+ * Reads from fd into out until end of file, at most cap bytes (0 = no cap).
+ * Reads go straight into out: the file's size (hint) if known, then one read
+ * through a small buffer to find the end (or what the file grew by) without
+ * growing out for it; of a pipe, as much as out has room for, 64 KiB at least.
+ */
+static int read_fd(struct ms_buf *out, int fd, size_t cap, size_t hint, const char *path,
+                   struct ms_error *err)
+{
+	size_t start = out->len;
+	char probe[4096];
+	int rc = 0;
+
+	while (!rc) {
+		size_t got = out->len - start, want = 0;
+		ssize_t n;
+
+		/* the rest of a known size, or 64 KiB and more of an unknown one */
+		if (got < hint)
+			want = hint - got;
+		else if (!hint)
+			want = 65536;
+		if (want && ms_buf_grow(out, want)) {
+			ms_error_set_path(err, path);
+			return ms_error_set(err, ms_buf_status(out), "%s",
+			                    ms_status_str(ms_buf_status(out)));
+		}
+		if (!hint)
+			want = out->alloc - out->len - 1;
+		n = want ? read(fd, out->buf + out->len, want) : read(fd, probe, sizeof(probe));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			ms_error_set_path(err, path);
+			return ms_error_set(err, MS_EIO, "read error: %s", strerror(e));
+		}
+		if (n == 0)
+			break;
+		rc = took(out, start, want ? NULL : probe, (size_t)n, cap, path, err);
+	}
+	return rc;
+}
+
+/*
+ * A regular file's size tells how much to reserve: one read() for most
+ * files instead of a growing buffer fed through 4 KiB stdio chunks.
+ */
 int ms_file_read(struct ms_buf *out, const char *path, size_t cap, struct ms_error *err)
 {
-	FILE *f;
-	char chunk[4096];
-	size_t n;
-	int rc = 0;
 	bool is_stdin = strcmp(path, "-") == 0;
+	struct stat sb;
+	size_t hint = 0;
+	int fd, rc;
 
-	f = is_stdin ? stdin : fopen(path, "rb");
-	if (!f) {
+	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY);
+	if (fd < 0) {
 		ms_error_set_path(err, path);
 		return ms_error_set(err, errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "cannot open: %s",
 		                    strerror(errno));
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (cap && out->len + n > cap) {
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+		if (cap && (uintmax_t)sb.st_size > cap) {
+			if (!is_stdin)
+				close(fd);
 			ms_error_set_path(err, path);
-			rc = ms_error_set(err, MS_ETOOBIG, "file is larger than %zu bytes", cap);
-			goto out;
+			return ms_error_set(err, MS_ETOOBIG, "file is larger than %zu bytes", cap);
 		}
-		rc = ms_buf_add(out, chunk, n);
-		if (rc) {
-			ms_error_set_path(err, path);
-			rc = ms_error_set(err, rc, "%s", ms_status_str(rc));
-			goto out;
-		}
+		if ((uintmax_t)sb.st_size < SIZE_MAX / 2)
+			hint = (size_t)sb.st_size;
 	}
-	if (ferror(f)) {
-		ms_error_set_path(err, path);
-		rc = ms_error_set(err, MS_EIO, "read error: %s", strerror(errno));
-	}
-out:
+	rc = read_fd(out, fd, cap, hint, path, err);
 	if (!is_stdin)
-		fclose(f);
+		close(fd);
 	return rc;
 }
 

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
@@ -122,6 +123,66 @@ static void test_atomic(void **state)
 	ms_buf_release(&b);
 }
 
+/*
+ * Whole files of every size class: empty, one read, larger than a pipe's
+ * 64 KiB; files whose size fstat does not tell (/proc); the cap either way.
+ * The file hash reads in chunks and must agree with the one of the bytes.
+ */
+static void test_read_sizes(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 4095, 4096, 65536, 65537, 300001 };
+	const char *dir = ms_test_tmpdir();
+	unsigned char digest[MS_SHA256_LEN];
+	char path[4096], hex[MS_SHA256_HEX_LEN + 1], want[MS_SHA256_HEX_LEN + 1];
+	struct ms_error err = MS_ERROR_INIT;
+	struct ms_buf b = MS_BUF_INIT;
+	size_t i, k;
+
+	(void)state;
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/sized.bin", dir);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char *data = malloc(sizes[i] + 1);
+		FILE *f = fopen(path, "wb");
+
+		assert_non_null(data);
+		assert_non_null(f);
+		for (k = 0; k < sizes[i]; k++)
+			data[k] = (char)(k * 7 + k / 251);
+		assert_int_equal(fwrite(data, 1, sizes[i], f), sizes[i]);
+		fclose(f);
+		ms_buf_reset(&b);
+		ms_buf_adds(&b, "kept");
+		assert_int_equal(ms_file_read(&b, path, 0, &err), 0);
+		assert_int_equal(b.len, 4 + sizes[i]);
+		assert_memory_equal(b.buf, "kept", 4);
+		if (sizes[i])
+			assert_memory_equal(b.buf + 4, data, sizes[i]);
+		assert_int_equal(b.buf[b.len], '\0');
+		if (sizes[i] > 1) { /* cap 0 is none */
+			ms_buf_reset(&b);
+			assert_int_equal(ms_file_read(&b, path, sizes[i] - 1, &err), MS_ETOOBIG);
+			ms_error_clear(&err);
+		}
+		ms_sha256(digest, data, sizes[i]);
+		for (k = 0; k < MS_SHA256_LEN; k++)
+			snprintf(want + 2 * k, 3, "%02x", digest[k]);
+		assert_int_equal(ms_sha256_file(hex, path, &err), 0);
+		assert_string_equal(hex, want);
+		free(data);
+	}
+	remove(path);
+	remove(dir);
+	/* size 0 to fstat, content to read */
+	ms_buf_reset(&b);
+	if (ms_file_read(&b, "/proc/self/status", 0, &err) == 0) {
+		assert_non_null(strstr(b.buf, "Name:"));
+		ms_buf_reset(&b);
+		assert_int_equal(ms_file_read(&b, "/proc/self/status", 10, &err), MS_ETOOBIG);
+	}
+	ms_buf_release(&b);
+}
+
 static void test_error_format(void **state)
 {
 	struct ms_error err = MS_ERROR_INIT;
@@ -225,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_lines),        cmocka_unit_test(test_lines_all_short),
 		cmocka_unit_test(test_atomic),       cmocka_unit_test(test_dir_names),
 		cmocka_unit_test(test_error_format), cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_read_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
