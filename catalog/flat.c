@@ -263,12 +263,13 @@ static inline size_t add_field(const char *line, size_t start, size_t at, struct
 
 /*
  * Splits line at sep into f[0..max); returns the number of fields (may
- * exceed max). Eight bytes at a time on little-endian machines: an exact
- * mask (0x80 in each byte equal to sep, no borrow between bytes) gives the
- * separators of a word lowest first; fields are short, so one pass over
+ * exceed max). With head, stops once f is full: then returns max + 1 if the
+ * line has more fields. Eight bytes at a time on little-endian machines: an
+ * exact mask (0x80 in each byte equal to sep, no borrow between bytes) gives
+ * the separators of a word lowest first; fields are short, so one pass over
  * the line beats a search per field.
  */
-static size_t split(const char *line, size_t len, char sep, struct slice *f, size_t max)
+static size_t split(const char *line, size_t len, char sep, struct slice *f, size_t max, bool head)
 {
 	size_t start = 0, n = 0, i = 0;
 
@@ -286,6 +287,8 @@ static size_t split(const char *line, size_t len, char sep, struct slice *f, siz
 			size_t at = i + (size_t)(__builtin_ctzll(m) >> 3);
 
 			n = add_field(line, start, at, f, max, n);
+			if (head && n == max)
+				return max + 1;
 			start = at + 1;
 			m &= m - 1;
 		}
@@ -294,13 +297,15 @@ static size_t split(const char *line, size_t len, char sep, struct slice *f, siz
 	for (; i < len; i++) {
 		if (line[i] == sep) {
 			n = add_field(line, start, i, f, max, n);
+			if (head && n == max)
+				return max + 1;
 			start = i + 1;
 		}
 	}
 	return add_field(line, start, len, f, max, n);
 }
 
-static struct slice trim(struct slice s)
+static inline struct slice trim(struct slice s)
 {
 	while (s.len && (s.s[0] == ' ' || s.s[0] == '\t')) {
 		s.s++;
@@ -508,7 +513,7 @@ static int load_chapters(struct flat_reader *r)
 
 		if (len == 0)
 			continue;
-		n = split(line, len, ';', f, 2);
+		n = split(line, len, ';', f, 2, false);
 		if (n != 2)
 			return fail(r, &r->chapters, it.line_no, MS_EINVAL,
 			            "expected 2 fields in the chapter list, found %zu", n);
@@ -547,7 +552,7 @@ static int load_groups(struct flat_reader *r)
 
 		if (len == 0)
 			continue;
-		n = split(line, len, ';', f, 4);
+		n = split(line, len, ';', f, 4, false);
 		if (n != 4)
 			return fail(r, &r->groups, it.line_no, MS_EINVAL,
 			            "expected 4 fields in the block list, found %zu", n);
@@ -590,7 +595,7 @@ static int load_threes(struct flat_reader *r)
 
 		if (len == 0)
 			continue;
-		n = split(line, len, ';', f, 4);
+		n = split(line, len, ';', f, 4, false);
 		if (n != 4)
 			return fail(r, &r->threes, it.line_no, MS_EINVAL,
 			            "expected 4 fields in the three-character code list, found %zu",
@@ -659,20 +664,31 @@ struct flat_row {
 	struct slice code;  /* field 7 */
 };
 
-static int parse_row(struct flat_reader *r, const char *line, size_t len, size_t line_no,
+/* The fields the first pass reads: up to the code (field 7). */
+#define FLAT_KEY_FIELDS 7
+
+/*
+ * Splits and checks a row of the code list. With head (the first pass,
+ * once the layout is known), only the first FLAT_KEY_FIELDS are split and
+ * checked, and the number of fields only if there are no more: the second
+ * pass checks every row whole before it uses it.
+ */
+static int parse_row(struct flat_reader *r, const char *line, size_t len, size_t line_no, bool head,
                      struct flat_row *row)
 {
 	const int max_level = r->layout == LAYOUT_OPS ? 6 : 5;
-	size_t n = split(line, len, ';', row->f, FLAT_MAX_FIELDS);
 	struct slice lv, t, x;
+	size_t n;
 	int rc;
 
+	head = head && r->n_fields != 0;
+	n = split(line, len, ';', row->f, head ? FLAT_KEY_FIELDS : FLAT_MAX_FIELDS, head);
 	if (r->n_fields == 0) {
 		rc = set_layout(r, n, line_no);
 		if (rc)
 			return rc;
 	}
-	if (n != r->n_fields)
+	if (n != r->n_fields && !(head && n > FLAT_KEY_FIELDS))
 		return fail(r, &r->codes, line_no, MS_EINVAL, "expected %zu fields, found %zu",
 		            r->n_fields, n);
 	lv = trim(row->f[0]);
@@ -728,7 +744,7 @@ static int scan_codes(struct flat_reader *r)
 
 		if (len == 0)
 			continue;
-		rc = parse_row(r, line, len, it.line_no, row);
+		rc = parse_row(r, line, len, it.line_no, true, row);
 		if (rc)
 			goto out;
 		rows++;
@@ -942,7 +958,7 @@ static int emit_codes(struct flat_reader *r)
 	while (rc == 0 && ms_lines_next(&it, &line, &len)) {
 		if (len == 0)
 			continue;
-		rc = parse_row(r, line, len, it.line_no, row);
+		rc = parse_row(r, line, len, it.line_no, false, row);
 		if (!rc)
 			rc = emit_row(r, row, it.line_no);
 	}
@@ -1001,7 +1017,7 @@ static int detect_layout(struct flat_reader *r)
 		found = len > 0;
 	if (!found)
 		return fail(r, &r->codes, 1, MS_EINVAL, "file is empty");
-	rc = set_layout(r, split(line, len, ';', f, FLAT_MAX_FIELDS), it.line_no);
+	rc = set_layout(r, split(line, len, ';', f, FLAT_MAX_FIELDS, false), it.line_no);
 	r->n_fields = 0; /* pass 1 checks every line, the first one included */
 	return rc;
 }

@@ -575,6 +575,13 @@ static void test_malformed(void **state)
 	ms_buf_adds(&b, good_rows);
 	ms_buf_adds(&b, "4;T;X;01;A00\r\n");
 	expect_error(b.buf, icd, MS_EINVAL, 4, "expected 28 fields, found 5");
+	/* more fields than the first pass reads, fewer than the layout's: the
+	 * second pass finds them, with the same line and count */
+	ms_buf_reset(&b);
+	ms_buf_adds(&b, good_rows);
+	ms_buf_adds(&b, "4;T;X;01;A00;A00.1;A00.1;A001;Cholera;Cholera;;;V;V;1-002;2-001;3-003;"
+	                "4-002;001;9\r\n");
+	expect_error(b.buf, icd, MS_EINVAL, 4, "expected 28 fields, found 20");
 
 	/* a child before its parent, a duplicate, bad values */
 	ms_buf_reset(&b);
