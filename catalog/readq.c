@@ -118,6 +118,21 @@ static struct rec *new_rec(struct readq *q, enum rec_kind kind, struct ms_error 
 	return r;
 }
 
+static int nomem(struct ms_error *err)
+{
+	return ms_error_set(err, MS_ENOMEM, "out of memory");
+}
+
+/*
+ * Takes back the record new_rec just made (a copy into it failed): the
+ * consumer must not get it half made; the reader's error follows instead.
+ */
+static int drop_rec(struct readq *q, struct ms_error *err)
+{
+	q->cur->n--;
+	return nomem(err);
+}
+
 /* Copies s (may be NULL) into the arena; *ok false on OOM. */
 static const char *dup(struct ms_arena *a, const char *s, bool *ok)
 {
@@ -129,11 +144,6 @@ static const char *dup(struct ms_arena *a, const char *s, bool *ok)
 	if (!p)
 		*ok = false;
 	return p;
-}
-
-static int nomem(struct ms_error *err)
-{
-	return ms_error_set(err, MS_ENOMEM, "out of memory");
 }
 
 static int q_begin(void *payload, const struct catalog_info *info, struct ms_error *err)
@@ -153,7 +163,7 @@ static int q_begin(void *payload, const struct catalog_info *info, struct ms_err
 	r->u.info.date = dup(a, info->date, &ok);
 	r->u.info.format = dup(a, info->format, &ok);
 	r->u.info.lang = dup(a, info->lang, &ok);
-	return ok ? 0 : nomem(err);
+	return ok ? 0 : drop_rec(q, err);
 }
 
 static struct catalog_rubric *dup_rubrics(struct ms_arena *a, const struct catalog_entry *e,
@@ -232,18 +242,18 @@ static int q_entry(void *payload, const struct catalog_entry *e, struct ms_error
 	 * struct catalog_files_sink): no copy of 2 strings per field */
 	if (!q->sink->prepare) {
 		c->meta = dup_meta(a, e, &ok);
-		return ok ? 0 : nomem(err);
+		return ok ? 0 : drop_rec(q, err);
 	}
 	c->meta = NULL;
 	c->n_meta = 0;
 	if (!ok)
-		return nomem(err);
+		return drop_rec(q, err);
 	ms_buf_reset(&q->extra);
 	if (q->sink->prepare(e, &q->extra))
-		return nomem(err);
+		return drop_rec(q, err);
 	if (q->extra.len)
 		r->extra = ms_arena_strndup(a, q->extra.buf, q->extra.len);
-	return !q->extra.len || r->extra ? 0 : nomem(err);
+	return !q->extra.len || r->extra ? 0 : drop_rec(q, err);
 }
 
 static int q_term(void *payload, const struct catalog_term *t, struct ms_error *err)
@@ -265,7 +275,7 @@ static int q_term(void *payload, const struct catalog_term *t, struct ms_error *
 	c->code_extra = dup(a, t->code_extra, &ok);
 	c->code2 = dup(a, t->code2, &ok);
 	c->term_id = dup(a, t->term_id, &ok);
-	return ok ? 0 : nomem(err);
+	return ok ? 0 : drop_rec(q, err);
 }
 
 static int read_one(struct readq *q, size_t i, struct ms_error *err)
@@ -285,7 +295,7 @@ static int read_one(struct readq *q, size_t i, struct ms_error *err)
 		return MS_EUSAGE;
 	r->extra = ms_arena_strdup(&q->cur->arena, sha);
 	if (!r->extra)
-		return nomem(err);
+		return drop_rec(q, err);
 	rc = catalog_read_file(f->paths[i], f->fmts[i], f->opts, &sink, err);
 	if (rc)
 		return rc;

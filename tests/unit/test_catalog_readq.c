@@ -42,6 +42,9 @@ static int t_file_begin(void *payload, size_t file, const char *sha256, struct m
 {
 	struct trace *t = payload;
 
+	/* every record arrives whole, also when the reader ran out of memory
+	 * while copying it (such a record must not arrive at all) */
+	assert_non_null(sha256);
 	ms_buf_addf(&t->out, "file %zu %s\n", file, sha256);
 	return note(t, err);
 }
@@ -58,6 +61,9 @@ static int t_begin(void *payload, const struct catalog_info *info, struct ms_err
 {
 	struct trace *t = payload;
 
+	assert_non_null(info->system);
+	assert_non_null(info->version);
+	assert_non_null(info->format);
 	ms_buf_adds(&t->out, "begin ");
 	add(&t->out, info->system);
 	add(&t->out, info->version);
@@ -76,6 +82,8 @@ static int t_entry(void *payload, const struct catalog_entry *e, const char *pre
 	struct trace *t = payload;
 	size_t i, k;
 
+	assert_non_null(e->code);
+	assert_non_null(e->kind);
 	ms_buf_adds(&t->out, "entry ");
 	add(&t->out, e->code);
 	add(&t->out, e->kind);
@@ -105,6 +113,7 @@ static int t_term(void *payload, const struct catalog_term *term, struct ms_erro
 {
 	struct trace *t = payload;
 
+	assert_non_null(term->text);
 	ms_buf_adds(&t->out, "term ");
 	add(&t->out, term->text);
 	add(&t->out, term->code);
