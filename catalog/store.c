@@ -617,13 +617,12 @@ static int meta_json(const struct catalog_entry *e, struct ms_buf *out)
 				n = sizeof(null_json);
 			}
 		}
-		if (n) {
-			out->len += k + n;
-			out->buf[out->len] = '\0';
-		} else {
-			out->buf[out->len] = '\0';
+		if (!n) {
 			meta_pair(out, m, i == 0);
+			continue;
 		}
+		out->len += k + n;
+		out->buf[out->len] = '\0';
 	}
 	ms_buf_addch(out, '}');
 	return ms_buf_status(out) ? MS_ENOMEM : 0;

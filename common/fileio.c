@@ -12,6 +12,12 @@
 
 #include "common/alloc.h"
 
+static int too_big(const char *path, size_t cap, struct ms_error *err)
+{
+	ms_error_set_path(err, path);
+	return ms_error_set(err, MS_ETOOBIG, "file is larger than %zu bytes", cap);
+}
+
 /* Appends n bytes just read (at out's end already, or from src) within cap. */
 static int took(struct ms_buf *out, size_t start, const char *src, size_t n, size_t cap,
                 const char *path, struct ms_error *err)
@@ -20,8 +26,7 @@ static int took(struct ms_buf *out, size_t start, const char *src, size_t n, siz
 
 	if (cap && out->len - start + n > cap) {
 		out->buf[out->len] = '\0';
-		ms_error_set_path(err, path);
-		return ms_error_set(err, MS_ETOOBIG, "file is larger than %zu bytes", cap);
+		return too_big(path, cap, err);
 	}
 	if (!src) {
 		out->len += n;
@@ -102,8 +107,7 @@ int ms_file_read(struct ms_buf *out, const char *path, size_t cap, struct ms_err
 		if (cap && (uintmax_t)sb.st_size > cap) {
 			if (!is_stdin)
 				close(fd);
-			ms_error_set_path(err, path);
-			return ms_error_set(err, MS_ETOOBIG, "file is larger than %zu bytes", cap);
+			return too_big(path, cap, err);
 		}
 		if ((uintmax_t)sb.st_size < SIZE_MAX / 2)
 			hint = (size_t)sb.st_size;

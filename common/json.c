@@ -131,9 +131,7 @@ size_t ms_json_next_special(const char *s, size_t i, size_t len)
 		}
 	}
 	for (; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == '"' || c == '\\')
+		if (!ms_json_plain[(unsigned char)s[i]])
 			return i;
 	}
 	return len;
@@ -221,11 +219,9 @@ int ms_json_quote(struct ms_buf *out, const char *s, size_t len)
 	}
 	if (i + 8 > len) {
 		for (; i < len; i++) {
-			unsigned char c = (unsigned char)s[i];
-
-			if (c < 0x20 || c == '"' || c == '\\')
+			if (!ms_json_plain[(unsigned char)s[i]])
 				break;
-			d[i] = (char)c;
+			d[i] = s[i];
 		}
 	}
 	out->len += 1 + i;
