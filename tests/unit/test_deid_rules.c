@@ -406,6 +406,30 @@ static void test_people(void **state)
 		  "L. Kemmerlinger" },
 		{ "Prof. Dr. Ch. Jansing\tProf. V. Ceuster\tJ. Thielmann\nDirektorin", PHI_STAFF,
 		  "J. Thielmann" },
+		/* a name above an address, without a title or a salutation */
+		{ "Radiologie\n\nKerus Musterfeld\nHelmestr. 139\n40063 Langenfeld", PHI_STAFF,
+		  "Kerus Musterfeld" },
+		{ "KLAUCKE, Feran\nAtzlenbacher Str. 48\nD-56789 Musterstadt\n", PHI_STAFF,
+		  "KLAUCKE, Feran" },
+		{ "S. Zeilzel\nGusstr. 130 a\n48721 Hamburg\n", PHI_STAFF, "S. Zeilzel" },
+		{ "Musterfeldova\nHalenseestr. 62\n88327 Barver\n", PHI_STAFF, "Musterfeldova" },
+		{ "Brieka Musterfeld\nInnere Medizin\nWarthestr. 57\n12345 Musterstadt\n",
+		  PHI_STAFF, "Brieka Musterfeld" },
+		{ "von Musterfeld, Brieka\nPichlmaierweg 36 - 44378 Bergkirchen\n", PHI_STAFF,
+		  "von Musterfeld, Brieka" },
+		/* a surname alone above the role; a capitalised particle */
+		{ "Befund unauffällig.\n\nMusterfeld\nFacharzt für Radiologie", PHI_STAFF,
+		  "Musterfeld" },
+		{ "DE MUSTERFELD, Orlando\nFacharzt für Radiologie", PHI_STAFF,
+		  "DE MUSTERFELD, Orlando" },
+		{ "Mit Grüßen\n\nVON MUSTERFELD, Adel\n", PHI_STAFF, "VON MUSTERFELD, Adel" },
+		/* the requesting doctor of a RIS header */
+		{ "Anforderung: Brieko Musterfeld\n", PHI_STAFF, "Brieko Musterfeld" },
+		{ "Anforderung: Nue von Musterfeld\nUntersuchung", PHI_STAFF,
+		  "Nue von Musterfeld" },
+		{ "Anforderung: Musterfeld, Kiman\n", PHI_STAFF, "Musterfeld, Kiman" },
+		{ "Anforderung: Brieka Musterfeld, Klinikum Nord", PHI_STAFF, "Brieka Musterfeld" },
+		{ "Anforderung: Dr. med. P. Musterfeld\n", PHI_STAFF, "P. Musterfeld" },
 	};
 
 	(void)state;
@@ -451,6 +475,15 @@ static void test_hospitals(void **state)
 		  "MVZ Radiologie Schwierndorf" },
 		{ "MRT vom 9.4.2019 (Radiologische Praxis Flieth-Stegelitz).", PHI_HOSPITAL,
 		  "Radiologische Praxis Flieth-Stegelitz" },
+		/* a place of several words or with an inner capital; a street's "Str." */
+		{ "Diagnostikzentrum Neunkirchen am Brand\nInstitut", PHI_HOSPITAL,
+		  "Diagnostikzentrum Neunkirchen am Brand" },
+		{ "Radiologische Praxis NeuMusterhausen\n", PHI_HOSPITAL,
+		  "Radiologische Praxis NeuMusterhausen" },
+		{ "Radiologie am Kieler Str.\nAbteilung", PHI_HOSPITAL,
+		  "Radiologie am Kieler Str." },
+		{ "(auswärts, Praxis Dr. MUSTERFELD, Brieka).", PHI_HOSPITAL,
+		  "Praxis Dr. MUSTERFELD, Brieka" },
 	};
 
 	(void)state;
@@ -514,6 +547,9 @@ static void test_negatives(void **state)
 		"Im Verlauf\n12 Tage später, Am Ende\n3 Zyklen.",
 		"An\nAbteilung Radiologie\nAn\nRadiologische Gemeinschaftspraxis\n",
 		"An\nZentrale Notaufnahme\n\nAn\nPflegedienst Sonnenschein\n",
+		"Anforderung: MRT Knie\nAnforderung: Röntgen Thorax\nAnforderung: Notfall\n",
+		"Anforderung: CT Schädel nativ\nAnforderung: Station Nord, Ambulanz\n",
+		"Anforderung: Sonographie Abdomen | Anforderung: Kontrolle\n",
 	};
 	struct deid_spans sp = DEID_SPANS_INIT;
 	size_t i, bad = 0;
@@ -525,6 +561,35 @@ static void test_negatives(void **state)
 			printf("negative case '%s' gave:\n", texts[i]);
 			dump(texts[i], &sp);
 			bad++;
+		}
+	}
+	deid_spans_release(&sp);
+	assert_int_equal(bad, 0);
+}
+
+/* Above an address, units, roles and salutations are not names. */
+static void test_address_block_units(void **state)
+{
+	static const char *const texts[] = {
+		"Innere Medizin\nHauptstr. 5\n12345 Musterstadt\n",
+		"Radiologische Gemeinschaftspraxis\nHauptstr. 5\n12345 Musterstadt\n",
+		"Urologe\nFriesische Str. 21 a\n24937 Flensburg\n",
+		"Postanschrift\nHauptstr. 5\n12345 Musterstadt\n",
+		"Herr\nDr. Steffen Musterfeld Kärntner Straße 33\nA-9011 Neustadt\n",
+		"Praxis für Orthopädie\nHauptstr. 5 - 12345 Musterstadt\n",
+	};
+	struct deid_spans sp = DEID_SPANS_INIT;
+	size_t i, j, bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		run(shipped, texts[i], &sp);
+		for (j = 0; j < sp.n; j++) {
+			if (strcmp(sp.v[j].source, "person_address_block") == 0) {
+				printf("'%s' gave:\n", texts[i]);
+				dump(texts[i], &sp);
+				bad++;
+			}
 		}
 	}
 	deid_spans_release(&sp);
@@ -1144,6 +1209,7 @@ int main(void)
 		cmocka_unit_test(test_people),
 		cmocka_unit_test(test_hospitals),
 		cmocka_unit_test(test_negatives),
+		cmocka_unit_test(test_address_block_units),
 		cmocka_unit_test(test_allowlist),
 		cmocka_unit_test(test_name_variants),
 		cmocka_unit_test(test_reader_errors),
