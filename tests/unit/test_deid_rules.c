@@ -267,6 +267,12 @@ static void test_addresses(void **state)
 		/* a postcode that starts a line, before a street */
 		{ "Vorstand: Prof. Dr. A. Muster\n20223 Klein Musterbeck, Hauptplatz 8, Tel.",
 		  PHI_CITY, "Klein Musterbeck" },
+		/* "St." before a place, particles between its hyphenated parts */
+		{ "Bühelweg 119\n18115 St. Musterbrunn\n", PHI_CITY, "St. Musterbrunn" },
+		{ "Hauptstr. 28 c\n66766 St. Jakob im Musterthal\n", PHI_CITY,
+		  "St. Jakob im Musterthal" },
+		{ "Jakubweg 105, 22725 Montagne-de-Musterlary\n", PHI_CITY,
+		  "Montagne-de-Musterlary" },
 	};
 
 	(void)state;
