@@ -466,6 +466,10 @@ static void test_hospitals(void **state)
 		{ "Aufnahme im Klinikum Musterstadt am Abend, stabil", PHI_HOSPITAL,
 		  "Klinikum Musterstadt" },
 		{ "Verlegung ins St.-Anna-Hospital.", PHI_HOSPITAL, "St.-Anna-Hospital" },
+		{ "Krankenhaus der Barmherzigen Brüder St. Musterpölten\nRadiologie", PHI_HOSPITAL,
+		  "Krankenhaus der Barmherzigen Brüder St. Musterpölten" },
+		{ "STÄDTISCHES KLINIKUM MUSTERMARKT AM WALLERSEE\n", PHI_HOSPITAL,
+		  "STÄDTISCHES KLINIKUM MUSTERMARKT AM WALLERSEE" },
 		/* letterheads in capitals */
 		{ "STÄDTISCHES KLINIKUM MUSTERHAUSEN\n", PHI_HOSPITAL,
 		  "STÄDTISCHES KLINIKUM MUSTERHAUSEN" },
