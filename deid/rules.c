@@ -1844,11 +1844,27 @@ static bool needs_pending(const struct deid_rules *rules, bool keep_enabled, con
 	return false;
 }
 
+/* Does literal nd occur in text with its anchor byte at text[at]? */
+static bool need_at(const struct rule_need *nd, const char *text, size_t len, size_t at)
+{
+	size_t k = nd->anchor_off, i;
+
+	if (at < k || nd->len - k > len - at)
+		return false;
+	/* the literals are short: a loop beats a call to memcmp() */
+	for (i = 0; i < nd->len; i++) {
+		if (text[at - k + i] != nd->key[i])
+			return false;
+	}
+	return true;
+}
+
 /*
  * Sets met[r] for each rule r with `needs` one of whose literals occurs in
  * the text; left: how many such rules may still be met. One memchr() pass
  * per anchor byte, and a comparison only where it occurs (a bitmap test at
- * every byte cost 3 % of a run, a pass per literal's first byte 5 %).
+ * every byte cost 3 % of a run, a pass per literal's first byte 5 %); a
+ * pass ends as soon as every rule of its anchor byte is met.
  */
 static void find_needs(const struct deid_rules *rules, bool keep_enabled, bool *met, size_t left,
                        const char *text, size_t len)
@@ -1860,20 +1876,18 @@ static void find_needs(const struct deid_rules *rules, bool keep_enabled, bool *
 		unsigned char c = rules->need_bytes[b];
 		size_t lo = rules->need_at[c], hi = rules->need_at[c + 1];
 		const char *p = text, *end = text + len;
+		bool pending = needs_pending(rules, keep_enabled, met, lo, hi);
 
-		while (left && (p = memchr(p, c, (size_t)(end - p))) != NULL) {
+		while (pending && (p = memchr(p, c, (size_t)(end - p))) != NULL) {
 			size_t at = (size_t)(p - text);
 
-			if (!needs_pending(rules, keep_enabled, met, lo, hi))
-				break;
 			for (j = lo; j < hi; j++) {
-				size_t k = nd[j].anchor_off;
-
-				if (!met[nd[j].rule] && at >= k && nd[j].len - k <= len - at &&
-				    rule_usable(&rules->v[nd[j].rule], keep_enabled) &&
-				    memcmp(text + at - k, nd[j].key, nd[j].len) == 0) {
+				if (!met[nd[j].rule] && need_at(&nd[j], text, len, at) &&
+				    rule_usable(&rules->v[nd[j].rule], keep_enabled)) {
 					met[nd[j].rule] = true;
 					left--;
+					pending = left &&
+					          needs_pending(rules, keep_enabled, met, lo, hi);
 				}
 			}
 			p++;
