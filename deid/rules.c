@@ -2069,6 +2069,19 @@ static uint64_t all_word_end_slots(const struct deid_rules *rules)
 	return rules->n_word_end == 64 ? ~0ull : (1ull << rules->n_word_end) - 1;
 }
 
+/* Does key end with e? Compared from the end, where endings differ first
+ * (their last two bytes are known to match); no call for short strings. */
+static bool ends_with(const char *key, size_t len, const char *e, size_t e_len)
+{
+	size_t i;
+
+	for (i = e_len; i > 0; i--) {
+		if (key[len - e_len + i - 1] != e[i - 1])
+			return false;
+	}
+	return true;
+}
+
 /* Slots of the word-end rules with an `*ending` that key ends with. */
 static uint64_t ending_hits(const struct deid_rules *rules, const char *key, size_t len)
 {
@@ -2083,7 +2096,7 @@ static uint64_t ending_hits(const struct deid_rules *rules, const char *key, siz
 	for (; lo < rules->n_endings && rules->endings[lo].tail == tail; lo++) {
 		const struct rule_ending *e = &rules->endings[lo];
 
-		if (e->len <= len && memcmp(key + len - e->len, e->key, e->len) == 0)
+		if (e->len <= len && ends_with(key, len, e->key, e->len))
 			hits |= 1ull << e->slot;
 	}
 	return hits;
