@@ -478,6 +478,12 @@ static void test_hospitals(void **state)
 		  "Krankenhaus der Barmherzigen Brüder St. Musterpölten" },
 		{ "STÄDTISCHES KLINIKUM MUSTERMARKT AM WALLERSEE\n", PHI_HOSPITAL,
 		  "STÄDTISCHES KLINIKUM MUSTERMARKT AM WALLERSEE" },
+		{ "Kreiskrankenhaus Musterkirchen in Steiermark - Radiologie", PHI_HOSPITAL,
+		  "Kreiskrankenhaus Musterkirchen in Steiermark" },
+		{ "Aufnahme im Klinikum Musterstadt in Behandlung, stabil", PHI_HOSPITAL,
+		  "Klinikum Musterstadt" },
+		{ "MVZ Radiologie Musterdorf bei Sankt Veit\n", PHI_HOSPITAL,
+		  "MVZ Radiologie Musterdorf bei Sankt Veit" },
 		/* letterheads in capitals */
 		{ "STÄDTISCHES KLINIKUM MUSTERHAUSEN\n", PHI_HOSPITAL,
 		  "STÄDTISCHES KLINIKUM MUSTERHAUSEN" },
