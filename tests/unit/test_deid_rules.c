@@ -438,6 +438,8 @@ static void test_people(void **state)
 		  "DE MUSTERFELD, Orlando" },
 		{ "Mit Grüßen\n\nVON MUSTERFELD, Adel\n", PHI_STAFF, "VON MUSTERFELD, Adel" },
 		/* the requesting doctor of a RIS header */
+		{ "Befund für Patient G. de Musterfeld, geb. 1984", PHI_PATIENT,
+		  "G. de Musterfeld" },
 		{ "Anforderung: Brieko Musterfeld\n", PHI_STAFF, "Brieko Musterfeld" },
 		{ "Anforderung: Nue von Musterfeld\nUntersuchung", PHI_STAFF,
 		  "Nue von Musterfeld" },
