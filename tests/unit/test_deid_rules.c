@@ -198,6 +198,8 @@ static void test_contact(void **state)
 		  "www.klinikum-muster.de/radiologie" },
 		{ "Portal https://befunde.example.org/x?id=1 abrufbar", PHI_URL,
 		  "https://befunde.example.org/x?id=1" },
+		{ "(Terminvereinbarung unter 5110-2882).", PHI_PHONE, "5110-2882" },
+		{ "Tel. 511/2882, Fax 511/2883", PHI_PHONE, "511/2882" },
 	};
 
 	(void)state;
@@ -480,6 +482,10 @@ static void test_hospitals(void **state)
 		  "Krankenhaus der Barmherzigen Brüder St. Musterpölten" },
 		{ "STÄDTISCHES KLINIKUM MUSTERMARKT AM WALLERSEE\n", PHI_HOSPITAL,
 		  "STÄDTISCHES KLINIKUM MUSTERMARKT AM WALLERSEE" },
+		{ "Klinik für Chirurgie des Diakonissenkrankenhauses Musterthal\n", PHI_HOSPITAL,
+		  "Diakonissenkrankenhauses Musterthal" },
+		{ "Radiologie des Universitätsklinikums Musterstadt, Haus 3", PHI_HOSPITAL,
+		  "Universitätsklinikums Musterstadt" },
 		{ "Kreiskrankenhaus Musterkirchen in Steiermark - Radiologie", PHI_HOSPITAL,
 		  "Kreiskrankenhaus Musterkirchen in Steiermark" },
 		{ "Aufnahme im Klinikum Musterstadt in Behandlung, stabil", PHI_HOSPITAL,
@@ -599,6 +605,7 @@ static void test_negatives(void **state)
 		"Anforderung: MRT Knie\nAnforderung: Röntgen Thorax\nAnforderung: Notfall\n",
 		"Anforderung: CT Schädel nativ\nAnforderung: Station Nord, Ambulanz\n",
 		"Anforderung: Sonographie Abdomen | Anforderung: Kontrolle\n",
+		"Thrombozyten erreichbar 100-200 mg, Rückfragen 3-4 Tage.\n",
 	};
 
 	(void)state;
