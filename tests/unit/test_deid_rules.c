@@ -486,6 +486,10 @@ static void test_hospitals(void **state)
 		  "Diakonissenkrankenhauses Musterthal" },
 		{ "Radiologie des Universitätsklinikums Musterstadt, Haus 3", PHI_HOSPITAL,
 		  "Universitätsklinikums Musterstadt" },
+		{ "Lehrkrankenhaus\nder Otto-Muster-Universität Musterburg\n", PHI_ORGANIZATION,
+		  "Otto-Muster-Universität Musterburg" },
+		{ "Partner: Medizinische Hochschule Bad Musterthal\n", PHI_ORGANIZATION,
+		  "Hochschule Bad Musterthal" },
 		{ "Kreiskrankenhaus Musterkirchen in Steiermark - Radiologie", PHI_HOSPITAL,
 		  "Kreiskrankenhaus Musterkirchen in Steiermark" },
 		{ "Aufnahme im Klinikum Musterstadt in Behandlung, stabil", PHI_HOSPITAL,
@@ -606,6 +610,7 @@ static void test_negatives(void **state)
 		"Anforderung: CT Schädel nativ\nAnforderung: Station Nord, Ambulanz\n",
 		"Anforderung: Sonographie Abdomen | Anforderung: Kontrolle\n",
 		"Thrombozyten erreichbar 100-200 mg, Rückfragen 3-4 Tage.\n",
+		"Studium an der Hochschule für Musik, Universität der Künste.\n",
 	};
 
 	(void)state;
