@@ -35,6 +35,8 @@ static const struct command commands[] = {
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+static void vmsg(const char *kind, const char *fmt, va_list ap) MS_PRINTF(2, 0);
+
 static void vmsg(const char *kind, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "medsft%s%s: %s", cli.command[0] ? " " : "", cli.command, kind);
