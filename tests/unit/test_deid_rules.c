@@ -360,6 +360,10 @@ static void test_people(void **state)
 		{ "Grüßen\n\nMusterfeld, Assistenzarzt", PHI_STAFF, "Musterfeld" },
 		{ "Befundet: Brieko Musterfeld, Assistenzarzt", PHI_STAFF, "Brieko Musterfeld" },
 		{ "Anforderer: Brieko Musterfeld\n", PHI_STAFF, "Brieko Musterfeld" },
+		{ "Einweiser: A. Musterfeld\n", PHI_STAFF, "A. Musterfeld" },
+		{ "Hausärztin: MUSTERFELD, Brieka\n", PHI_STAFF, "MUSTERFELD, Brieka" },
+		{ "Kopie an: Brieko Musterfeld, Praxis Nord", PHI_STAFF, "Brieko Musterfeld" },
+		{ "Behandelnde Ärztin: Brieka Musterfeld\n", PHI_STAFF, "Brieka Musterfeld" },
 		{ "Mit freundlichen Grüßen\n\nE. Musterfeld", PHI_STAFF, "E. Musterfeld" },
 		{ "Mit freundlichen Grüßen\n\nMusterfeld\n", PHI_STAFF, "Musterfeld" },
 		{ "gez.\n\nMusterfeld\nAssistenzarzt", PHI_STAFF, "Musterfeld" },
@@ -611,6 +615,7 @@ static void test_negatives(void **state)
 		"Anforderung: Sonographie Abdomen | Anforderung: Kontrolle\n",
 		"Thrombozyten erreichbar 100-200 mg, Rückfragen 3-4 Tage.\n",
 		"Studium an der Hochschule für Musik, Universität der Künste.\n",
+		"Kopie an: Patient\nHausarzt: unbekannt\nKopie an: Akte\nEinweiser: Sekretariat\n",
 	};
 
 	(void)state;
