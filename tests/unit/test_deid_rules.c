@@ -361,6 +361,7 @@ static void test_people(void **state)
 		{ "Befundet: Brieko Musterfeld, Assistenzarzt", PHI_STAFF, "Brieko Musterfeld" },
 		{ "Anforderer: Brieko Musterfeld\n", PHI_STAFF, "Brieko Musterfeld" },
 		{ "Einweiser: A. Musterfeld\n", PHI_STAFF, "A. Musterfeld" },
+		{ "Freigegeben durch: Brieka Musterfeld\n", PHI_STAFF, "Brieka Musterfeld" },
 		{ "Hausärztin: MUSTERFELD, Brieka\n", PHI_STAFF, "MUSTERFELD, Brieka" },
 		{ "Kopie an: Brieko Musterfeld, Praxis Nord", PHI_STAFF, "Brieko Musterfeld" },
 		{ "Behandelnde Ärztin: Brieka Musterfeld\n", PHI_STAFF, "Brieka Musterfeld" },
