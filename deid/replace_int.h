@@ -137,6 +137,6 @@ int deid_sur_chars(const struct deid_hmac *h, struct ms_buf *out, const char *do
                    size_t len, unsigned attempt, bool letters);
 
 /* Version of the surrogate rules, part of the surrogate fingerprint. */
-#define DEID_SUR_RULES_VERSION "3"
+#define DEID_SUR_RULES_VERSION "4"
 
 #endif

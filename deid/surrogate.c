@@ -37,7 +37,8 @@
  *   "über 89 Jahre", as HIPAA's safe harbour aggregates them).
  * - Cities, streets (the house number as digits), countries, professions
  *   from their lists; hospitals "Klinikum <city>" and the like,
- *   organisations "<surname> GmbH" and the like; e-mail addresses
+ *   organisations "<surname> GmbH" and the like, a university or college
+ *   "Universität <city>" and the like; e-mail addresses
  *   "<given>.<family>@example.org"; URLs on example.org. These are hashed
  *   without scope: a hospital is the same in every patient.
  * - A surrogate equal to its original (folded) is re-drawn; where nothing
@@ -1578,6 +1579,29 @@ static const char *const hospital_forms[] = { "Klinikum %s", "Kreiskrankenhaus %
 	                                      "Radiologie %s" };
 static const char *const organization_forms[] = { "%s GmbH", "%s & Partner", "%s AG",
 	                                          "Stadtwerke %s" };
+/*
+ * A university or college keeps its kind ("Universität <city>", "Hochschule
+ * <city>"): the span is often its last words only, after an adjective the
+ * text keeps ("Medizinische Hochschule X"). NULL for other organisations.
+ */
+static const char *academic_form(const char *folded, size_t len)
+{
+	static const char *const kinds[][2] = { { "hochschule", "Hochschule %s" },
+		                                { "universitaet", "Universität %s" },
+		                                { "universitat", "Universität %s" },
+		                                { "university", "Universität %s" } };
+	size_t i, k;
+
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		size_t n = strlen(kinds[k][0]);
+
+		for (i = 0; i + n <= len; i++) {
+			if (memcmp(folded + i, kinds[k][0], n) == 0)
+				return kinds[k][1];
+		}
+	}
+	return NULL;
+}
 
 static int list_surrogate(struct deid_sur *s, struct ms_buf *out, int list, const char *domain,
                           const char *text, size_t len, struct ms_error *err)
@@ -1603,18 +1627,26 @@ static int template_surrogate(struct deid_sur *s, struct ms_buf *out, bool hospi
 	size_t n_forms = hospital ? sizeof(hospital_forms) / sizeof(hospital_forms[0])
 	                          : sizeof(organization_forms) / sizeof(organization_forms[0]);
 	size_t mark = out->len, a, sur_len;
+	const char *academic = NULL;
 	int rc;
 
 	rc = fold(s, &s->fold_a, text, len, err);
 	if (rc)
 		return rc;
+	if (!hospital)
+		academic = academic_form(s->fold_a.buf, s->fold_a.len);
+	if (academic) {
+		forms = &academic;
+		n_forms = 1;
+	}
 	for (a = 0; a < MAX_ATTEMPTS; a++) {
 		char tag[8];
 		int tn = snprintf(tag, sizeof(tag), "%zu", a);
 		uint64_t v = deid_hmac_u64(&s->h, hospital ? "hospital" : "organization",
 		                           s->fold_a.buf, s->fold_a.len, tag, (size_t)tn);
 		const char *form = forms[v % n_forms];
-		int list = strstr(form, "Stadtwerke") || hospital ? DEID_SUR_CITY : DEID_SUR_LAST;
+		int list = strstr(form, "Stadtwerke") || hospital || academic ? DEID_SUR_CITY
+		                                                              : DEID_SUR_LAST;
 		const char *sur = pick(s, list, v >> 8, NULL, 0, &sur_len);
 
 		const char *slot = strstr(form, "%s");

@@ -592,6 +592,14 @@ static void test_places_and_organisations(void **state)
 	assert_true(strlen(outs[0]) > 5);
 	sur1(r, "P", "Siemens Healthineers", PHI_ORGANIZATION);
 	assert_null(strstr(outs[0], "Siemens"));
+	/* a university or college keeps its kind, in another place */
+	sur1(r, "P", "Otto-Muster-Universität Musterburg", PHI_ORGANIZATION);
+	assert_null(strstr(outs[0], "Musterburg"));
+	assert_true(strncmp(outs[0], "Universität ", strlen("Universität ")) == 0);
+	assert_true(in_list(DEID_SUR_CITY, outs[0] + strlen("Universität ")));
+	sur1(r, "P", "Hochschule Bad Musterthal", PHI_ORGANIZATION);
+	assert_true(strncmp(outs[0], "Hochschule ", strlen("Hochschule ")) == 0);
+	assert_true(in_list(DEID_SUR_CITY, outs[0] + strlen("Hochschule ")));
 	deid_replacer_free(r);
 }
 
