@@ -1635,16 +1635,12 @@ static int template_surrogate(struct deid_sur *s, struct ms_buf *out, bool hospi
 		return rc;
 	if (!hospital)
 		academic = academic_form(s->fold_a.buf, s->fold_a.len);
-	if (academic) {
-		forms = &academic;
-		n_forms = 1;
-	}
 	for (a = 0; a < MAX_ATTEMPTS; a++) {
 		char tag[8];
 		int tn = snprintf(tag, sizeof(tag), "%zu", a);
 		uint64_t v = deid_hmac_u64(&s->h, hospital ? "hospital" : "organization",
 		                           s->fold_a.buf, s->fold_a.len, tag, (size_t)tn);
-		const char *form = forms[v % n_forms];
+		const char *form = academic ? academic : forms[v % n_forms];
 		int list = strstr(form, "Stadtwerke") || hospital || academic ? DEID_SUR_CITY
 		                                                              : DEID_SUR_LAST;
 		const char *sur = pick(s, list, v >> 8, NULL, 0, &sur_len);
