@@ -36,7 +36,7 @@
 
 #define MAX_THREADS 64
 
-/* --timings: how many of the slowest rules are listed */
+/* --rule-timings: how many of the slowest rules are listed */
 #define TIMINGS_TOP_RULES 10
 
 static const char usage_deid[] = "usage: medsft deid <subcommand> [options]\n"
@@ -55,6 +55,7 @@ static const char usage_run[] =
         "                       [--keep-going] --key-file FILE [--mode MODE] [--model FILE]\n"
         "                       [--no-ner] [--rejects FILE] [--rules DIR] [--shard K/N]\n"
         "                       [--spans] [--strict] [--threads N] [--timings]\n"
+        "                       [--rule-timings]\n"
         "                       [FILE...|-]\n"
         "\n"
         "Reads report exports (CSV, HL7 v2, FHIR, JSONL, plain text; detected per\n"
@@ -87,8 +88,9 @@ static const char usage_run[] =
         "  --threads N       worker threads (default 1); output is the same for any N\n"
         "  --timings         print the seconds each stage took (reading, tokens,\n"
         "                    rules, dictionary, gazetteers, NER, merging, names,\n"
-        "                    replacing, writing; every thread's added up) and the\n"
-        "                    ten slowest rules to stderr\n"
+        "                    replacing, writing; every thread's added up) to stderr\n"
+        "  --rule-timings    --timings, and the ten slowest rules (timing each rule\n"
+        "                    makes the rules stage slower)\n"
         "  -q, --quiet       no warnings for single rejected records\n"
         "  -v, --verbose     print counts at the end\n"
         "\n"
@@ -143,7 +145,8 @@ enum {
 	OPT_SPANS,
 	OPT_STRICT,
 	OPT_THREADS,
-	OPT_TIMINGS
+	OPT_TIMINGS,
+	OPT_RULE_TIMINGS
 };
 
 static const struct option long_opts[] = {
@@ -177,6 +180,7 @@ static const struct option long_opts[] = {
 	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "timings", no_argument, NULL, OPT_TIMINGS },
+	{ "rule-timings", no_argument, NULL, OPT_RULE_TIMINGS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -185,7 +189,7 @@ struct opts {
 	const char *audit, *data_dir, *db, *key_file, *model, *out, *rejects, *rules;
 	enum deid_format from;
 	enum deid_mode mode;
-	bool force, json, keep_going, no_ner, spans, strict, timings;
+	bool force, json, keep_going, no_ner, spans, strict, timings, rule_timings;
 	unsigned long shard_k, shard_n; /* 0/0: not sharded */
 	unsigned long threads;
 	/* eval and sample */
@@ -381,6 +385,9 @@ static int parse_opts(int argc, char **argv, const char *usage, const int *allow
 		case OPT_TIMINGS:
 			o->timings = true;
 			break;
+		case OPT_RULE_TIMINGS:
+			o->timings = o->rule_timings = true;
+			break;
 		case OPT_THREADS:
 			if (!parse_ulong(optarg, &o->threads, 1, MAX_THREADS) ||
 			    strchr(optarg, '/'))
@@ -416,7 +423,7 @@ struct run_state {
 	size_t n_records, n_documents, n_spans, n_rejects;
 	bool stopped;                              /* a reject without --keep-going */
 	struct deid_stage_times times;             /* --timings: every thread's, added up */
-	uint64_t *rule_ns;                         /* --timings: per rule, likewise */
+	uint64_t *rule_ns;                         /* --rule-timings: per rule, likewise */
 	struct deid_detector *clones[MAX_THREADS]; /* --timings: the workers' detectors */
 	size_t n_clones;
 };
@@ -430,6 +437,7 @@ static int det_open(void **out, void *payload, struct ms_error *err)
 	/* workers open one by one in deid_pipeline_new(), on this thread */
 	if (!rc && st->o->timings && st->n_clones < MAX_THREADS) {
 		deid_detector_time_stages(clone, true);
+		deid_detector_time_rules(clone, st->o->rule_timings);
 		st->clones[st->n_clones++] = clone;
 	}
 	*out = clone;
@@ -780,7 +788,7 @@ static int run_all(struct run_state *st, struct deid_reader *rd, struct ms_error
 	po.detector = &pd;
 	po.emit = emit;
 	po.payload = st;
-	if (st->o->timings) {
+	if (st->o->rule_timings) {
 		st->rule_ns =
 		        ms_calloc(deid_detector_rule_count(st->det) + 1, sizeof(*st->rule_ns));
 		if (!st->rule_ns)
@@ -795,7 +803,8 @@ static int run_all(struct run_state *st, struct deid_reader *rd, struct ms_error
 		deid_pipeline_stage_times(p, &st->times);
 		for (i = 0; i < st->n_clones; i++) {
 			deid_detector_stage_times(st->clones[i], &st->times);
-			deid_detector_rule_times(st->clones[i], st->rule_ns);
+			if (st->rule_ns)
+				deid_detector_rule_times(st->clones[i], st->rule_ns);
 		}
 	}
 	/* the workers' detectors are clones: they go before the original */
@@ -839,7 +848,7 @@ static int run_failed(struct run_state *st, int status, const struct ms_error *e
 }
 
 /*
- * --timings: the rules that took longest (at most TIMINGS_TOP_RULES), with
+ * --rule-timings: the rules that took longest (at most TIMINGS_TOP_RULES), with
  * their share of the rules stage, to standard error.
  */
 static void print_rule_timings(const struct run_state *st)
@@ -896,10 +905,23 @@ static void print_timings(const struct run_state *st, uint64_t elapsed)
 
 static int deid_run(int argc, char **argv)
 {
-	static const int allowed[] = { OPT_AUDIT,    OPT_DATA_DIR, OPT_FROM,    OPT_KEEP_GOING,
-		                       OPT_KEY_FILE, OPT_MODE,     OPT_MODEL,   OPT_NO_NER,
-		                       OPT_REJECTS,  OPT_RULES,    OPT_SHARD,   OPT_SPANS,
-		                       OPT_STRICT,   OPT_THREADS,  OPT_TIMINGS, 0 };
+	static const int allowed[] = { OPT_AUDIT,
+		                       OPT_DATA_DIR,
+		                       OPT_FROM,
+		                       OPT_KEEP_GOING,
+		                       OPT_KEY_FILE,
+		                       OPT_MODE,
+		                       OPT_MODEL,
+		                       OPT_NO_NER,
+		                       OPT_REJECTS,
+		                       OPT_RULES,
+		                       OPT_RULE_TIMINGS,
+		                       OPT_SHARD,
+		                       OPT_SPANS,
+		                       OPT_STRICT,
+		                       OPT_THREADS,
+		                       OPT_TIMINGS,
+		                       0 };
 	static const char *const stdin_only[] = { "-" };
 	struct opts o;
 	struct run_state st;

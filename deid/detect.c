@@ -876,6 +876,10 @@ uint64_t deid_clock_ns(void)
 void deid_detector_time_stages(struct deid_detector *det, bool on)
 {
 	det->timing = on;
+}
+
+void deid_detector_time_rules(struct deid_detector *det, bool on)
+{
 	if (det->ws)
 		deid_rules_ws_time(det->ws, on);
 }

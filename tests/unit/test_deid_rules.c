@@ -1092,11 +1092,11 @@ static void test_needs(void **state)
 	deid_detector_free(det);
 }
 
-/* A clone times its own stages when asked; a run that does not reads no clock. */
 /*
- * Per-rule times of a timed detector: the rules that matched the text took
- * time ("numbers" for the dates, "staff_title" never ran: no title), the
- * sum stays within the rules stage, an untimed detector has none.
+ * Per-rule times of a detector that times its rules: the rules that matched
+ * the text took time ("numbers" for the dates, "staff_title" never ran: no
+ * title), the sum stays within the rules stage; plain (which may time its
+ * stages, but not its rules) has none.
  */
 static void rule_times(const struct deid_detector *timed, const struct deid_detector *plain)
 {
@@ -1131,12 +1131,13 @@ static void rule_times(const struct deid_detector *timed, const struct deid_dete
 	free(u);
 }
 
+/* A clone times its own stages and rules when asked; a run that does not reads no clock. */
 static void test_stage_times(void **state)
 {
 	static const char text[] = "Patientin: Anna Muster, geb. 01.02.1950, wohnhaft "
 	                           "Hauptstraße 12, 12345 Berlin. Befund vom 03.03.2021.";
-	struct deid_detector *timed = NULL, *plain = NULL;
-	struct deid_stage_times t, u;
+	struct deid_detector *timed = NULL, *plain = NULL, *staged = NULL;
+	struct deid_stage_times t, u, v;
 	struct deid_spans sp = DEID_SPANS_INIT;
 	struct ms_error err = MS_ERROR_INIT;
 	size_t k;
@@ -1144,28 +1145,37 @@ static void test_stage_times(void **state)
 	(void)state;
 	assert_int_equal(deid_detector_clone(&timed, shipped, &err), 0);
 	assert_int_equal(deid_detector_clone(&plain, shipped, &err), 0);
+	assert_int_equal(deid_detector_clone(&staged, shipped, &err), 0);
 	deid_detector_time_stages(timed, true);
+	deid_detector_time_rules(timed, true);
+	deid_detector_time_stages(staged, true);
 	for (k = 0; k < 20; k++) {
 		run(timed, text, &sp);
 		run(plain, text, &sp);
+		run(staged, text, &sp);
 	}
 	assert_true(sp.n > 0);
 	memset(&t, 0, sizeof(t));
 	memset(&u, 0, sizeof(u));
+	memset(&v, 0, sizeof(v));
 	deid_detector_stage_times(timed, &t);
 	deid_detector_stage_times(plain, &u);
+	deid_detector_stage_times(staged, &v);
 	for (k = 0; k < DEID_STAGE_COUNT; k++) {
 		bool ran = k == DEID_STAGE_TOKENS || k == DEID_STAGE_RULES ||
 		           k == DEID_STAGE_GAZETTEERS || k == DEID_STAGE_MERGE ||
 		           k == DEID_STAGE_NAMES;
 
 		assert_true(ran ? t.ns[k] > 0 : t.ns[k] == 0);
+		assert_true(ran ? v.ns[k] > 0 : v.ns[k] == 0);
 		assert_true(u.ns[k] == 0);
 	}
 	rule_times(timed, plain);
+	rule_times(timed, staged);
 	deid_spans_release(&sp);
 	deid_detector_free(timed);
 	deid_detector_free(plain);
+	deid_detector_free(staged);
 }
 
 static void test_match_limit(void **state)
