@@ -110,15 +110,27 @@ struct dent {
 struct dict {
 	struct dent *v;
 	size_t n, cap;
-	uint64_t bloom;                /* bit (hash & 63) of every name key */
-	uint64_t phrase_bloom;         /* the same for the first words of phrases */
+	uint64_t bloom[4];             /* bit (hash & 255) of every name key */
+	uint64_t phrase_bloom[4];      /* the same for the first words of phrases */
 	uint64_t id_first[4];          /* first characters of ids (bit set of bytes) */
+	uint64_t fuzzy_last[4];        /* last bytes of the keys one edit may reach */
 	uint32_t fuzzy_min, fuzzy_max; /* key lengths that one edit can reach */
 	const struct deid_gaz *gaz;    /* everyday words one edit must not reach (may be NULL) */
 	unsigned kinds;                /* bit (1 << enum dent_kind) of the kinds present */
 	char gender[N_PERSONS];
 	char given_initials[N_PERSONS][8]; /* first letters of given names, folded */
 };
+
+/* A set of 256 bits: bytes, or the low byte of a hash. */
+static void bits_add(uint64_t *set, uint64_t v)
+{
+	set[(v & 255) >> 6] |= 1ull << (v & 63);
+}
+
+static bool bits_has(const uint64_t *set, uint64_t v)
+{
+	return set[(v & 255) >> 6] >> (v & 63) & 1;
+}
 
 static bool is_digit(char c)
 {
@@ -310,8 +322,8 @@ static int add_name_word(struct dict *d, struct ms_arena *a, struct ms_buf *scra
 		d->n--;
 		return 0;
 	}
-	d->bloom |= 1ull << (e->w[0].hash & 63);
-	d->bloom |= 1ull << (e->w[1].hash & 63);
+	bits_add(d->bloom, e->w[0].hash);
+	bits_add(d->bloom, e->w[1].hash);
 	if (g)
 		gf = deid_gaz_lookup(g, e->w[0].key, e->w[0].len, e->w[0].hash);
 	/* without gazetteers every name is treated as a possible word */
@@ -618,13 +630,11 @@ static void summarise(struct dict *d)
 
 		d->kinds |= 1u << e->kind;
 		if (e->kind == DENT_PHRASE)
-			d->phrase_bloom |= 1ull << (e->words[0].hash & 63);
+			bits_add(d->phrase_bloom, e->words[0].hash);
 		if (e->kind == DENT_ID) {
-			unsigned char c = (unsigned char)e->s[0];
-
-			d->id_first[c >> 6] |= 1ull << (c & 63);
+			bits_add(d->id_first, (unsigned char)e->s[0]);
 			if (e->all_digits)
-				d->id_first['0' >> 6] |= 1ull << ('0' & 63);
+				bits_add(d->id_first, '0');
 		}
 		if (e->kind == DENT_NAME && e->w[0].len >= 5) {
 			uint32_t lo = e->w[1].len < e->w[0].len ? e->w[1].len : e->w[0].len;
@@ -633,6 +643,9 @@ static void summarise(struct dict *d)
 				d->fuzzy_min = lo - 1;
 			if (e->w[0].len + 1 > d->fuzzy_max)
 				d->fuzzy_max = e->w[0].len + 1;
+			/* deid_one_edit() keeps the last byte */
+			bits_add(d->fuzzy_last, (unsigned char)e->w[0].key[e->w[0].len - 1]);
+			bits_add(d->fuzzy_last, (unsigned char)e->w[1].key[e->w[1].len - 1]);
 		}
 	}
 }
@@ -771,7 +784,7 @@ static int match_name(const struct dict *d, const struct deid_toks *t, const cha
 	if (gen)
 		gen_hash = ms_fnv1a(key, k->key_len - 1);
 	/* exact (either fold), then genitive, then one edit */
-	if (d->bloom & ((1ull << (k->hash & 63)) | (gen ? 1ull << (gen_hash & 63) : 0))) {
+	if (bits_has(d->bloom, k->hash) || (gen && bits_has(d->bloom, gen_hash))) {
 		e = find_name(d, key, k->key_len, k->hash, cap);
 		if (e) {
 			widen_initials(d, e, t, text, i, &s, &end);
@@ -782,7 +795,8 @@ static int match_name(const struct dict *d, const struct deid_toks *t, const cha
 		if (e)
 			return add_span(cands, d, e, s, end - 1, 1.0f);
 	}
-	if (!cap || k->key_len < 4 || k->key_len < d->fuzzy_min || k->key_len > d->fuzzy_max)
+	if (!cap || k->key_len < 4 || k->key_len < d->fuzzy_min || k->key_len > d->fuzzy_max ||
+	    !bits_has(d->fuzzy_last, (unsigned char)key[k->key_len - 1]))
 		return 0;
 	e = find_near_name(d, key, k->key_len);
 	/* one edit from a name onto a known everyday or medical word ("Lange" -
@@ -1133,7 +1147,7 @@ static inline int match_phrases(const struct dict *d, const struct deid_toks *t,
 	size_t j;
 	int rc = 0;
 
-	if (!(d->kinds & (1u << DENT_PHRASE)) || !(d->phrase_bloom >> (k->hash & 63) & 1))
+	if (!(d->kinds & (1u << DENT_PHRASE)) || !bits_has(d->phrase_bloom, k->hash))
 		return 0;
 	for (j = 0; !rc && j < d->n; j++) {
 		if (d->v[j].kind == DENT_PHRASE &&
@@ -1149,7 +1163,7 @@ static inline int match_ids_at(const struct dict *d, const struct deid_toks *t, 
 {
 	unsigned char c0 = (unsigned char)ascii_upper(text[t->v[i].start]);
 
-	if (!(d->kinds & (1u << DENT_ID)) || !(d->id_first[c0 >> 6] >> (c0 & 63) & 1))
+	if (!(d->kinds & (1u << DENT_ID)) || !bits_has(d->id_first, c0))
 		return 0;
 	return match_ids(d, t, text, i, cands);
 }
