@@ -140,17 +140,19 @@ struct deid_rules {
 	struct first_index trig_at; /* trig by hash */
 	size_t *class_rules;        /* rules with #digit or #mixed */
 	size_t n_class_rules, cap_class_rules;
-	uint64_t trig_bloom[TRIGGER_BLOOM_BITS / 64]; /* bit (hash % bits) of each word */
-	bool has_triggered;                           /* some rule runs at trigger words */
-	bool has_digit_trigger;                       /* some rule runs at numbers */
+	/* bit (hash % bits) of each word: of TRIGGER_AT and of TRIGGER_BEFORE triggers */
+	uint64_t trig_bloom[2][TRIGGER_BLOOM_BITS / 64];
+	bool has_triggered;     /* some rule runs at trigger words */
+	bool has_digit_trigger; /* some rule runs at numbers */
 	bool has_mixed_trigger; /* some rule runs at letters-and-digits words */
 	/* rules with `*ending` or `<word` triggers ("word-end rules"), by slot */
 	size_t word_end[RULES_WORD_END_MAX];
 	size_t n_word_end;
 	struct rule_ending *endings; /* sorted by tail */
 	size_t n_endings, cap_endings;
-	struct first_index endings_at; /* endings by tail */
-	struct rule_need *needs;       /* by anchor byte */
+	struct first_index endings_at;  /* endings by tail */
+	uint64_t tail_bits[65536 / 64]; /* bit (tail) of each ending */
+	struct rule_need *needs;        /* by anchor byte */
 	size_t n_needs, cap_needs;
 	size_t need_at[257];           /* needs[need_at[b], need_at[b + 1]): anchor byte b */
 	unsigned char need_bytes[256]; /* the anchor bytes in use */
@@ -1271,6 +1273,10 @@ static int index_endings(struct deid_rules *rules, struct ms_error *err)
 	rules->n_endings = n;
 	if (n)
 		qsort(rules->endings, n, sizeof(*rules->endings), cmp_ending);
+	memset(rules->tail_bits, 0, sizeof(rules->tail_bits));
+	for (i = 0; i < n; i++)
+		rules->tail_bits[rules->endings[i].tail / 64] |= 1ull
+		                                                 << (rules->endings[i].tail % 64);
 	if (first_index_build(&rules->endings_at, n, ending_key, rules->endings))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	return 0;
@@ -1410,7 +1416,8 @@ static int index_triggers(struct deid_rules *rules, struct ms_error *err)
 	for (i = 0; i < n; i++) {
 		size_t bit = rules->trig[i].hash % TRIGGER_BLOOM_BITS;
 
-		rules->trig_bloom[bit / 64] |= 1ull << (bit % 64);
+		rules->trig_bloom[rules->trig[i].kind == TRIGGER_BEFORE][bit / 64] |= 1ull
+		                                                                      << (bit % 64);
 	}
 	if (n)
 		qsort(rules->trig, n, sizeof(*rules->trig), cmp_trigger);
@@ -2006,11 +2013,12 @@ static bool trigger_is(const struct rule_trigger *tr, const struct deid_toks *t,
 	       memcmp(tr->key, deid_tok_key(t, k), tr->len) == 0;
 }
 
-static bool trigger_bloom(const struct deid_rules *rules, uint64_t hash)
+/* May hash be a trigger word of that kind (TRIGGER_AT or TRIGGER_BEFORE)? */
+static bool trigger_bloom(const struct deid_rules *rules, enum trigger_kind kind, uint64_t hash)
 {
 	size_t bit = hash % TRIGGER_BLOOM_BITS;
 
-	return rules->trig_bloom[bit / 64] >> (bit % 64) & 1;
+	return rules->trig_bloom[kind == TRIGGER_BEFORE][bit / 64] >> (bit % 64) & 1;
 }
 
 /* Rules triggered by the word of token k. */
@@ -2023,7 +2031,7 @@ static inline int run_word_triggers(const struct deid_rules *rules, struct deid_
 	size_t j;
 	int rc = 0;
 
-	if (!trigger_bloom(rules, k->hash))
+	if (!trigger_bloom(rules, TRIGGER_AT, k->hash))
 		return 0;
 	for (j = first_trigger(rules, k->hash);
 	     j < rules->n_trig && rules->trig[j].hash == k->hash && !rc; j++) {
@@ -2050,7 +2058,9 @@ static bool hyphen_gap(const char *text, const struct deid_toks *t, size_t a)
 {
 	size_t k;
 
-	if (a + 1 >= t->n || t->v[a + 1].start == t->v[a].end)
+	/* the tokenizer marks a "-" right after a token */
+	if (!(t->v[a].flags & DEID_TOK_HYPHEN_AFTER) || a + 1 >= t->n ||
+	    t->v[a + 1].start == t->v[a].end)
 		return false;
 	for (k = t->v[a].end; k < t->v[a + 1].start; k++) {
 		if (text[k] != '-')
@@ -2092,6 +2102,8 @@ static uint64_t ending_hits(const struct deid_rules *rules, const char *key, siz
 	if (len < 2)
 		return 0;
 	tail = tail_of(key, len);
+	if (!(rules->tail_bits[tail / 64] >> (tail % 64) & 1))
+		return 0;
 	lo = first_index_find(&rules->endings_at, tail, rules->n_endings);
 	for (; lo < rules->n_endings && rules->endings[lo].tail == tail; lo++) {
 		const struct rule_ending *e = &rules->endings[lo];
@@ -2109,7 +2121,7 @@ static uint64_t before_hits(const struct deid_rules *rules, const struct deid_to
 	uint64_t hits = 0;
 	size_t j;
 
-	if (!trigger_bloom(rules, k->hash))
+	if (!trigger_bloom(rules, TRIGGER_BEFORE, k->hash))
 		return 0;
 	for (j = first_trigger(rules, k->hash); j < rules->n_trig && rules->trig[j].hash == k->hash;
 	     j++) {
