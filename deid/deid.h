@@ -549,9 +549,12 @@ bool deid_check_valid(enum deid_check check, const char *s, size_t len);
  *             text; it runs anchored at each word (token) whose folded form
  *             is one of the words (a word written capitalised, "Frau", only
  *             at capitalised tokens: Frau, FRAU; "sehr" at any), or, for
- *             #digit, that starts with a digit, for #mixed, that holds
- *             letters and digits ("A123456780", "65170839J003"). Every match
- *             must start at such a word. Much faster than a scan for patterns
+ *             #digit, that starts with a digit (and first at a "+" right
+ *             before it or before a space before it: "+49 30", "+ 49 30"),
+ *             for #mixed, that holds letters and
+ *             digits ("A123456780", "65170839J003"). Every match must start
+ *             at such a word (a token: a digit right after a letter, digit
+ *             or combining mark starts none). Much faster than a scan for patterns
  *             that begin with known words; the pattern is compiled anchored.
  *             For patterns that read a whole word and judge it by its end
  *             (a "word" being letters and parts joined by hyphens:

@@ -1973,6 +1973,19 @@ static int run_at(const struct deid_rules *rules, struct deid_rules_ws *ws, size
 	return rc;
 }
 
+/* Where a "+" right before number token k, or a "+" and a space ("+ 49"),
+ * starts; k->start if there is none. */
+static size_t plus_before(const char *text, const struct deid_tok *k)
+{
+	size_t s = k->start;
+
+	if (s > 0 && text[s - 1] == '+')
+		return s - 1;
+	if (s > 1 && text[s - 1] == ' ' && text[s - 2] == '+')
+		return s - 2;
+	return s;
+}
+
 /* Rules triggered by #digit or #mixed at token k. */
 static inline int run_class_triggers(const struct deid_rules *rules, struct deid_rules_ws *ws,
                                      const struct deid_gaz *g, const struct deid_tok *k,
@@ -1988,11 +2001,20 @@ static inline int run_class_triggers(const struct deid_rules *rules, struct deid
 
 	if (!(digit && rules->has_digit_trigger) && !(mixed && rules->has_mixed_trigger))
 		return 0;
-	/* a rule that has both runs once */
+	size_t plus = digit ? plus_before(text, k) : k->start;
+
+	/* a rule that has both runs once; a "+" before a number ("+49 30
+	 * ...") is tried first, where a match would take it in */
 	for (j = 0; j < rules->n_class_rules && !rc; j++) {
 		size_t ri = rules->class_rules[j];
 
-		if ((digit && rules->v[ri].trigger_digit) || (mixed && rules->v[ri].trigger_mixed))
+		if (!(digit && rules->v[ri].trigger_digit) &&
+		    !(mixed && rules->v[ri].trigger_mixed))
+			continue;
+		if (plus < k->start)
+			rc = run_at(rules, ws, ri, g, text, len, plus, keep_enabled, cands, keep,
+			            err);
+		if (!rc)
 			rc = run_at(rules, ws, ri, g, text, len, k->start, keep_enabled, cands,
 			            keep, err);
 	}

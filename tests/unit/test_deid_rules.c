@@ -878,11 +878,13 @@ static void test_matcher(void **state)
 }
 
 /* A catastrophic pattern hits the match limit: an error naming the rule. */
-/* ---- word-end triggers: the same matches as a scan ------------------------ */
+/* ---- triggers: the same matches as a scan -------------------------------- */
 
-/* The shipped defines and words.rules; without triggers word_endings scans. */
-static char *word_endings_rules(bool triggered)
+/* The shipped defines and one shipped rule file (file: "words.rules");
+ * without triggers its rules scan. */
+static char *shipped_rules(const char *file, bool triggered)
 {
+	char path[64];
 	struct ms_buf defs = MS_BUF_INIT, words = MS_BUF_INIT, out = MS_BUF_INIT;
 	struct ms_error err = MS_ERROR_INIT;
 	const char *p, *end;
@@ -892,9 +894,8 @@ static char *word_endings_rules(bool triggered)
 	assert_int_equal(ms_file_read(&defs, ms_test_src_path("data/rules/00-defines.rules"),
 	                              (size_t)1 << 22, &err),
 	                 0);
-	assert_int_equal(ms_file_read(&words, ms_test_src_path("data/rules/words.rules"),
-	                              (size_t)1 << 22, &err),
-	                 0);
+	snprintf(path, sizeof(path), "data/rules/%s", file);
+	assert_int_equal(ms_file_read(&words, ms_test_src_path(path), (size_t)1 << 22, &err), 0);
 	ms_buf_add(&out, defs.buf, defs.len);
 	ms_buf_addch(&out, '\n');
 	for (p = words.buf, end = words.buf + words.len; p < end;) {
@@ -988,7 +989,8 @@ static void test_word_end_triggers(void **state)
 		"DD",       "Drosten", "Krankenhaus", "Samariter",  "Ev.",     "Zyste",
 	};
 	static const char *const seps[] = { " ", "-", "--", ". ", "'", "’", "\n", ", ", "", "." };
-	char *scan_rules = word_endings_rules(false), *trig_rules = word_endings_rules(true);
+	char *scan_rules = shipped_rules("words.rules", false);
+	char *trig_rules = shipped_rules("words.rules", true);
 	struct deid_detector *scan = detector_with(scan_rules, DEID_DETECT_NO_GAZETTEER);
 	struct deid_detector *trig = detector_with(trig_rules, DEID_DETECT_NO_GAZETTEER);
 	uint32_t seed = 12345;
@@ -1016,6 +1018,84 @@ static void test_word_end_triggers(void **state)
 	}
 	/* the random strings do hold streets, hospitals and eponyms */
 	assert_true(found > 200);
+	deid_detector_free(scan);
+	deid_detector_free(trig);
+	ms_free(scan_rules);
+	ms_free(trig_rules);
+}
+
+/*
+ * The number rule runs at numbers (#digit, and a "+" right before one); it
+ * must find what a scan of every digit and "+" finds: hand-made edge cases
+ * (signs, numbers inside words, after marks and non-ASCII letters), then
+ * random strings of number-like words and separators.
+ */
+static void test_number_triggers(void **state)
+{
+	static const char *const texts[] = {
+		"Tel. +49 30 1234567",
+		"Tel.+49 (0)30 123-45",
+		"x+49 30 1234567",
+		"++49 30 1234567",
+		"+5 mg",
+		"+ 49 30 1234567",
+		"0049 30 1234567",
+		"A1234567 B12.03.2021",
+		"\xc3\xa9"
+		"12.03.2021 und \xc3\xa9"
+		"1234567",
+		"e\xcc\x81"
+		"12.03.2021, e\xcc\x81"
+		"0049 30 1234567",
+		"\xc2\xb2"
+		"12.03.2021",
+		"Hauptstr. 8, 47809 Musterstadt",
+		"Am Hang 3\n33455 Musterstadt",
+		"20223 Musterstadt\n",
+		"vom 1. - 21. Juli 2022, 3 bis 4.5.21, Sepsis 1.2. (Fokus)",
+		"92-jährig, im 93. Lebensjahr, 37848/2019, 1.2.840.10008.5.1.4",
+		"seit 2007, 2000 mg, 6-9/19, 3,5 cm, 03/21, NRS 5/10",
+	};
+	static const char *const words[] = {
+		"12",      "03",    "2021",       "+49",         "0049",      "30",
+		"1234567", "47809", "mg",         "Musterstadt", "Hauptstr",  "vom",
+		"3",       "a",     "(0)",        "Juli",        "jährig",    "Jahre",
+		"alt",     "/",     "x",          "\xc3\xa9",    "e\xcc\x81", "1.2",
+		"19",      "LK",    "Lebensjahr", "-",           "bis",       "+",
+	};
+	static const char *const seps[] = { " ", ".", ", ", "-", "/", "\n", "", ". ", " - ", "+" };
+	char *scan_rules = shipped_rules("numbers.rules", false);
+	char *trig_rules = shipped_rules("numbers.rules", true);
+	struct deid_detector *scan = detector_with(scan_rules, DEID_DETECT_NO_GAZETTEER);
+	struct deid_detector *trig = detector_with(trig_rules, DEID_DETECT_NO_GAZETTEER);
+	uint32_t seed = 4711;
+	size_t i, k, found = 0;
+
+	(void)state;
+	assert_non_null(strstr(trig_rules, "trigger = #digit"));
+	assert_null(strstr(scan_rules, "trigger = #digit"));
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		found += same_spans(scan, trig, texts[i]);
+	/* the cases hold phone numbers, dates, ages and ids */
+	assert_true(found > 20);
+	for (i = 0; i < 5000; i++) {
+		char text[512];
+		size_t n = 0, parts;
+
+		seed = seed * 1103515245u + 12345u;
+		parts = 3 + (seed >> 16) % 9;
+		for (k = 0; k < parts; k++) {
+			const char *w, *sep;
+
+			seed = seed * 1103515245u + 12345u;
+			w = words[(seed >> 16) % (sizeof(words) / sizeof(words[0]))];
+			seed = seed * 1103515245u + 12345u;
+			sep = seps[(seed >> 16) % (sizeof(seps) / sizeof(seps[0]))];
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s", w, sep);
+		}
+		found += same_spans(scan, trig, text);
+	}
+	assert_true(found > 1000);
 	deid_detector_free(scan);
 	deid_detector_free(trig);
 	ms_free(scan_rules);
@@ -1273,6 +1353,7 @@ int main(void)
 		cmocka_unit_test(test_reader_atomic),
 		cmocka_unit_test(test_matcher),
 		cmocka_unit_test(test_word_end_triggers),
+		cmocka_unit_test(test_number_triggers),
 		cmocka_unit_test(test_needs),
 		cmocka_unit_test(test_stage_times),
 		cmocka_unit_test(test_match_limit),
