@@ -1102,6 +1102,82 @@ static void test_number_triggers(void **state)
 	ms_free(trig_rules);
 }
 
+/* Appends code point cp to b as UTF-8. */
+static void put_utf8(struct ms_buf *b, uint32_t cp)
+{
+	if (cp < 0x80) {
+		ms_buf_addch(b, (char)cp);
+	} else if (cp < 0x800) {
+		ms_buf_addch(b, (char)(0xC0 | cp >> 6));
+		ms_buf_addch(b, (char)(0x80 | (cp & 0x3F)));
+	} else if (cp < 0x10000) {
+		ms_buf_addch(b, (char)(0xE0 | cp >> 12));
+		ms_buf_addch(b, (char)(0x80 | (cp >> 6 & 0x3F)));
+		ms_buf_addch(b, (char)(0x80 | (cp & 0x3F)));
+	} else {
+		ms_buf_addch(b, (char)(0xF0 | cp >> 18));
+		ms_buf_addch(b, (char)(0x80 | (cp >> 12 & 0x3F)));
+		ms_buf_addch(b, (char)(0x80 | (cp >> 6 & 0x3F)));
+		ms_buf_addch(b, (char)(0x80 | (cp & 0x3F)));
+	}
+}
+
+/*
+ * The shipped defines LU, LL and SPACE, which spell out the ASCII part of
+ * \p{Lu}, \p{Ll} and \s for speed, take exactly the same characters: every
+ * code point (but NUL and surrogates), between \x01 separators, in blocks.
+ */
+static void test_class_defines(void **state)
+{
+	static const char *const pairs[][2] = {
+		{ "%{LU}", "\\p{Lu}" },
+		{ "%{LL}", "\\p{Ll}" },
+		{ "[%{SPACE}]", "\\s" },
+		{ "[^%{SPACE},(]", "[^\\s,(]" },
+	};
+	char *defs = shipped_rules("words.rules", false);
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+		struct ms_buf ra = MS_BUF_INIT, rb = MS_BUF_INIT;
+		struct deid_detector *a, *b;
+		uint32_t lo;
+		size_t found = 0;
+
+		ms_buf_addf(&ra, "%s\n[rule cls]\nlabel = ID\npattern = (?<=\\x01)%s(?=\\x01)\n",
+		            defs, pairs[k][0]);
+		ms_buf_addf(&rb, "%s\n[rule cls]\nlabel = ID\npattern = (?<=\\x01)%s(?=\\x01)\n",
+		            defs, pairs[k][1]);
+		assert_int_equal(ms_buf_status(&ra), 0);
+		assert_int_equal(ms_buf_status(&rb), 0);
+		a = detector_with(ra.buf, DEID_DETECT_NO_GAZETTEER | DEID_DETECT_NO_MERGE);
+		b = detector_with(rb.buf, DEID_DETECT_NO_GAZETTEER | DEID_DETECT_NO_MERGE);
+		for (lo = 1; lo < 0x110000; lo += 0x2000) {
+			struct ms_buf text = MS_BUF_INIT;
+			uint32_t cp;
+
+			ms_buf_addch(&text, '\x01');
+			for (cp = lo; cp < lo + 0x2000 && cp < 0x110000; cp++) {
+				if (cp >= 0xD800 && cp <= 0xDFFF)
+					continue;
+				put_utf8(&text, cp);
+				ms_buf_addch(&text, '\x01');
+			}
+			assert_int_equal(ms_buf_status(&text), 0);
+			found += same_spans(a, b, text.buf);
+			ms_buf_release(&text);
+		}
+		/* thousands of capitals and small letters, two dozen spaces */
+		assert_true(found > 20);
+		deid_detector_free(a);
+		deid_detector_free(b);
+		ms_buf_release(&ra);
+		ms_buf_release(&rb);
+	}
+	ms_free(defs);
+}
+
 static bool has_label(const struct deid_spans *sp, enum phi_label label)
 {
 	size_t i;
@@ -1354,6 +1430,7 @@ int main(void)
 		cmocka_unit_test(test_matcher),
 		cmocka_unit_test(test_word_end_triggers),
 		cmocka_unit_test(test_number_triggers),
+		cmocka_unit_test(test_class_defines),
 		cmocka_unit_test(test_needs),
 		cmocka_unit_test(test_stage_times),
 		cmocka_unit_test(test_match_limit),
