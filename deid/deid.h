@@ -566,6 +566,11 @@ bool deid_check_valid(enum deid_check check, const char *s, size_t len);
  *             such rules at each letter that follows a non-letter. Such a
  *             rule must list every ending and next word its matches can
  *             have (at most 64 rules use them).
+ *   scope     text (default) or line: with line, the rule runs anchored at
+ *             the start of each line that holds one of its `needs` literals
+ *             (required), not over the whole text. Every match must start at
+ *             a line start ((?m)^...) and end on that line. Much faster for
+ *             line-start rules whose literals are rare lines of a text.
  *
  * Errors name the file and line (err->path, err->line) and the rule; a
  * PCRE2 compile error gives the offset in the expanded pattern.
@@ -752,7 +757,7 @@ void deid_detector_stage_times(const struct deid_detector *det, struct deid_stag
  * deid_detector_rule_name() is the name of rule i (i <
  * deid_detector_rule_count()); deid_detector_rule_times() adds each rule's
  * nanoseconds so far to sum[0, deid_detector_rule_count()). A rule that runs
- * at trigger words reads the clock twice per run, and its time includes
+ * at trigger words or lines reads the clock twice per run, and its time includes
  * that; so does the RULES stage's, which is why rule timing is separate from
  * stage timing (about a fifth of the stage on the bench corpus).
  */

@@ -71,6 +71,7 @@ struct deid_rule {
 	unsigned word_end;   /* 1 + its slot among the word-end rules, or 0 */
 	bool trigger_digit;
 	bool trigger_mixed;
+	bool line_scope; /* scope = line: runs at the lines that hold a `needs` literal */
 };
 
 /* What a trigger word starts: a match at itself, or at the word before it. */
@@ -169,9 +170,11 @@ struct deid_rules_ws {
 	struct ms_buf scratch;
 	size_t n_rules;
 	size_t *last_end; /* per rule: end of its last match in this text */
-	bool *active;     /* per rule: its `needs` are met in this text */
-	uint64_t *ns;     /* per rule: nanoseconds matching, when timing */
-	bool timing;      /* deid_rules_ws_time() */
+	size_t *lines;    /* scope = line: the starts of a rule's lines in this text */
+	size_t n_lines, cap_lines;
+	bool *active; /* per rule: its `needs` are met in this text */
+	uint64_t *ns; /* per rule: nanoseconds matching, when timing */
+	bool timing;  /* deid_rules_ws_time() */
 };
 
 /* ---- the rule set ------------------------------------------------------- */
@@ -281,12 +284,13 @@ enum rule_key {
 	KEY_SCORE,
 	KEY_NEEDS,
 	KEY_TRIGGER,
+	KEY_SCOPE,
 	KEY_COUNT
 };
 
 static const char *const key_names[KEY_COUNT] = {
-	"label",   "pattern", "group",  "context",  "window", "caseless", "validate",
-	"require", "trim",    "gender", "priority", "score",  "needs",    "trigger",
+	"label", "pattern", "group",    "context", "window", "caseless", "validate", "require",
+	"trim",  "gender",  "priority", "score",   "needs",  "trigger",  "scope",
 };
 
 struct parser {
@@ -814,6 +818,27 @@ static int parse_score(struct parser *p, struct deid_rule *r)
 	return 0;
 }
 
+/* scope = text (the default) | line; line needs `needs` and no trigger. */
+static int parse_scope(struct parser *p, struct deid_rule *r)
+{
+	const char *v = p->val[KEY_SCOPE].buf;
+	size_t line = p->val_line[KEY_SCOPE];
+
+	if (strcmp(v, "text") == 0)
+		return 0;
+	if (strcmp(v, "line") != 0)
+		return perr(p, line, MS_EINVAL, "'scope' of rule '%s' must be text or line",
+		            r->name);
+	if (!r->needs)
+		return perr(p, line, MS_EINVAL, "'scope = line' of rule '%s' needs 'needs'",
+		            r->name);
+	if (r->triggers || r->trigger_digit || r->trigger_mixed)
+		return perr(p, line, MS_EINVAL, "rule '%s' has both 'scope = line' and 'trigger'",
+		            r->name);
+	r->line_scope = true;
+	return 0;
+}
+
 /* The keys other than pattern, group, context and caseless, in a fixed order. */
 static int parse_keys(struct parser *p, struct deid_rule *r)
 {
@@ -843,6 +868,8 @@ static int parse_keys(struct parser *p, struct deid_rule *r)
 		rc = parse_needs(p, r);
 	if (!rc && p->has[KEY_TRIGGER])
 		rc = parse_triggers(p, r);
+	if (!rc && p->has[KEY_SCOPE])
+		rc = parse_scope(p, r);
 	return rc;
 }
 
@@ -889,7 +916,7 @@ static int pattern_options(struct parser *p, const struct deid_rule *r, uint32_t
 	}
 	/* triggered rules only ever match at a trigger word: anchored at compile
 	 * time, because the JIT does not support a match-time PCRE2_ANCHORED */
-	if (r->triggers || r->trigger_digit || r->trigger_mixed)
+	if (r->triggers || r->trigger_digit || r->trigger_mixed || r->line_scope)
 		opts |= PCRE2_ANCHORED;
 	*opts_out = opts;
 	return 0;
@@ -1553,6 +1580,7 @@ void deid_rules_ws_free(struct deid_rules_ws *ws)
 	pcre2_general_context_free(ws->gctx);
 	ms_buf_release(&ws->scratch);
 	ms_free(ws->last_end);
+	ms_free(ws->lines);
 	ms_free(ws->active);
 	ms_free(ws->ns);
 	ms_free(ws);
@@ -2260,6 +2288,70 @@ static int run_triggered(const struct deid_rules *rules, struct deid_rules_ws *w
 	return rc;
 }
 
+/* Does literal w (wl bytes) occur in text[from, len)? Where, or len. */
+static size_t find_literal(const char *text, size_t len, size_t from, const char *w, size_t wl)
+{
+	while (from + wl <= len) {
+		const char *p = memchr(text + from, w[0], len - wl + 1 - from);
+		size_t at;
+
+		if (!p)
+			break;
+		at = (size_t)(p - text);
+		if (memcmp(p, w, wl) == 0)
+			return at;
+		from = at + 1;
+	}
+	return len;
+}
+
+/*
+ * scope = line: rule ri runs anchored at the start of each line that holds
+ * one of its `needs` literals, in text order (the line of a literal's first
+ * byte; every match starts at a line start and stays on its line).
+ */
+static int run_lines(const struct deid_rules *rules, struct deid_rules_ws *ws, size_t ri,
+                     const struct deid_gaz *g, const char *text, size_t len, bool keep_enabled,
+                     struct deid_cands *cands, struct deid_regions *keep, struct ms_error *err)
+{
+	const char *w;
+	size_t i, j;
+	int rc = 0;
+
+	ws->n_lines = 0;
+	for (w = rules->v[ri].needs; *w; w += strlen(w) + 1) {
+		size_t wl = strlen(w), at = find_literal(text, len, 0, w, wl);
+
+		while (at < len) {
+			const char *nl;
+			size_t ls = at;
+
+			while (ls > 0 && text[ls - 1] != '\n')
+				ls--;
+			if (MS_GROW(ws->lines, ws->cap_lines, ws->n_lines + 1))
+				return ms_error_set(err, MS_ENOMEM, "out of memory");
+			ws->lines[ws->n_lines++] = ls;
+			/* the rest of this line adds no line */
+			nl = memchr(text + at, '\n', len - at);
+			at = nl ? find_literal(text, len, (size_t)(nl - text) + 1, w, wl) : len;
+		}
+	}
+	/* a few lines: insertion sort, then each once */
+	for (i = 1; i < ws->n_lines; i++) {
+		size_t v = ws->lines[i];
+
+		for (j = i; j > 0 && ws->lines[j - 1] > v; j--)
+			ws->lines[j] = ws->lines[j - 1];
+		ws->lines[j] = v;
+	}
+	for (i = 0; i < ws->n_lines && !rc; i++) {
+		if (i == 0 || ws->lines[i] != ws->lines[i - 1])
+			rc = run_at(rules, ws, ri, g, text, len, ws->lines[i], keep_enabled, cands,
+			            keep, err);
+	}
+	return rc;
+}
+
 /* Runs rule r over the whole text, match after match. */
 static int scan(const struct deid_rule *r, struct deid_rules_ws *ws, const struct deid_gaz *g,
                 const char *text, size_t len, bool keep_enabled, struct deid_cands *cands,
@@ -2313,6 +2405,13 @@ int deid_rules_run(const struct deid_rules *rules, struct deid_rules_ws *ws,
 		if (r->n_captures + 1 > ws->n_pairs)
 			return ms_error_set(err, MS_EUSAGE, "rule workspace older than rule '%s'",
 			                    r->name);
+		if (r->line_scope) {
+			/* run_at() times each run */
+			rc = run_lines(rules, ws, i, g, text, len, keep_enabled, cands, keep, err);
+			if (rc)
+				return rc;
+			continue;
+		}
 		t0 = ws->timing ? deid_clock_ns() : 0;
 		rc = scan(r, ws, g, text, len, keep_enabled, cands, keep, err);
 		if (ws->timing)

@@ -740,6 +740,12 @@ static void test_reader_errors(void **state)
 	expect_error("[rule a]\nlabel = ID\ntrigger = Pat Nr\npattern = x\n", MS_EINVAL, 3,
 	             "'trigger' of rule 'a' needs single words, *ending, <word, #digit or "
 	             "#mixed");
+	expect_error("[rule a]\nlabel = ID\nscope = lines\npattern = x\n", MS_EINVAL, 3,
+	             "'scope' of rule 'a' must be text or line");
+	expect_error("[rule a]\nlabel = ID\nscope = line\npattern = x\n", MS_EINVAL, 3,
+	             "'scope = line' of rule 'a' needs 'needs'");
+	expect_error("[rule a]\nlabel = ID\nneeds = x\ntrigger = Tel\nscope = line\npattern = x\n",
+	             MS_EINVAL, 5, "rule 'a' has both 'scope = line' and 'trigger'");
 	expect_error("[rule a]\nlabel = ID\npattern = x\nlabel = DATE\n", MS_EINVAL, 4,
 	             "key 'label' given twice in rule 'a'");
 	expect_error("[rule a]\nlabel = ID\npattern = x\n\xc3\x28\n", MS_EINVAL, 4,
@@ -881,7 +887,7 @@ static void test_matcher(void **state)
 /* ---- triggers: the same matches as a scan -------------------------------- */
 
 /* The shipped defines and one shipped rule file (file: "words.rules");
- * without triggers its rules scan. */
+ * without triggers and scopes (triggered false) its rules scan the text. */
 static char *shipped_rules(const char *file, bool triggered)
 {
 	char path[64];
@@ -902,7 +908,7 @@ static char *shipped_rules(const char *file, bool triggered)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t ll = (size_t)((nl ? nl + 1 : end) - p);
 
-		if (strncmp(p, "trigger =", 9) == 0)
+		if (strncmp(p, "trigger =", 9) == 0 || strncmp(p, "scope =", 7) == 0)
 			in_trigger = true;
 		else if (p[0] != ' ' && p[0] != '\t')
 			in_trigger = false;
@@ -1178,6 +1184,68 @@ static void test_class_defines(void **state)
 	ms_free(defs);
 }
 
+/*
+ * Rules with scope = line (name_before_birth, patient_before_birthdate,
+ * staff_title_after) run only at the lines that hold a `needs` literal; they
+ * must find what a scan finds: hand-made cases (the literal on another line,
+ * twice on a line, CRLF, the text's first and last line), then random texts
+ * of names, birth marks, titles and line breaks.
+ */
+static void test_line_scope(void **state)
+{
+	static const char *const texts[] = {
+		"Anna Muster, geb. 01.02.1950",
+		"Befund\nAnna Muster geb. 01.02.1950\nBeurteilung: geb. frei",
+		"Anna Muster\ngeb. 01.02.1950",
+		"x\r\nMuster, Anna geb. 01.02.1950\r\nMuster B. Dr.\r\n",
+		"Anna Muster (*1950), geb. Meier, geboren 1950 *",
+		"Muster, Anna Maria geb. 3. März 1950\nMuster A. Dr. med.",
+		"Frau Anna Muster, geb. 01.02.1950 und Hans Muster geb. 02.03.1951",
+		"\n\nMuster B. Dr.",
+		"Muster B. Dr.,\nMuster C. Dr.",
+	};
+	static const char *const words[] = {
+		"Anna", "Muster",     "Hans", "Meier", "geb.",     "geboren", "Geb.", "*",
+		"(*",   "01.02.1950", "1950", "Dr.",   "Dr. med.", "B.",      "Frau", "Befund:",
+	};
+	static const char *const seps[] = { " ", ", ", "\n", "\r\n", " ", ",", "\n ", " " };
+	char *scan_rules = shipped_rules("persons.rules", false);
+	char *line_rules = shipped_rules("persons.rules", true);
+	struct deid_detector *scan = detector_with(scan_rules, DEID_DETECT_NO_GAZETTEER);
+	struct deid_detector *lines = detector_with(line_rules, DEID_DETECT_NO_GAZETTEER);
+	uint32_t seed = 2024;
+	size_t i, k, found = 0;
+
+	(void)state;
+	assert_non_null(strstr(line_rules, "scope = line"));
+	assert_null(strstr(scan_rules, "scope = line"));
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		found += same_spans(scan, lines, texts[i]);
+	assert_true(found > 8);
+	for (i = 0; i < 4000; i++) {
+		char text[512];
+		size_t n = 0, parts;
+
+		seed = seed * 1103515245u + 12345u;
+		parts = 3 + (seed >> 16) % 10;
+		for (k = 0; k < parts; k++) {
+			const char *w, *sep;
+
+			seed = seed * 1103515245u + 12345u;
+			w = words[(seed >> 16) % (sizeof(words) / sizeof(words[0]))];
+			seed = seed * 1103515245u + 12345u;
+			sep = seps[(seed >> 16) % (sizeof(seps) / sizeof(seps[0]))];
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s", w, sep);
+		}
+		found += same_spans(scan, lines, text);
+	}
+	assert_true(found > 1000);
+	deid_detector_free(scan);
+	deid_detector_free(lines);
+	ms_free(scan_rules);
+	ms_free(line_rules);
+}
+
 static bool has_label(const struct deid_spans *sp, enum phi_label label)
 {
 	size_t i;
@@ -1431,6 +1499,7 @@ int main(void)
 		cmocka_unit_test(test_word_end_triggers),
 		cmocka_unit_test(test_number_triggers),
 		cmocka_unit_test(test_class_defines),
+		cmocka_unit_test(test_line_scope),
 		cmocka_unit_test(test_needs),
 		cmocka_unit_test(test_stage_times),
 		cmocka_unit_test(test_match_limit),
