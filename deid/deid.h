@@ -551,6 +551,8 @@ bool deid_check_valid(enum deid_check check, const char *s, size_t len);
  *             at capitalised tokens: Frau, FRAU; "sehr" at any), or, for
  *             #digit, that starts with a digit (and first at a "+" right
  *             before it or before a space before it: "+49 30", "+ 49 30"),
+ *             for #digits:MIN-MAX, the same for words of MIN to MAX ASCII
+ *             digits only (#digits:4-5: "12345", not "123456" or "12a"),
  *             for #mixed, that holds letters and
  *             digits ("A123456780", "65170839J003"). Every match must start
  *             at such a word (a token: a digit right after a letter, digit

@@ -70,6 +70,8 @@ struct deid_rule {
 	char *endings;       /* folded `*ending` triggers, the same way; or NULL */
 	unsigned word_end;   /* 1 + its slot among the word-end rules, or 0 */
 	bool trigger_digit;
+	/* #digits:MIN-MAX: only at words of MIN to MAX ASCII digits (0: any #digit word) */
+	unsigned char digits_min, digits_max;
 	bool trigger_mixed;
 	bool line_scope; /* scope = line: runs at the lines that hold a `needs` literal */
 };
@@ -600,8 +602,8 @@ static int add_trigger_word(struct parser *p, const struct deid_rule *r, size_t 
 		return perr(p, line, MS_ENOMEM, "out of memory");
 	if (n_words != 1)
 		return perr(p, line, MS_EINVAL,
-		            "'trigger' of rule '%s' needs single words, *ending, <word, #digit or "
-		            "#mixed",
+		            "'trigger' of rule '%s' needs single words, *ending, <word, #digit, "
+		            "#digits:N-M or #mixed",
 		            r->name);
 	ms_buf_add(keys, w1->buf, w1->len);
 	return ms_buf_addch(keys, '\0') ? perr(p, line, MS_ENOMEM, "out of memory") : 0;
@@ -612,7 +614,37 @@ struct trigger_lists {
 	struct ms_buf keys, endings, upper, kind, w1;
 };
 
-/* One entry of trigger = ...: a word, *ending, <word, #digit or #mixed. */
+/* #digits:MIN-MAX (1 <= MIN <= MAX <= 99): words of only that many ASCII digits. */
+static int parse_digits_trigger(struct parser *p, struct deid_rule *r, size_t line, const char *w,
+                                size_t wl)
+{
+	unsigned lo = 0, hi = 0;
+	size_t i = 8; /* after "#digits:" */
+
+	while (i < wl && w[i] >= '0' && w[i] <= '9' && lo < 100)
+		lo = lo * 10 + (unsigned)(w[i++] - '0');
+	if (i < wl && w[i] == '-')
+		i++;
+	else
+		lo = 0;
+	while (i < wl && w[i] >= '0' && w[i] <= '9' && hi < 100)
+		hi = hi * 10 + (unsigned)(w[i++] - '0');
+	if (i != wl || lo < 1 || hi < lo || hi > 99)
+		return perr(p, line, MS_EINVAL,
+		            "'trigger' of rule '%s': #digits needs a range such as #digits:4-5",
+		            r->name);
+	if (!r->trigger_digit) {
+		r->digits_min = (unsigned char)lo;
+		r->digits_max = (unsigned char)hi;
+	} else if (r->digits_min) { /* two ranges: what covers both */
+		r->digits_min = (unsigned char)(lo < r->digits_min ? lo : r->digits_min);
+		r->digits_max = (unsigned char)(hi > r->digits_max ? hi : r->digits_max);
+	} /* else #digit came first: every number */
+	r->trigger_digit = true;
+	return 0;
+}
+
+/* One entry of trigger = ...: a word, *ending, <word, #digit, #digits:N-M or #mixed. */
 static int parse_trigger_entry(struct parser *p, struct deid_rule *r, size_t line,
                                struct trigger_lists *l, const char *w, size_t wl)
 {
@@ -622,8 +654,11 @@ static int parse_trigger_entry(struct parser *p, struct deid_rule *r, size_t lin
 
 	if (wl == 6 && memcmp(w, "#digit", 6) == 0) {
 		r->trigger_digit = true;
+		r->digits_min = r->digits_max = 0;
 		return 0;
 	}
+	if (wl >= 8 && memcmp(w, "#digits:", 8) == 0)
+		return parse_digits_trigger(p, r, line, w, wl);
 	if (wl == 6 && memcmp(w, "#mixed", 6) == 0) {
 		r->trigger_mixed = true;
 		return 0;
@@ -2014,6 +2049,13 @@ static size_t plus_before(const char *text, const struct deid_tok *k)
 	return s;
 }
 
+/* Does number token k fit r's #digits:MIN-MAX (if it has one)? */
+static bool digits_fit(const struct deid_rule *r, const struct deid_tok *k)
+{
+	return !r->digits_min || ((k->flags & DEID_TOK_DIGITS) && k->n_chars >= r->digits_min &&
+	                          k->n_chars <= r->digits_max);
+}
+
 /* Rules triggered by #digit or #mixed at token k. */
 static inline int run_class_triggers(const struct deid_rules *rules, struct deid_rules_ws *ws,
                                      const struct deid_gaz *g, const struct deid_tok *k,
@@ -2036,8 +2078,10 @@ static inline int run_class_triggers(const struct deid_rules *rules, struct deid
 	for (j = 0; j < rules->n_class_rules && !rc; j++) {
 		size_t ri = rules->class_rules[j];
 
-		if (!(digit && rules->v[ri].trigger_digit) &&
-		    !(mixed && rules->v[ri].trigger_mixed))
+		const struct deid_rule *r = &rules->v[ri];
+
+		if (!(digit && r->trigger_digit && digits_fit(r, k)) &&
+		    !(mixed && r->trigger_mixed))
 			continue;
 		if (plus < k->start)
 			rc = run_at(rules, ws, ri, g, text, len, plus, keep_enabled, cands, keep,

@@ -738,8 +738,18 @@ static void test_reader_errors(void **state)
 	expect_error("[rule a]\nlabel = ID\ncontext = Tel||Fax\npattern = x\n", MS_EINVAL, 3,
 	             "empty word in 'context' of rule 'a'");
 	expect_error("[rule a]\nlabel = ID\ntrigger = Pat Nr\npattern = x\n", MS_EINVAL, 3,
-	             "'trigger' of rule 'a' needs single words, *ending, <word, #digit or "
-	             "#mixed");
+	             "'trigger' of rule 'a' needs single words, *ending, <word, #digit, "
+	             "#digits:N-M or #mixed");
+	expect_error("[rule a]\nlabel = ID\ntrigger = #digits:5-4\npattern = x\n", MS_EINVAL, 3,
+	             "'trigger' of rule 'a': #digits needs a range such as #digits:4-5");
+	expect_error("[rule a]\nlabel = ID\ntrigger = #digits:0-4\npattern = x\n", MS_EINVAL, 3,
+	             "'trigger' of rule 'a': #digits needs a range such as #digits:4-5");
+	expect_error("[rule a]\nlabel = ID\ntrigger = #digits:4-100\npattern = x\n", MS_EINVAL, 3,
+	             "'trigger' of rule 'a': #digits needs a range such as #digits:4-5");
+	expect_error("[rule a]\nlabel = ID\ntrigger = #digits:4\npattern = x\n", MS_EINVAL, 3,
+	             "'trigger' of rule 'a': #digits needs a range such as #digits:4-5");
+	expect_error("[rule a]\nlabel = ID\ntrigger = #digits:4-5x\npattern = x\n", MS_EINVAL, 3,
+	             "'trigger' of rule 'a': #digits needs a range such as #digits:4-5");
 	expect_error("[rule a]\nlabel = ID\nscope = lines\npattern = x\n", MS_EINVAL, 3,
 	             "'scope' of rule 'a' must be text or line");
 	expect_error("[rule a]\nlabel = ID\nscope = line\npattern = x\n", MS_EINVAL, 3,
@@ -1246,6 +1256,61 @@ static void test_line_scope(void **state)
 	ms_free(line_rules);
 }
 
+/*
+ * #digits:4-5 runs a rule only at words of four or five ASCII digits: the
+ * same spans as #digit for a pattern that needs such a word, and none at
+ * longer, shorter or mixed numbers; #digit beside it widens it to all.
+ */
+static void test_digits_trigger(void **state)
+{
+	static const char rules_range[] = "[rule z]\nlabel = ZIP\ntrigger = #digits:4-5\n"
+	                                  "pattern = (?<![\\p{L}\\p{N}\\p{M}])[0-9]{1,9}\n";
+	static const char rules_all[] = "[rule z]\nlabel = ZIP\ntrigger = #digits:4-5|#digit\n"
+	                                "pattern = (?<![\\p{L}\\p{N}\\p{M}])[0-9]{1,9}\n";
+	static const char rules_zip[] =
+	        "[rule z]\nlabel = ZIP\ntrigger = #digit\n"
+	        "pattern = (?=[0-9]{4,5}(?![0-9\\p{L}\\p{M}]))(?<![\\p{L}\\p{N}\\p{M}])[0-9]{4,5}\n";
+	static const char *const words[] = { "1",     "12",   "123",  "1234", "12345", "123456",
+		                             "1234a", "a123", "4711", "+",    "x",     "\xc3\xa9" };
+	static const char *const seps[] = { " ", "-", ".", "/", "", "\n", ", " };
+	struct deid_detector *range = detector_with(rules_range, DEID_DETECT_NO_GAZETTEER);
+	struct deid_detector *all = detector_with(rules_all, DEID_DETECT_NO_GAZETTEER);
+	struct deid_detector *zip = detector_with(rules_zip, DEID_DETECT_NO_GAZETTEER);
+	struct deid_spans sp = DEID_SPANS_INIT;
+	uint32_t seed = 99;
+	size_t i, k, found = 0;
+
+	(void)state;
+	/* the pattern takes any number; the trigger lets it run at 4 and 5 digits */
+	run(range, "1 12 123 1234 12345 123456 1234a 4711", &sp);
+	assert_int_equal(sp.n, 3);
+	assert_int_equal(sp.v[0].start, 9);
+	assert_int_equal(sp.v[1].start, 14);
+	assert_int_equal(sp.v[2].start, 33);
+	run(all, "1 12 123 1234 12345 123456 1234a 4711", &sp);
+	assert_int_equal(sp.n, 8); /* "1234a" too */
+	for (i = 0; i < 3000; i++) {
+		char text[256];
+		size_t n = 0, parts;
+
+		seed = seed * 1103515245u + 12345u;
+		parts = 2 + (seed >> 16) % 8;
+		for (k = 0; k < parts; k++) {
+			seed = seed * 1103515245u + 12345u;
+			n += (size_t)snprintf(
+			        text + n, sizeof(text) - n, "%s%s",
+			        words[(seed >> 16) % (sizeof(words) / sizeof(words[0]))],
+			        seps[(seed >> 8) % (sizeof(seps) / sizeof(seps[0]))]);
+		}
+		found += same_spans(zip, range, text);
+	}
+	assert_true(found > 1000);
+	deid_spans_release(&sp);
+	deid_detector_free(range);
+	deid_detector_free(all);
+	deid_detector_free(zip);
+}
+
 static bool has_label(const struct deid_spans *sp, enum phi_label label)
 {
 	size_t i;
@@ -1500,6 +1565,7 @@ int main(void)
 		cmocka_unit_test(test_number_triggers),
 		cmocka_unit_test(test_class_defines),
 		cmocka_unit_test(test_line_scope),
+		cmocka_unit_test(test_digits_trigger),
 		cmocka_unit_test(test_needs),
 		cmocka_unit_test(test_stage_times),
 		cmocka_unit_test(test_match_limit),
