@@ -956,6 +956,47 @@ static size_t same_spans(struct deid_detector *scan, struct deid_detector *trig,
 	return i;
 }
 
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Words and separators that random texts are made of. */
+struct word_mix {
+	const char *const *words;
+	size_t n_words;
+	const char *const *seps;
+	size_t n_seps;
+	size_t min_parts, spread; /* min_parts + (0 .. spread - 1) words a text */
+};
+
+/*
+ * Runs both detectors on n random texts of m's words, each followed by one
+ * of its separators (a seeded LCG, so every run tests the same texts);
+ * fails where they differ; returns the spans found.
+ */
+static size_t same_on_random(struct deid_detector *a, struct deid_detector *b,
+                             const struct word_mix *m, uint32_t seed, size_t n)
+{
+	size_t i, k, found = 0;
+
+	for (i = 0; i < n; i++) {
+		char text[512];
+		size_t len = 0, parts;
+
+		seed = seed * 1103515245u + 12345u;
+		parts = m->min_parts + (seed >> 16) % m->spread;
+		for (k = 0; k < parts; k++) {
+			const char *w, *sep;
+
+			seed = seed * 1103515245u + 12345u;
+			w = m->words[(seed >> 16) % m->n_words];
+			seed = seed * 1103515245u + 12345u;
+			sep = m->seps[(seed >> 16) % m->n_seps];
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", w, sep);
+		}
+		found += same_spans(a, b, text);
+	}
+	return found;
+}
+
 /*
  * word_endings runs only at its triggers (*endings, <words, first words);
  * it must find what a scan of every capitalised word finds: hand-made
@@ -1009,31 +1050,14 @@ static void test_word_end_triggers(void **state)
 	char *trig_rules = shipped_rules("words.rules", true);
 	struct deid_detector *scan = detector_with(scan_rules, DEID_DETECT_NO_GAZETTEER);
 	struct deid_detector *trig = detector_with(trig_rules, DEID_DETECT_NO_GAZETTEER);
-	uint32_t seed = 12345;
-	size_t i, k, found = 0;
+	const struct word_mix mix = { words, N_OF(words), seps, N_OF(seps), 3, 7 };
+	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+	for (i = 0; i < N_OF(texts); i++)
 		same_spans(scan, trig, texts[i]);
-	for (i = 0; i < 3000; i++) {
-		char text[512];
-		size_t n = 0, parts;
-
-		seed = seed * 1103515245u + 12345u;
-		parts = 3 + (seed >> 16) % 7;
-		for (k = 0; k < parts; k++) {
-			const char *w, *sep;
-
-			seed = seed * 1103515245u + 12345u;
-			w = words[(seed >> 16) % (sizeof(words) / sizeof(words[0]))];
-			seed = seed * 1103515245u + 12345u;
-			sep = seps[(seed >> 16) % (sizeof(seps) / sizeof(seps[0]))];
-			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s", w, sep);
-		}
-		found += same_spans(scan, trig, text);
-	}
 	/* the random strings do hold streets, hospitals and eponyms */
-	assert_true(found > 200);
+	assert_true(same_on_random(scan, trig, &mix, 12345, 3000) > 200);
 	deid_detector_free(scan);
 	deid_detector_free(trig);
 	ms_free(scan_rules);
@@ -1084,34 +1108,17 @@ static void test_number_triggers(void **state)
 	char *trig_rules = shipped_rules("numbers.rules", true);
 	struct deid_detector *scan = detector_with(scan_rules, DEID_DETECT_NO_GAZETTEER);
 	struct deid_detector *trig = detector_with(trig_rules, DEID_DETECT_NO_GAZETTEER);
-	uint32_t seed = 4711;
-	size_t i, k, found = 0;
+	const struct word_mix mix = { words, N_OF(words), seps, N_OF(seps), 3, 9 };
+	size_t i, found = 0;
 
 	(void)state;
 	assert_non_null(strstr(trig_rules, "trigger = #digit"));
 	assert_null(strstr(scan_rules, "trigger = #digit"));
-	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+	for (i = 0; i < N_OF(texts); i++)
 		found += same_spans(scan, trig, texts[i]);
 	/* the cases hold phone numbers, dates, ages and ids */
 	assert_true(found > 20);
-	for (i = 0; i < 5000; i++) {
-		char text[512];
-		size_t n = 0, parts;
-
-		seed = seed * 1103515245u + 12345u;
-		parts = 3 + (seed >> 16) % 9;
-		for (k = 0; k < parts; k++) {
-			const char *w, *sep;
-
-			seed = seed * 1103515245u + 12345u;
-			w = words[(seed >> 16) % (sizeof(words) / sizeof(words[0]))];
-			seed = seed * 1103515245u + 12345u;
-			sep = seps[(seed >> 16) % (sizeof(seps) / sizeof(seps[0]))];
-			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s", w, sep);
-		}
-		found += same_spans(scan, trig, text);
-	}
-	assert_true(found > 1000);
+	assert_true(same_on_random(scan, trig, &mix, 4711, 5000) > 1000);
 	deid_detector_free(scan);
 	deid_detector_free(trig);
 	ms_free(scan_rules);
@@ -1223,33 +1230,16 @@ static void test_line_scope(void **state)
 	char *line_rules = shipped_rules("persons.rules", true);
 	struct deid_detector *scan = detector_with(scan_rules, DEID_DETECT_NO_GAZETTEER);
 	struct deid_detector *lines = detector_with(line_rules, DEID_DETECT_NO_GAZETTEER);
-	uint32_t seed = 2024;
-	size_t i, k, found = 0;
+	const struct word_mix mix = { words, N_OF(words), seps, N_OF(seps), 3, 10 };
+	size_t i, found = 0;
 
 	(void)state;
 	assert_non_null(strstr(line_rules, "scope = line"));
 	assert_null(strstr(scan_rules, "scope = line"));
-	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+	for (i = 0; i < N_OF(texts); i++)
 		found += same_spans(scan, lines, texts[i]);
 	assert_true(found > 8);
-	for (i = 0; i < 4000; i++) {
-		char text[512];
-		size_t n = 0, parts;
-
-		seed = seed * 1103515245u + 12345u;
-		parts = 3 + (seed >> 16) % 10;
-		for (k = 0; k < parts; k++) {
-			const char *w, *sep;
-
-			seed = seed * 1103515245u + 12345u;
-			w = words[(seed >> 16) % (sizeof(words) / sizeof(words[0]))];
-			seed = seed * 1103515245u + 12345u;
-			sep = seps[(seed >> 16) % (sizeof(seps) / sizeof(seps[0]))];
-			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s", w, sep);
-		}
-		found += same_spans(scan, lines, text);
-	}
-	assert_true(found > 1000);
+	assert_true(same_on_random(scan, lines, &mix, 2024, 4000) > 1000);
 	deid_detector_free(scan);
 	deid_detector_free(lines);
 	ms_free(scan_rules);
@@ -1277,8 +1267,7 @@ static void test_digits_trigger(void **state)
 	struct deid_detector *all = detector_with(rules_all, DEID_DETECT_NO_GAZETTEER);
 	struct deid_detector *zip = detector_with(rules_zip, DEID_DETECT_NO_GAZETTEER);
 	struct deid_spans sp = DEID_SPANS_INIT;
-	uint32_t seed = 99;
-	size_t i, k, found = 0;
+	const struct word_mix mix = { words, N_OF(words), seps, N_OF(seps), 2, 8 };
 
 	(void)state;
 	/* the pattern takes any number; the trigger lets it run at 4 and 5 digits */
@@ -1289,22 +1278,7 @@ static void test_digits_trigger(void **state)
 	assert_int_equal(sp.v[2].start, 33);
 	run(all, "1 12 123 1234 12345 123456 1234a 4711", &sp);
 	assert_int_equal(sp.n, 8); /* "1234a" too */
-	for (i = 0; i < 3000; i++) {
-		char text[256];
-		size_t n = 0, parts;
-
-		seed = seed * 1103515245u + 12345u;
-		parts = 2 + (seed >> 16) % 8;
-		for (k = 0; k < parts; k++) {
-			seed = seed * 1103515245u + 12345u;
-			n += (size_t)snprintf(
-			        text + n, sizeof(text) - n, "%s%s",
-			        words[(seed >> 16) % (sizeof(words) / sizeof(words[0]))],
-			        seps[(seed >> 8) % (sizeof(seps) / sizeof(seps[0]))]);
-		}
-		found += same_spans(zip, range, text);
-	}
-	assert_true(found > 1000);
+	assert_true(same_on_random(zip, range, &mix, 99, 3000) > 1000);
 	deid_spans_release(&sp);
 	deid_detector_free(range);
 	deid_detector_free(all);
