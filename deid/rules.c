@@ -2067,18 +2067,16 @@ static inline int run_class_triggers(const struct deid_rules *rules, struct deid
 	char c = text[k->start];
 	bool digit = c >= '0' && c <= '9';
 	bool mixed = !(k->flags & (DEID_TOK_ALPHA | DEID_TOK_DIGITS));
-	size_t j;
+	size_t j, plus;
 	int rc = 0;
 
 	if (!(digit && rules->has_digit_trigger) && !(mixed && rules->has_mixed_trigger))
 		return 0;
-	size_t plus = digit ? plus_before(text, k) : k->start;
-
+	plus = digit ? plus_before(text, k) : k->start;
 	/* a rule that has both runs once; a "+" before a number ("+49 30
 	 * ...") is tried first, where a match would take it in */
 	for (j = 0; j < rules->n_class_rules && !rc; j++) {
 		size_t ri = rules->class_rules[j];
-
 		const struct deid_rule *r = &rules->v[ri];
 
 		if (!(digit && r->trigger_digit && digits_fit(r, k)) &&
@@ -2333,6 +2331,13 @@ static int run_triggered(const struct deid_rules *rules, struct deid_rules_ws *w
 	return rc;
 }
 
+static int cmp_offset(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+
+	return (a > b) - (a < b);
+}
+
 /* Where literal nd next occurs in text with its anchor byte at or after
  * from (found through its rarest byte, as the `needs` pass does), or len. */
 static size_t find_need(const struct rule_need *nd, const char *text, size_t len, size_t from)
@@ -2383,14 +2388,9 @@ static int run_lines(const struct deid_rules *rules, struct deid_rules_ws *ws, s
 			        : len;
 		}
 	}
-	/* a few lines: insertion sort, then each once */
-	for (i = 1; i < ws->n_lines; i++) {
-		size_t v = ws->lines[i];
-
-		for (j = i; j > 0 && ws->lines[j - 1] > v; j--)
-			ws->lines[j] = ws->lines[j - 1];
-		ws->lines[j] = v;
-	}
+	/* usually a line or two; a text could hold many */
+	if (ws->n_lines > 1)
+		qsort(ws->lines, ws->n_lines, sizeof(*ws->lines), cmp_offset);
 	for (i = 0; i < ws->n_lines && !rc; i++) {
 		if (i == 0 || ws->lines[i] != ws->lines[i - 1])
 			rc = run_at(rules, ws, ri, g, text, len, ws->lines[i], keep_enabled, cands,
