@@ -176,8 +176,43 @@ static bool is_trim_byte(unsigned char c)
  * Adds the piece [s, e) of a candidate to the accepted spans (sorted,
  * non-overlapping) at index at, trimmed; drops it if nothing is left.
  */
-static int accept_piece(struct deid_spans *acc, size_t at, const struct deid_span *tpl, size_t s,
-                        size_t e, bool whole, const char *text)
+/* ---- which bytes accepted spans cover: one bit per text byte ------------ */
+
+/* The first byte in [from, end) whose bit is want (1: covered), or end. */
+static inline size_t next_bit(const uint64_t *bits, size_t from, size_t end, bool want)
+{
+	while (from < end) {
+		uint64_t w = bits[from / 64] >> (from % 64);
+
+		if (!want)
+			w = ~w & (from % 64 ? (~0ull >> (from % 64)) : ~0ull);
+		if (w) {
+			size_t at = from + (size_t)__builtin_ctzll(w);
+
+			return at < end ? at : end;
+		}
+		from = (from / 64 + 1) * 64;
+	}
+	return end;
+}
+
+static void set_bits(uint64_t *bits, size_t s, size_t e)
+{
+	for (; s < e && s % 64; s++)
+		bits[s / 64] |= 1ull << (s % 64);
+	for (; s + 64 <= e; s += 64)
+		bits[s / 64] = ~0ull;
+	for (; s < e; s++)
+		bits[s / 64] |= 1ull << (s % 64);
+}
+
+/*
+ * Accepts [s, e) of candidate span tpl (trimmed of blanks and punctuation
+ * unless whole: the candidate's own extent) into acc and covers its bytes.
+ * Returns 1, 0 if nothing was left, or MS_ENOMEM.
+ */
+static int accept_piece(struct deid_spans *acc, uint64_t *covered, const struct deid_span *tpl,
+                        size_t s, size_t e, bool whole, const char *text)
 {
 	struct deid_span sp = *tpl;
 
@@ -191,28 +226,36 @@ static int accept_piece(struct deid_spans *acc, size_t at, const struct deid_spa
 		return 0;
 	if (MS_GROW(acc->v, acc->cap, acc->n + 1))
 		return MS_ENOMEM;
-	memmove(acc->v + at + 1, acc->v + at, (acc->n - at) * sizeof(*acc->v));
 	sp.start = s;
 	sp.end = e;
-	acc->v[at] = sp;
-	acc->n++;
+	acc->v[acc->n++] = sp;
+	set_bits(covered, s, e);
 	return 1;
 }
 
-/* First accepted span whose end lies after off (binary search). */
-static size_t first_after(const struct deid_spans *acc, size_t off)
+static int cmp_span_start(const void *pa, const void *pb)
 {
-	size_t lo = 0, hi = acc->n;
+	const struct deid_span *a = pa, *b = pb;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	return (a->start > b->start) - (a->start < b->start);
+}
 
-		if (acc->v[mid].end <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
+/* Sorts v[0, n) by start: insertion for a report's few dozen, qsort beyond. */
+static void sort_by_start(struct deid_span *v, size_t n)
+{
+	size_t i, j;
+
+	if (n > 64) {
+		qsort(v, n, sizeof(*v), cmp_span_start);
+		return;
 	}
-	return lo;
+	for (i = 1; i < n; i++) {
+		struct deid_span x = v[i];
+
+		for (j = i; j > 0 && v[j - 1].start > x.start; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 /* A candidate in the merge order: rank and length packed into one key
@@ -309,36 +352,39 @@ int deid_cands_merge(struct deid_cand *cands, size_t n, const char *text, size_t
 {
 	struct deid_spans acc = DEID_SPANS_INIT;
 	struct cand_ref *refs = sorted_refs(cands, n);
+	/* the bytes that accepted spans cover: a candidate takes the gaps between
+	 * them (a sorted array with insertions had made many spans quadratic) */
+	uint64_t *covered = n ? ms_calloc(len / 64 + 1, sizeof(*covered)) : NULL;
 	size_t i;
 	int rc = 0;
 
-	if (n && !refs)
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	if (n && (!refs || !covered)) {
+		rc = MS_ENOMEM;
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		const struct deid_span *sp = &refs[i].c->span;
-		size_t pos = sp->start, j;
+		size_t pos = sp->start;
 
 		if (sp->start >= sp->end || sp->end > len)
 			continue;
-		j = first_after(&acc, pos);
-		/* walk the accepted spans that overlap [pos, end), keeping the gaps */
+		/* each gap between the bytes already covered */
 		while (pos < sp->end) {
-			size_t gap_end =
-			        j < acc.n && acc.v[j].start < sp->end ? acc.v[j].start : sp->end;
-			bool whole = pos == sp->start && gap_end == sp->end;
+			size_t gap_end;
 
-			if (gap_end > pos) {
-				rc = accept_piece(&acc, j, sp, pos, gap_end, whole, text);
-				if (rc < 0)
-					goto out;
-				j += (size_t)rc;
-			}
-			if (j >= acc.n || acc.v[j].start >= sp->end)
+			pos = next_bit(covered, pos, sp->end, false);
+			if (pos >= sp->end)
 				break;
-			pos = acc.v[j].end;
-			j++;
+			gap_end = next_bit(covered, pos, sp->end, true);
+			rc = accept_piece(&acc, covered, sp, pos, gap_end,
+			                  pos == sp->start && gap_end == sp->end, text);
+			if (rc < 0)
+				goto out;
+			pos = gap_end;
 		}
 	}
+	/* accepted spans never overlap: by start is text order */
+	sort_by_start(acc.v, acc.n);
 	rc = 0;
 	for (i = 0; i < acc.n; i++) {
 		rc = deid_spans_add(out, &acc.v[i]);
@@ -348,6 +394,7 @@ int deid_cands_merge(struct deid_cand *cands, size_t n, const char *text, size_t
 out:
 	deid_spans_release(&acc);
 	ms_free(refs);
+	ms_free(covered);
 	if (rc < 0)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	return 0;

@@ -6,6 +6,7 @@
  */
 #include "ms_test.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -233,6 +234,64 @@ static void test_order_independent(void **state)
 	deid_spans_release(&first);
 }
 
+/*
+ * Many candidates in one text: 20,000 copies of the block of
+ * test_order_independent, each copy's candidates shifted by its offset,
+ * given in an interleaved order. Copies do not overlap, so the merge must
+ * be the block's merge, copy by copy (this took seconds and grew with the
+ * square of the spans while accepted spans were kept in a sorted array).
+ */
+static void test_many_spans(void **state)
+{
+	static const char block[] = "Frau Anna Muster, geb. 01.03.1960, Pat.-Nr. 1234567\n";
+	const struct deid_span in[] = {
+		mk(5, 16, PHI_PATIENT, DEID_SOURCE_RULE, "person_frau"),
+		mk(10, 16, PHI_PATIENT, DEID_SOURCE_DICT, "dict:patient.family"),
+		mk(23, 33, PHI_DATE, DEID_SOURCE_RULE, "date"),
+		mk(23, 33, PHI_BIRTHDATE, DEID_SOURCE_RULE, "birthdate"),
+		mk(44, 51, PHI_ID, DEID_SOURCE_RULE, "id_context"),
+		mk(40, 51, PHI_PHONE, DEID_SOURCE_GAZETTEER, "x"),
+	};
+	const size_t copies = 20000, n = sizeof(in) / sizeof(in[0]), bl = sizeof(block) - 1;
+	struct deid_spans one = DEID_SPANS_INIT, all = DEID_SPANS_INIT;
+	char *text = malloc(copies * bl + 1);
+	size_t c, i;
+
+	(void)state;
+	assert_non_null(text);
+	for (c = 0; c < copies; c++)
+		memcpy(text + c * bl, block, bl);
+	text[copies * bl] = '\0';
+	for (i = 0; i < n; i++)
+		add(&one, in[i]);
+	merge(&one, block);
+	assert_int_equal(one.n, 5);
+	/* candidate i of every copy, then candidate i + 1: far apart in the text */
+	for (i = 0; i < n; i++) {
+		for (c = 0; c < copies; c++) {
+			struct deid_span s = in[(i + c) % n];
+
+			s.start += c * bl;
+			s.end += c * bl;
+			add(&all, s);
+		}
+	}
+	merge(&all, text);
+	assert_int_equal(all.n, copies * one.n);
+	for (i = 0; i < all.n; i++) {
+		const struct deid_span *a = &all.v[i], *b = &one.v[i % one.n];
+		size_t off = i / one.n * bl;
+
+		assert_int_equal(a->start, b->start + off);
+		assert_int_equal(a->end, b->end + off);
+		assert_int_equal(a->label, b->label);
+		assert_string_equal(a->source, b->source);
+	}
+	deid_spans_release(&one);
+	deid_spans_release(&all);
+	free(text);
+}
+
 static void test_alloc_failures(void **state)
 {
 	const char *text = "Dr. Sabine Sudeck";
@@ -273,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_rule_beats_gazetteer_and_adjacency),
 		cmocka_unit_test(test_score_as_priority),
 		cmocka_unit_test(test_order_independent),
+		cmocka_unit_test(test_many_spans),
 		cmocka_unit_test(test_alloc_failures),
 	};
 
