@@ -172,10 +172,6 @@ static bool is_trim_byte(unsigned char c)
 	return c < 0x80 && !((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'));
 }
 
-/*
- * Adds the piece [s, e) of a candidate to the accepted spans (sorted,
- * non-overlapping) at index at, trimmed; drops it if nothing is left.
- */
 /* ---- which bytes accepted spans cover: one bit per text byte ------------ */
 
 /* The first byte in [from, end) whose bit is want (1: covered), or end. */
@@ -208,8 +204,8 @@ static void set_bits(uint64_t *bits, size_t s, size_t e)
 
 /*
  * Accepts [s, e) of candidate span tpl (trimmed of blanks and punctuation
- * unless whole: the candidate's own extent) into acc and covers its bytes.
- * Returns 1, 0 if nothing was left, or MS_ENOMEM.
+ * unless whole: the candidate's own extent) into acc and covers its bytes;
+ * drops it if nothing is left. Returns 0 or MS_ENOMEM.
  */
 static int accept_piece(struct deid_spans *acc, uint64_t *covered, const struct deid_span *tpl,
                         size_t s, size_t e, bool whole, const char *text)
@@ -230,7 +226,7 @@ static int accept_piece(struct deid_spans *acc, uint64_t *covered, const struct 
 	sp.end = e;
 	acc->v[acc->n++] = sp;
 	set_bits(covered, s, e);
-	return 1;
+	return 0;
 }
 
 static int cmp_span_start(const void *pa, const void *pb)
@@ -369,23 +365,18 @@ int deid_cands_merge(struct deid_cand *cands, size_t n, const char *text, size_t
 		if (sp->start >= sp->end || sp->end > len)
 			continue;
 		/* each gap between the bytes already covered */
-		while (pos < sp->end) {
-			size_t gap_end;
+		while ((pos = next_bit(covered, pos, sp->end, false)) < sp->end) {
+			size_t gap_end = next_bit(covered, pos, sp->end, true);
 
-			pos = next_bit(covered, pos, sp->end, false);
-			if (pos >= sp->end)
-				break;
-			gap_end = next_bit(covered, pos, sp->end, true);
 			rc = accept_piece(&acc, covered, sp, pos, gap_end,
 			                  pos == sp->start && gap_end == sp->end, text);
-			if (rc < 0)
+			if (rc)
 				goto out;
 			pos = gap_end;
 		}
 	}
 	/* accepted spans never overlap: by start is text order */
 	sort_by_start(acc.v, acc.n);
-	rc = 0;
 	for (i = 0; i < acc.n; i++) {
 		rc = deid_spans_add(out, &acc.v[i]);
 		if (rc)
