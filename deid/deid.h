@@ -573,6 +573,14 @@ bool deid_check_valid(enum deid_check check, const char *s, size_t len);
  *             (required), not over the whole text. Every match must start at
  *             a line start ((?m)^...) and end on that line. Much faster for
  *             line-start rules whose literals are rare lines of a text.
+ *   near      WINDOW: l1|l2|#digit (rules with a trigger or scope = line):
+ *             the rule runs at a place only if one of the literals (case-
+ *             sensitive; #digit: an ASCII digit) starts within WINDOW from
+ *             there: N bytes (1-4096), `line` (up to the end of the line)
+ *             or `N lines` (that line and the next N-1). A pre-check for
+ *             speed, before PCRE2 runs: every match must hold such a
+ *             literal within the window ("near = 32: #digit" for "am 3.4.",
+ *             "near = 2 lines: ," for "Frau\nMuster, Anna").
  *
  * Errors name the file and line (err->path, err->line) and the rule; a
  * PCRE2 compile error gives the offset in the expanded pattern.

@@ -24,17 +24,19 @@
 #include "common/utf8.h"
 #include "deid/detect_int.h"
 
-#define RULES_TEXT_CAP      ((size_t)4 << 20)
-#define RULES_PATTERN_CAP   ((size_t)64 << 10)
-#define RULES_MAX           4096
-#define RULES_MAX_DEFINES   1024
-#define RULES_NAME_MAX      64
-#define RULES_WINDOW_MAX    400
-#define RULES_WINDOW_DEF    40
-#define RULES_MATCH_LIMIT   10000000u
-#define RULES_JIT_STACK_MIN ((size_t)32 << 10)
-#define RULES_JIT_STACK_MAX ((size_t)1 << 20)
-#define RULES_WORD_END_MAX  64 /* rules with *ending or <word triggers */
+#define RULES_TEXT_CAP       ((size_t)4 << 20)
+#define RULES_PATTERN_CAP    ((size_t)64 << 10)
+#define RULES_MAX            4096
+#define RULES_MAX_DEFINES    1024
+#define RULES_NAME_MAX       64
+#define RULES_WINDOW_MAX     400
+#define RULES_WINDOW_DEF     40
+#define RULES_NEAR_MAX       4096 /* bytes of a `near` window */
+#define RULES_NEAR_LINES_MAX 100  /* lines of a `near` window */
+#define RULES_MATCH_LIMIT    10000000u
+#define RULES_JIT_STACK_MIN  ((size_t)32 << 10)
+#define RULES_JIT_STACK_MAX  ((size_t)1 << 20)
+#define RULES_WORD_END_MAX   64 /* rules with *ending or <word triggers */
 
 #define LABEL_NONE (-1)
 #define LABEL_KEEP (-2)
@@ -74,6 +76,12 @@ struct deid_rule {
 	unsigned char digits_min, digits_max;
 	bool trigger_mixed;
 	bool line_scope; /* scope = line: runs at the lines that hold a `needs` literal */
+	/* near: literals stored like needs (or NULL); #digit; the window, in
+	 * bytes (near_bytes) or lines (near_lines), one of them 0 */
+	char *near;
+	bool near_digit;
+	size_t near_bytes;
+	unsigned near_lines;
 };
 
 /* What a trigger word starts: a match at itself, or at the word before it. */
@@ -123,6 +131,9 @@ struct rule_need {
 	size_t rule;
 	unsigned char anchor; /* the anchor byte ... */
 	size_t anchor_off;    /* ... at key[anchor_off] */
+	/* the first four bytes of key as load4() reads them, and the mask of
+	 * those it has (a shorter key: fewer) */
+	uint32_t head, head_mask;
 };
 
 struct rule_define {
@@ -153,9 +164,12 @@ struct deid_rules {
 	size_t n_word_end;
 	struct rule_ending *endings; /* sorted by tail */
 	size_t n_endings, cap_endings;
-	struct first_index endings_at;  /* endings by tail */
-	uint64_t tail_bits[65536 / 64]; /* bit (tail) of each ending */
-	struct rule_need *needs;        /* by anchor byte */
+	struct first_index endings_at; /* endings by tail */
+	/* bit tail4_slot() of the last four bytes a word with an ending can
+	 * have (a three-byte ending: all of them); bit (tail) of each two-byte ending */
+	uint64_t tail4_bits[65536 / 64];
+	uint64_t tail2_bits[65536 / 64];
+	struct rule_need *needs; /* by anchor byte */
 	size_t n_needs, cap_needs;
 	size_t need_at[257];           /* needs[need_at[b], need_at[b + 1]): anchor byte b */
 	unsigned char need_bytes[256]; /* the anchor bytes in use */
@@ -218,6 +232,7 @@ static void rule_release(struct deid_rule *r)
 	pcre2_code_free(r->ctx);
 	ms_free(r->groups);
 	ms_free(r->needs);
+	ms_free(r->near);
 	ms_free(r->triggers);
 	ms_free(r->trigger_upper);
 	ms_free(r->trigger_kind);
@@ -287,12 +302,13 @@ enum rule_key {
 	KEY_NEEDS,
 	KEY_TRIGGER,
 	KEY_SCOPE,
+	KEY_NEAR,
 	KEY_COUNT
 };
 
 static const char *const key_names[KEY_COUNT] = {
 	"label", "pattern", "group",    "context", "window", "caseless", "validate", "require",
-	"trim",  "gender",  "priority", "score",   "needs",  "trigger",  "scope",
+	"trim",  "gender",  "priority", "score",   "needs",  "trigger",  "scope",    "near",
 };
 
 struct parser {
@@ -562,15 +578,19 @@ static int collect_groups(struct parser *p, struct deid_rule *r)
 	return 0;
 }
 
-/* needs = a|b|c: stored as "a\0b\0c\0\0" */
-static int parse_needs(struct parser *p, struct deid_rule *r)
+/*
+ * a|b|c (s, len bytes; of key k) into *out as "a\0b\0c\0\0"; #digit, where
+ * digit is non-NULL, sets *digit instead of adding a literal.
+ */
+static int parse_literals(struct parser *p, const struct deid_rule *r, enum rule_key k,
+                          const char *s, size_t len, char **out, bool *digit)
 {
-	const char *s = p->val[KEY_NEEDS].buf, *end = s + p->val[KEY_NEEDS].len;
+	const char *end = s + len;
 	size_t n = 0;
 
-	r->needs = ms_malloc(p->val[KEY_NEEDS].len + 2);
-	if (!r->needs)
-		return perr(p, p->val_line[KEY_NEEDS], MS_ENOMEM, "out of memory");
+	*out = ms_malloc(len + 2);
+	if (!*out)
+		return perr(p, p->val_line[k], MS_ENOMEM, "out of memory");
 	while (s <= end) {
 		const char *bar = memchr(s, '|', (size_t)(end - s));
 		const char *w = s;
@@ -578,17 +598,32 @@ static int parse_needs(struct parser *p, struct deid_rule *r)
 
 		trim(&w, &wl);
 		if (!wl)
-			return perr(p, p->val_line[KEY_NEEDS], MS_EINVAL,
-			            "empty word in 'needs' of rule '%s'", r->name);
-		memcpy(r->needs + n, w, wl);
-		n += wl;
-		r->needs[n++] = '\0';
+			return perr(p, p->val_line[k], MS_EINVAL, "empty word in '%s' of rule '%s'",
+			            key_names[k], r->name);
+		if (digit && wl == 6 && memcmp(w, "#digit", 6) == 0) {
+			*digit = true;
+		} else {
+			memcpy(*out + n, w, wl);
+			n += wl;
+			(*out)[n++] = '\0';
+		}
 		if (!bar)
 			break;
 		s = bar + 1;
 	}
-	r->needs[n] = '\0';
+	(*out)[n] = '\0';
+	if (!n) { /* only #digit */
+		ms_free(*out);
+		*out = NULL;
+	}
 	return 0;
+}
+
+/* needs = a|b|c */
+static int parse_needs(struct parser *p, struct deid_rule *r)
+{
+	return parse_literals(p, r, KEY_NEEDS, p->val[KEY_NEEDS].buf, p->val[KEY_NEEDS].len,
+	                      &r->needs, NULL);
 }
 
 /* Folds one trigger word w (wl bytes) into keys, NUL-terminated. */
@@ -874,6 +909,50 @@ static int parse_scope(struct parser *p, struct deid_rule *r)
 	return 0;
 }
 
+/*
+ * near = WINDOW: a|b|#digit, WINDOW being N (bytes, 1..RULES_NEAR_MAX),
+ * line, or N lines (1..RULES_NEAR_LINES_MAX); a rule with a trigger or
+ * scope = line runs only where one of the literals (#digit: an ASCII
+ * digit) starts within the window from there.
+ */
+static int parse_near(struct parser *p, struct deid_rule *r)
+{
+	const char *v = p->val[KEY_NEAR].buf, *colon = strchr(v, ':');
+	size_t line = p->val_line[KEY_NEAR], wl;
+	unsigned long n = 0;
+	char win[32];
+	int rc;
+
+	if (!r->triggers && !r->trigger_digit && !r->trigger_mixed && !r->line_scope)
+		return perr(p, line, MS_EINVAL,
+		            "'near' of rule '%s' needs a 'trigger' or 'scope = line'", r->name);
+	wl = colon ? (size_t)(colon - v) : 0;
+	while (wl && is_blank(v[wl - 1]))
+		wl--;
+	if (wl && wl < sizeof(win)) {
+		memcpy(win, v, wl);
+		win[wl] = '\0';
+		if (strcmp(win, "line") == 0) {
+			r->near_lines = 1;
+		} else if (wl > 6 && strcmp(win + wl - 6, " lines") == 0) {
+			win[wl - 6] = '\0';
+			if (!parse_uint(win, RULES_NEAR_LINES_MAX, &n))
+				r->near_lines = (unsigned)n;
+		} else if (!parse_uint(win, RULES_NEAR_MAX, &n)) {
+			r->near_bytes = n;
+		}
+	}
+	if (!r->near_lines && !r->near_bytes)
+		return perr(p, line, MS_EINVAL,
+		            "'near' of rule '%s' must be N: WORDS (N: 1-%d bytes), line: WORDS or "
+		            "N lines: WORDS (N: 1-%d)",
+		            r->name, RULES_NEAR_MAX, RULES_NEAR_LINES_MAX);
+	rc = parse_literals(p, r, KEY_NEAR, colon + 1, strlen(colon + 1), &r->near, &r->near_digit);
+	if (!rc && r->near && strchr(r->near, '\n'))
+		rc = perr(p, line, MS_EINVAL, "'near' of rule '%s' has a line break", r->name);
+	return rc;
+}
+
 /* The keys other than pattern, group, context and caseless, in a fixed order. */
 static int parse_keys(struct parser *p, struct deid_rule *r)
 {
@@ -905,6 +984,8 @@ static int parse_keys(struct parser *p, struct deid_rule *r)
 		rc = parse_triggers(p, r);
 	if (!rc && p->has[KEY_SCOPE])
 		rc = parse_scope(p, r);
+	if (!rc && p->has[KEY_NEAR])
+		rc = parse_near(p, r);
 	return rc;
 }
 
@@ -1289,6 +1370,57 @@ static uint16_t tail_of(const char *key, size_t len)
 	return (uint16_t)((unsigned char)key[len - 2] << 8 | (unsigned char)key[len - 1]);
 }
 
+/* The last four bytes of key (len >= 1), the last one highest; zeros
+ * before a shorter key. */
+static uint32_t last4_of(const char *key, size_t len)
+{
+	const unsigned char *k = (const unsigned char *)key + len;
+	uint32_t v = 0;
+	size_t i;
+
+	if (len >= 4) /* most words: one load */
+		return (uint32_t)k[-4] | (uint32_t)k[-3] << 8 | (uint32_t)k[-2] << 16 |
+		       (uint32_t)k[-1] << 24;
+	for (i = 1; i <= len; i++)
+		v |= (uint32_t)(unsigned char)key[len - i] << (32 - 8 * i);
+	return v;
+}
+
+/* Where last four bytes v go in tail4_bits (a multiplicative hash). */
+static uint32_t tail4_slot(uint32_t v)
+{
+	return (v * 0x9E3779B1u) >> 16;
+}
+
+static void set_bit(uint64_t *bits, uint32_t b)
+{
+	bits[b / 64] |= 1ull << (b % 64);
+}
+
+static bool has_bit(const uint64_t *bits, uint32_t b)
+{
+	return bits[b / 64] >> (b % 64) & 1;
+}
+
+/* Sets the filter bits of ending e: its last four bytes, or for a
+ * three-byte ending every byte before it (0: the word is the ending). */
+static void add_tail_bits(struct deid_rules *rules, const struct rule_ending *e)
+{
+	uint32_t b, v;
+
+	if (e->len == 2) {
+		set_bit(rules->tail2_bits, e->tail);
+		return;
+	}
+	v = last4_of(e->key, e->len);
+	if (e->len >= 4) {
+		set_bit(rules->tail4_bits, tail4_slot(v));
+		return;
+	}
+	for (b = 0; b < 256; b++)
+		set_bit(rules->tail4_bits, tail4_slot(v | b));
+}
+
 /* Does rule r start matches at words before trigger words or at word endings? */
 static bool is_word_end_rule(const struct deid_rule *r)
 {
@@ -1335,10 +1467,10 @@ static int index_endings(struct deid_rules *rules, struct ms_error *err)
 	rules->n_endings = n;
 	if (n)
 		qsort(rules->endings, n, sizeof(*rules->endings), cmp_ending);
-	memset(rules->tail_bits, 0, sizeof(rules->tail_bits));
+	memset(rules->tail4_bits, 0, sizeof(rules->tail4_bits));
+	memset(rules->tail2_bits, 0, sizeof(rules->tail2_bits));
 	for (i = 0; i < n; i++)
-		rules->tail_bits[rules->endings[i].tail / 64] |= 1ull
-		                                                 << (rules->endings[i].tail % 64);
+		add_tail_bits(rules, &rules->endings[i]);
 	if (first_index_build(&rules->endings_at, n, ending_key, rules->endings))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	return 0;
@@ -1412,6 +1544,11 @@ static int index_needs(struct deid_rules *rules, struct ms_error *err)
 					nd->anchor_off = k;
 			}
 			nd->anchor = (unsigned char)w[nd->anchor_off];
+			nd->head = nd->head_mask = 0;
+			for (k = 0; k < 4 && k < nd->len; k++) {
+				nd->head |= (uint32_t)(unsigned char)w[k] << (8 * k);
+				nd->head_mask |= 0xFFu << (8 * k);
+			}
 		}
 	}
 	rules->n_needs = n;
@@ -1915,6 +2052,14 @@ static bool needs_pending(const struct deid_rules *rules, bool keep_enabled, con
 	return false;
 }
 
+/* The four bytes at p, the first lowest. */
+static uint32_t load4(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+
 /* Does literal nd occur in text with its anchor byte at text[at]? */
 static bool need_at(const struct rule_need *nd, const char *text, size_t len, size_t at)
 {
@@ -1922,8 +2067,15 @@ static bool need_at(const struct rule_need *nd, const char *text, size_t len, si
 
 	if (at < k || nd->len - k > len - at)
 		return false;
+	i = 0;
+	/* most places differ in the first four bytes: one comparison */
+	if (len - (at - k) >= 4) {
+		if ((load4(text + at - k) & nd->head_mask) != nd->head)
+			return false;
+		i = 4;
+	}
 	/* the literals are short: a loop beats a call to memcmp() */
-	for (i = 0; i < nd->len; i++) {
+	for (; i < nd->len; i++) {
 		if (text[at - k + i] != nd->key[i])
 			return false;
 	}
@@ -2011,6 +2163,50 @@ static int after_match(const struct deid_rule *r, struct deid_rules_ws *ws,
 	return 0;
 }
 
+/* Where r's `near` window from off ends: near_bytes on, or at the line
+ * break that ends the near_lines'th line (the text's end). */
+static size_t near_end(const struct deid_rule *r, const char *text, size_t len, size_t off)
+{
+	unsigned k;
+
+	if (r->near_bytes)
+		return r->near_bytes < len - off ? off + r->near_bytes : len;
+	for (k = 0; k < r->near_lines; k++) {
+		const char *nl = memchr(text + off, '\n', len - off);
+
+		if (!nl)
+			return len;
+		off = (size_t)(nl - text) + (k + 1 < r->near_lines);
+	}
+	return off;
+}
+
+/* May r match at off: does one of its `near` literals (or a digit) start
+ * within its window? */
+static bool near_ok(const struct deid_rule *r, const char *text, size_t len, size_t off)
+{
+	size_t end = near_end(r, text, len, off), i;
+	const char *w;
+
+	if (r->near_digit) {
+		for (i = off; i < end; i++) {
+			if (text[i] >= '0' && text[i] <= '9')
+				return true;
+		}
+	}
+	for (w = r->near; w && *w; w += strlen(w) + 1) {
+		size_t wl = strlen(w);
+		const char *q = text + off, *stop = text + end;
+
+		while (q < stop && (q = memchr(q, w[0], (size_t)(stop - q))) != NULL) {
+			if ((size_t)(text + len - q) >= wl && memcmp(q, w, wl) == 0)
+				return true;
+			q++;
+		}
+	}
+	return false;
+}
+
 /* Runs rule ri anchored at a trigger word starting at off. */
 static int run_at(const struct deid_rules *rules, struct deid_rules_ws *ws, size_t ri,
                   const struct deid_gaz *g, const char *text, size_t len, size_t off,
@@ -2024,7 +2220,10 @@ static int run_at(const struct deid_rules *rules, struct deid_rules_ws *ws, size
 	if (!ws->active[ri] || off < ws->last_end[ri])
 		return 0;
 	t0 = ws->timing ? deid_clock_ns() : 0;
-	rc = match_from(r, ws, text, len, off);
+	if (r->near_bytes + r->near_lines && !near_ok(r, text, len, off))
+		rc = PCRE2_ERROR_NOMATCH;
+	else
+		rc = match_from(r, ws, text, len, off);
 	if (rc >= 0)
 		rc = after_match(r, ws, g, text, len, off, keep_enabled, cands, keep,
 		                 &ws->last_end[ri], err);
@@ -2195,7 +2394,9 @@ static uint64_t ending_hits(const struct deid_rules *rules, const char *key, siz
 	if (len < 2)
 		return 0;
 	tail = tail_of(key, len);
-	if (!(rules->tail_bits[tail / 64] >> (tail % 64) & 1))
+	/* most words pass no filter; the loop below decides for those that do */
+	if (!(has_bit(rules->tail4_bits, tail4_slot(last4_of(key, len))) |
+	      has_bit(rules->tail2_bits, tail)))
 		return 0;
 	lo = first_index_find(&rules->endings_at, tail, rules->n_endings);
 	for (; lo < rules->n_endings && rules->endings[lo].tail == tail; lo++) {

@@ -756,6 +756,31 @@ static void test_reader_errors(void **state)
 	             "'scope = line' of rule 'a' needs 'needs'");
 	expect_error("[rule a]\nlabel = ID\nneeds = x\ntrigger = Tel\nscope = line\npattern = x\n",
 	             MS_EINVAL, 5, "rule 'a' has both 'scope = line' and 'trigger'");
+	expect_error("[rule a]\nlabel = ID\nnear = 9: x\npattern = x\n", MS_EINVAL, 3,
+	             "'near' of rule 'a' needs a 'trigger' or 'scope = line'");
+	expect_error("[rule a]\nlabel = ID\ntrigger = Tel\nnear = 0: x\npattern = x\n", MS_EINVAL,
+	             4,
+	             "'near' of rule 'a' must be N: WORDS (N: 1-4096 bytes), line: WORDS or N "
+	             "lines: WORDS (N: 1-100)");
+	expect_error("[rule a]\nlabel = ID\ntrigger = Tel\nnear = 4097: x\npattern = x\n",
+	             MS_EINVAL, 4,
+	             "'near' of rule 'a' must be N: WORDS (N: 1-4096 bytes), line: WORDS or N "
+	             "lines: WORDS (N: 1-100)");
+	expect_error("[rule a]\nlabel = ID\ntrigger = Tel\nnear = 101 lines: x\npattern = x\n",
+	             MS_EINVAL, 4,
+	             "'near' of rule 'a' must be N: WORDS (N: 1-4096 bytes), line: WORDS or N "
+	             "lines: WORDS (N: 1-100)");
+	expect_error("[rule a]\nlabel = ID\ntrigger = Tel\nnear = lines: x\npattern = x\n",
+	             MS_EINVAL, 4,
+	             "'near' of rule 'a' must be N: WORDS (N: 1-4096 bytes), line: WORDS or N "
+	             "lines: WORDS (N: 1-100)");
+	expect_error("[rule a]\nlabel = ID\ntrigger = Tel\nnear = x\npattern = x\n", MS_EINVAL, 4,
+	             "'near' of rule 'a' must be N: WORDS (N: 1-4096 bytes), line: WORDS or N "
+	             "lines: WORDS (N: 1-100)");
+	expect_error("[rule a]\nlabel = ID\ntrigger = Tel\nnear = 9: x||y\npattern = x\n",
+	             MS_EINVAL, 4, "empty word in 'near' of rule 'a'");
+	expect_error("[rule a]\nlabel = ID\ntrigger = Tel\nnear = 9:\npattern = x\n", MS_EINVAL, 4,
+	             "empty word in 'near' of rule 'a'");
 	expect_error("[rule a]\nlabel = ID\npattern = x\nlabel = DATE\n", MS_EINVAL, 4,
 	             "key 'label' given twice in rule 'a'");
 	expect_error("[rule a]\nlabel = ID\npattern = x\n\xc3\x28\n", MS_EINVAL, 4,
@@ -896,16 +921,17 @@ static void test_matcher(void **state)
 /* A catastrophic pattern hits the match limit: an error naming the rule. */
 /* ---- triggers: the same matches as a scan -------------------------------- */
 
-/* The shipped defines and one shipped rule file (file: "words.rules");
- * without triggers and scopes (triggered false) its rules scan the text. */
-static char *shipped_rules(const char *file, bool triggered)
+/* The shipped defines and one shipped rule file (file: "words.rules")
+ * without the keys in drop (NULL-terminated, such as "near"). */
+static char *shipped_rules_without(const char *file, const char *const *drop)
 {
 	char path[64];
 	struct ms_buf defs = MS_BUF_INIT, words = MS_BUF_INIT, out = MS_BUF_INIT;
 	struct ms_error err = MS_ERROR_INIT;
 	const char *p, *end;
-	bool in_trigger = false;
+	bool in_dropped = false;
 	char *text;
+	size_t k;
 
 	assert_int_equal(ms_file_read(&defs, ms_test_src_path("data/rules/00-defines.rules"),
 	                              (size_t)1 << 22, &err),
@@ -918,11 +944,17 @@ static char *shipped_rules(const char *file, bool triggered)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t ll = (size_t)((nl ? nl + 1 : end) - p);
 
-		if (strncmp(p, "trigger =", 9) == 0 || strncmp(p, "scope =", 7) == 0)
-			in_trigger = true;
-		else if (p[0] != ' ' && p[0] != '\t')
-			in_trigger = false;
-		if (triggered || !in_trigger)
+		if (p[0] != ' ' && p[0] != '\t') { /* not a continuation line */
+			in_dropped = false;
+			for (k = 0; drop[k]; k++) {
+				size_t kl = strlen(drop[k]);
+
+				if (strncmp(p, drop[k], kl) == 0 && p[kl] == ' ' &&
+				    p[kl + 1] == '=')
+					in_dropped = true;
+			}
+		}
+		if (!in_dropped)
 			ms_buf_add(&out, p, ll);
 		p += ll;
 	}
@@ -931,6 +963,16 @@ static char *shipped_rules(const char *file, bool triggered)
 	ms_buf_release(&defs);
 	ms_buf_release(&words);
 	return text;
+}
+
+/* The same; without triggers, scopes and near windows (triggered false)
+ * its rules scan the text. */
+static char *shipped_rules(const char *file, bool triggered)
+{
+	static const char *const scan_keys[] = { "trigger", "scope", "near", NULL };
+	static const char *const none[] = { NULL };
+
+	return shipped_rules_without(file, triggered ? none : scan_keys);
 }
 
 /* Fails unless both find the same spans; returns how many. */
@@ -1285,6 +1327,158 @@ static void test_digits_trigger(void **state)
 	deid_detector_free(zip);
 }
 
+/*
+ * near: a triggered rule runs only where a literal (#digit: a digit) starts
+ * within its window: N bytes from the trigger word, or to the end of its
+ * line or of the next lines. At the edge of each window, in and out.
+ */
+static void test_near_window(void **state)
+{
+	static const char bytes[] = "[rule t]\nlabel = PHONE\ntrigger = Tel\nnear = 8: #digit|x\n"
+	                            "pattern = Tel[^\\n]*\n";
+	static const char lines[] = "[rule t]\nlabel = PHONE\ntrigger = Tel\nnear = 2 lines: 42\n"
+	                            "pattern = Tel\\b\n";
+	static const char line[] = "[rule t]\nlabel = PHONE\ntrigger = Tel\nnear = line: 42\n"
+	                           "pattern = Tel\\b\n";
+	struct deid_detector *db = detector_with(bytes, DEID_DETECT_NO_GAZETTEER);
+	struct deid_detector *dl = detector_with(lines, DEID_DETECT_NO_GAZETTEER);
+	struct deid_detector *d1 = detector_with(line, DEID_DETECT_NO_GAZETTEER);
+	struct deid_spans sp = DEID_SPANS_INIT;
+
+	(void)state;
+	run(db, "Tel abcd1", &sp); /* the digit is the 9th byte from "T" */
+	assert_int_equal(sp.n, 0);
+	run(db, "Tel abc1", &sp);
+	assert_int_equal(sp.n, 1);
+	run(db, "Tel abcx", &sp);
+	assert_int_equal(sp.n, 1);
+	run(db, "Tel abc", &sp); /* the text ends inside the window */
+	assert_int_equal(sp.n, 0);
+	run(db, "Tel a\nTel b 7", &sp); /* windows are per trigger */
+	assert_int_equal(sp.n, 1);
+	assert_int_equal(sp.v[0].start, 6);
+	run(dl, "Tel a\nb 42", &sp);
+	assert_int_equal(sp.n, 1);
+	run(dl, "Tel a\nb\n42", &sp);
+	assert_int_equal(sp.n, 0);
+	run(dl, "Tel a\nb 4\n2", &sp); /* a literal does not cross a line */
+	assert_int_equal(sp.n, 0);
+	run(d1, "x 42 Tel a\n42", &sp); /* only after the trigger */
+	assert_int_equal(sp.n, 0);
+	run(d1, "Tel a 42\n", &sp);
+	assert_int_equal(sp.n, 1);
+	deid_spans_release(&sp);
+	deid_detector_free(db);
+	deid_detector_free(dl);
+	deid_detector_free(d1);
+}
+
+/* Fails unless the shipped rule file finds the same spans with and
+ * without its `near` windows on texts and on n random texts of mix;
+ * returns the spans found. */
+static size_t same_without_near(const char *file, const char *const *texts, size_t n_texts,
+                                const struct word_mix *mix, uint32_t seed, size_t n)
+{
+	static const char *const no_near[] = { "near", NULL };
+	static const char *const keep[] = { NULL };
+	char *plain = shipped_rules_without(file, no_near);
+	char *near = shipped_rules_without(file, keep);
+	struct deid_detector *a = detector_with(plain, DEID_DETECT_NO_GAZETTEER);
+	struct deid_detector *b = detector_with(near, DEID_DETECT_NO_GAZETTEER);
+	size_t i, found = 0;
+
+	assert_non_null(strstr(near, "\nnear = "));
+	assert_null(strstr(plain, "\nnear = "));
+	for (i = 0; i < n_texts; i++)
+		found += same_spans(a, b, texts[i]);
+	found += same_on_random(a, b, mix, seed, n);
+	deid_detector_free(a);
+	deid_detector_free(b);
+	ms_free(plain);
+	ms_free(near);
+	return found;
+}
+
+/*
+ * The shipped rules with `near` find what they find without it: hand-made
+ * cases at the edges of their windows (the longest context words, a name
+ * on the next line), then random texts of their trigger words, names,
+ * birth marks, commas, numbers and line breaks.
+ */
+static void test_near_shipped(void **state)
+{
+	static const char *const person_texts[] = {
+		"Frau\nMuster, Anna geb. 01.02.1950", "Frau MUSTER, Anna",
+		"Herrn von Muster, Hans (* 1950)",    "Patientin Anna Muster\n(*1.2.1950)",
+		"Dr. med.\nMuster, Anna\n",           "Prof. Dr. Muster, Anna am 3.4.",
+	};
+	static const char *const person_words[] = {
+		"Frau",   "Herrn",  "Patientin", "Pat.",    "Dr.",        "Prof. Dr. med.",
+		"Muster", "MUSTER", "Anna",      "von",     "geb.",       "geboren",
+		"(*",     "*",      "1950",      "am 3.4.", "01.02.1950",
+	};
+	static const char *const person_seps[] = { " ", ", ", "\n", ": ", "", " ", ",", "\n\n" };
+	static const char *const date_texts[] = {
+		"bis einschließlich 3.4. und zuletzt am 4.5.",
+		"Datum: 3.4. Befund",
+		"Bis zum 31.12.",
+	};
+	static const char *const date_words[] = {
+		"am",       "vom",    "bis",     "zum",  "einschließlich",
+		"zuletzt",  "Datum:", "Seit",    "3.4.", "12.10.",
+		"3.4.2021", "31.12.", "am 3.4.", "3.",   "4.",
+	};
+	static const char *const date_seps[] = { " ", "", "\n", ". ", ", ", " " };
+	static const char *const id_texts[] = {
+		"Krankenversichertennummer: AB-12345, Sozialversicherungsnummer # ABCD 123",
+		"Patienten.-Kennung.: ABCD-123",
+		"Verlegung auf ICU-12 und nach ABCDE-123",
+	};
+	static const char *const id_words[] = {
+		"Fall-Nr.",
+		"PID",
+		"Krankenversichertennummer",
+		"Patienten.-Kennung.",
+		"Pat.-Nr.",
+		"A-12345",
+		"12345678",
+		"ABCD-123",
+		"123",
+		"x12",
+		"ID",
+		"Sozialversicherungsnummer",
+		"auf",
+		"nach",
+		"ICU-12",
+		"ABCDE-123",
+		"Verlegung",
+		"verlegt",
+	};
+	static const char *const id_seps[] = { " ", ": ", "#", "", "\n", ", ", " # ", " " };
+	static const char *const age_texts[] = { "mit etwa 45 Jahren, mit ca. 50 J." };
+	static const char *const age_words[] = { "mit", "mit ca.", "mit etwa",
+		                                 "45",  "92",      "Jahren",
+		                                 "J.",  "mit 92",  "an Krebs verstorben",
+		                                 "x" };
+	static const char *const age_seps[] = { " ", "", "\n", ", ", " ", " " };
+	const struct word_mix persons = {
+		person_words, N_OF(person_words), person_seps, N_OF(person_seps), 3, 10
+	};
+	const struct word_mix dates = { date_words, N_OF(date_words), date_seps, N_OF(date_seps), 3,
+		                        10 };
+	const struct word_mix ids = { id_words, N_OF(id_words), id_seps, N_OF(id_seps), 2, 8 };
+	const struct word_mix ages = { age_words, N_OF(age_words), age_seps, N_OF(age_seps), 2, 8 };
+
+	(void)state;
+	assert_true(same_without_near("persons.rules", person_texts, N_OF(person_texts), &persons,
+	                              7, 4000) > 1000);
+	assert_true(same_without_near("dates.rules", date_texts, N_OF(date_texts), &dates, 8,
+	                              4000) > 1000);
+	assert_true(same_without_near("ids.rules", id_texts, N_OF(id_texts), &ids, 9, 4000) > 500);
+	assert_true(same_without_near("age.rules", age_texts, N_OF(age_texts), &ages, 10, 4000) >
+	            100);
+}
+
 static bool has_label(const struct deid_spans *sp, enum phi_label label)
 {
 	size_t i;
@@ -1540,6 +1734,8 @@ int main(void)
 		cmocka_unit_test(test_class_defines),
 		cmocka_unit_test(test_line_scope),
 		cmocka_unit_test(test_digits_trigger),
+		cmocka_unit_test(test_near_window),
+		cmocka_unit_test(test_near_shipped),
 		cmocka_unit_test(test_needs),
 		cmocka_unit_test(test_stage_times),
 		cmocka_unit_test(test_match_limit),
