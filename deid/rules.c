@@ -15,6 +15,9 @@
 
 #include <errno.h>
 #include <pcre2.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +122,8 @@ struct first_index {
 
 #define TRIGGER_BLOOM_BITS 4096
 
+enum { NEED_ANCHOR = 1, NEED_LINE = 2 };
+
 /*
  * One `needs` literal, found through its anchor: the byte of it that is
  * rarest in German text (byte_cost()). The set is sorted by anchor byte, so
@@ -171,9 +176,19 @@ struct deid_rules {
 	uint64_t tail2_bits[65536 / 64];
 	struct rule_need *needs; /* by anchor byte */
 	size_t n_needs, cap_needs;
-	size_t need_at[257];           /* needs[need_at[b], need_at[b + 1]): anchor byte b */
-	unsigned char need_bytes[256]; /* the anchor bytes in use */
+	size_t need_at[257]; /* needs[need_at[b], need_at[b + 1]): anchor byte b */
+	/* per byte: NEED_ANCHOR if some literal's anchor, NEED_LINE for "\n"
+	 * where a scope = line rule needs the lines */
+	unsigned char need_class[256];
+	unsigned char need_bytes[256]; /* the bytes of need_class, in order */
 	size_t n_need_bytes;
+	bool has_line_scope;
+};
+
+/* A line that holds a `needs` literal of a scope = line rule. */
+struct line_hit {
+	size_t rule;
+	size_t start; /* of the line */
 };
 
 struct deid_rules_ws {
@@ -186,7 +201,9 @@ struct deid_rules_ws {
 	struct ms_buf scratch;
 	size_t n_rules;
 	size_t *last_end; /* per rule: end of its last match in this text */
-	size_t *lines;    /* scope = line: the starts of a rule's lines in this text */
+	/* scope = line: the lines of this text that hold a literal of such a
+	 * rule, in text order (the needs pass finds them) */
+	struct line_hit *lines;
 	size_t n_lines, cap_lines;
 	bool *active; /* per rule: its `needs` are met in this text */
 	uint64_t *ns; /* per rule: nanoseconds matching, when timing */
@@ -921,7 +938,6 @@ static int parse_near(struct parser *p, struct deid_rule *r)
 	size_t line = p->val_line[KEY_NEAR], wl;
 	unsigned long n = 0;
 	char win[32];
-	int rc;
 
 	if (!r->triggers && !r->trigger_digit && !r->trigger_mixed && !r->line_scope)
 		return perr(p, line, MS_EINVAL,
@@ -947,10 +963,8 @@ static int parse_near(struct parser *p, struct deid_rule *r)
 		            "'near' of rule '%s' must be N: WORDS (N: 1-%d bytes), line: WORDS or "
 		            "N lines: WORDS (N: 1-%d)",
 		            r->name, RULES_NEAR_MAX, RULES_NEAR_LINES_MAX);
-	rc = parse_literals(p, r, KEY_NEAR, colon + 1, strlen(colon + 1), &r->near, &r->near_digit);
-	if (!rc && r->near && strchr(r->near, '\n'))
-		rc = perr(p, line, MS_EINVAL, "'near' of rule '%s' has a line break", r->name);
-	return rc;
+	return parse_literals(p, r, KEY_NEAR, colon + 1, strlen(colon + 1), &r->near,
+	                      &r->near_digit);
 }
 
 /* The keys other than pattern, group, context and caseless, in a fixed order. */
@@ -1554,13 +1568,22 @@ static int index_needs(struct deid_rules *rules, struct ms_error *err)
 	rules->n_needs = n;
 	if (n)
 		qsort(rules->needs, n, sizeof(*rules->needs), cmp_need);
-	rules->n_need_bytes = 0;
+	memset(rules->need_class, 0, sizeof(rules->need_class));
+	rules->has_line_scope = false;
 	for (i = 0, k = 0; k <= 256; k++) {
 		rules->need_at[k] = i;
-		if (k < 256 && i < n && rules->needs[i].anchor == k)
-			rules->need_bytes[rules->n_need_bytes++] = (unsigned char)k;
-		while (k < 256 && i < n && rules->needs[i].anchor == k)
+		while (k < 256 && i < n && rules->needs[i].anchor == k) {
+			rules->need_class[k] |= NEED_ANCHOR;
+			rules->has_line_scope |= rules->v[rules->needs[i].rule].line_scope;
 			i++;
+		}
+	}
+	if (rules->has_line_scope)
+		rules->need_class['\n'] |= NEED_LINE;
+	rules->n_need_bytes = 0;
+	for (k = 0; k < 256; k++) {
+		if (rules->need_class[k])
+			rules->need_bytes[rules->n_need_bytes++] = (unsigned char)k;
 	}
 	return 0;
 }
@@ -2040,18 +2063,6 @@ static bool rule_usable(const struct deid_rule *r, bool keep_enabled)
 	return !(r->label == LABEL_KEEP && !keep_enabled);
 }
 
-/* Does a literal of needs[lo, hi) belong to a usable rule not yet met? */
-static bool needs_pending(const struct deid_rules *rules, bool keep_enabled, const bool *met,
-                          size_t lo, size_t hi)
-{
-	for (; lo < hi; lo++) {
-		if (!met[rules->needs[lo].rule] &&
-		    rule_usable(&rules->v[rules->needs[lo].rule], keep_enabled))
-			return true;
-	}
-	return false;
-}
-
 /* The four bytes at p, the first lowest. */
 static uint32_t load4(const char *p)
 {
@@ -2083,39 +2094,156 @@ static bool need_at(const struct rule_need *nd, const char *text, size_t len, si
 }
 
 /*
- * Sets met[r] for each rule r with `needs` one of whose literals occurs in
- * the text; left: how many such rules may still be met. One memchr() pass
- * per anchor byte, and a comparison only where it occurs (a bitmap test at
- * every byte cost 3 % of a run, a pass per literal's first byte 5 %); a
- * pass ends as soon as every rule of its anchor byte is met.
+ * The literals anchored at byte text[at] (c): sets active[] of their rules,
+ * and for scope = line rules records the line (it starts at line).
+ * *pending gets whether a literal anchored at c may still count.
  */
-static void find_needs(const struct deid_rules *rules, bool keep_enabled, bool *met, size_t left,
-                       const char *text, size_t len)
+static int needs_at(const struct deid_rules *rules, struct deid_rules_ws *ws, bool keep_enabled,
+                    unsigned char c, const char *text, size_t len, size_t at, size_t line,
+                    size_t *left, bool *pending)
 {
-	const struct rule_need *nd = rules->needs;
-	size_t b, j;
+	size_t j;
 
-	for (b = 0; b < rules->n_need_bytes && left; b++) {
-		unsigned char c = rules->need_bytes[b];
-		size_t lo = rules->need_at[c], hi = rules->need_at[c + 1];
-		const char *p = text, *end = text + len;
-		bool pending = needs_pending(rules, keep_enabled, met, lo, hi);
+	*pending = false;
+	for (j = rules->need_at[c]; j < rules->need_at[c + 1]; j++) {
+		const struct rule_need *nd = &rules->needs[j];
+		const struct deid_rule *r = &rules->v[nd->rule];
 
-		while (pending && (p = memchr(p, c, (size_t)(end - p))) != NULL) {
-			size_t at = (size_t)(p - text);
+		if ((ws->active[nd->rule] && !r->line_scope) || !rule_usable(r, keep_enabled))
+			continue;
+		*pending |= !ws->active[nd->rule] || r->line_scope;
+		if (!need_at(nd, text, len, at))
+			continue;
+		if (!ws->active[nd->rule]) {
+			ws->active[nd->rule] = true;
+			*left -= !r->line_scope;
+		}
+		*pending |= r->line_scope;
+		if (r->line_scope) {
+			struct line_hit *last = ws->n_lines ? &ws->lines[ws->n_lines - 1] : NULL;
 
-			for (j = lo; j < hi; j++) {
-				if (!met[nd[j].rule] && need_at(&nd[j], text, len, at) &&
-				    rule_usable(&rules->v[nd[j].rule], keep_enabled)) {
-					met[nd[j].rule] = true;
-					left--;
-					pending = left &&
-					          needs_pending(rules, keep_enabled, met, lo, hi);
-				}
-			}
-			p++;
+			if (last && last->rule == nd->rule && last->start == line)
+				continue;
+			if (MS_GROW(ws->lines, ws->cap_lines, ws->n_lines + 1))
+				return MS_ENOMEM;
+			ws->lines[ws->n_lines].rule = nd->rule;
+			ws->lines[ws->n_lines].start = line;
+			ws->n_lines++;
 		}
 	}
+	return 0;
+}
+
+/* What the needs pass carries along the text. */
+struct needs_walk {
+	unsigned char cls[256]; /* need_class, less the anchors no literal needs now */
+	size_t line;            /* where the current line starts */
+	size_t left;            /* rules (not scope = line) still to meet */
+	bool changed;           /* cls lost a byte */
+};
+
+/* Byte text[i] (of class cls[text[i]] != 0) in the needs pass. */
+static int needs_byte(const struct deid_rules *rules, struct deid_rules_ws *ws, bool keep_enabled,
+                      struct needs_walk *w, const char *text, size_t len, size_t i)
+{
+	unsigned char c = (unsigned char)text[i];
+	bool pending;
+
+	if (w->cls[c] & NEED_LINE) {
+		w->line = i + 1;
+		return 0;
+	}
+	if (needs_at(rules, ws, keep_enabled, c, text, len, i, w->line, &w->left, &pending))
+		return MS_ENOMEM;
+	if (!pending) {
+		w->cls[c] = 0;
+		w->changed = true;
+	}
+	return 0;
+}
+
+/* Is the needs pass done: every rule met, and no rule needs its lines? */
+static bool needs_done(const struct deid_rules *rules, const struct needs_walk *w)
+{
+	return !w->left && !rules->has_line_scope;
+}
+
+#if defined(__SSE2__)
+/*
+ * The needs pass, 16 bytes at a time: one comparison per anchor byte in use
+ * (and "\n") gives the places to look at. Returns how far it got (the rest
+ * is for the byte loop) or (size_t)-1 on MS_ENOMEM.
+ */
+static size_t needs_sse2(const struct deid_rules *rules, struct deid_rules_ws *ws,
+                         bool keep_enabled, struct needs_walk *w, const char *text, size_t len)
+{
+	__m128i want[256];
+	size_t nw = 0, i = 0, k;
+
+	w->changed = true;
+	while (len - i >= 16 && !needs_done(rules, w)) {
+		__m128i v, m;
+		unsigned mask;
+
+		if (w->changed) {
+			for (nw = 0, k = 0; k < rules->n_need_bytes; k++) {
+				unsigned char c = rules->need_bytes[k];
+
+				if (w->cls[c])
+					want[nw++] = _mm_set1_epi8((char)c);
+			}
+			w->changed = false;
+			if (!nw)
+				return len;
+		}
+		v = _mm_loadu_si128((const __m128i *)(const void *)(text + i));
+		m = _mm_cmpeq_epi8(v, want[0]);
+		for (k = 1; k < nw; k++)
+			m = _mm_or_si128(m, _mm_cmpeq_epi8(v, want[k]));
+		for (mask = (unsigned)_mm_movemask_epi8(m); mask; mask &= mask - 1) {
+			size_t at = i + (size_t)__builtin_ctz(mask);
+
+			/* a byte dropped from cls within this block is skipped */
+			if (w->cls[(unsigned char)text[at]] &&
+			    needs_byte(rules, ws, keep_enabled, w, text, len, at))
+				return (size_t)-1;
+		}
+		i += 16;
+	}
+	return i;
+}
+#endif
+
+/*
+ * The needs pass: sets active[r] for each rule r with `needs` one of whose
+ * literals occurs in the text, and records the lines of scope = line rules.
+ * One walk over the text, 16 bytes at a time where the CPU has SSE2 (a
+ * memchr() per anchor byte cost three times as much: 15 of them, and short
+ * memchr() calls are slow to start); an anchor byte leaves the walk once no
+ * literal needs it, and the walk ends when every rule is met and no rule
+ * needs lines. left: the rules with needs, not scope = line.
+ */
+static int find_needs(const struct deid_rules *rules, struct deid_rules_ws *ws, bool keep_enabled,
+                      size_t left, const char *text, size_t len)
+{
+	struct needs_walk w;
+	size_t i = 0;
+
+	memcpy(w.cls, rules->need_class, sizeof(w.cls));
+	w.line = 0;
+	w.left = left;
+	w.changed = false;
+#if defined(__SSE2__)
+	i = needs_sse2(rules, ws, keep_enabled, &w, text, len);
+	if (i == (size_t)-1)
+		return MS_ENOMEM;
+#endif
+	for (; i < len && !needs_done(rules, &w); i++) {
+		if (w.cls[(unsigned char)text[i]] &&
+		    needs_byte(rules, ws, keep_enabled, &w, text, len, i))
+			return MS_ENOMEM;
+	}
+	return 0;
 }
 
 /* Matches rule r from off into ws->md: PCRE2's result (the JIT where r has it). */
@@ -2532,31 +2660,6 @@ static int run_triggered(const struct deid_rules *rules, struct deid_rules_ws *w
 	return rc;
 }
 
-static int cmp_offset(const void *pa, const void *pb)
-{
-	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-
-	return (a > b) - (a < b);
-}
-
-/* Where literal nd next occurs in text with its anchor byte at or after
- * from (found through its rarest byte, as the `needs` pass does), or len. */
-static size_t find_need(const struct rule_need *nd, const char *text, size_t len, size_t from)
-{
-	while (from < len) {
-		const char *p = memchr(text + from, nd->anchor, len - from);
-		size_t at;
-
-		if (!p)
-			break;
-		at = (size_t)(p - text);
-		if (need_at(nd, text, len, at))
-			return at - nd->anchor_off;
-		from = at + 1;
-	}
-	return len;
-}
-
 /*
  * scope = line: rule ri runs anchored at the start of each line that holds
  * one of its `needs` literals, in text order (the line of a literal's first
@@ -2566,36 +2669,13 @@ static int run_lines(const struct deid_rules *rules, struct deid_rules_ws *ws, s
                      const struct deid_gaz *g, const char *text, size_t len, bool keep_enabled,
                      struct deid_cands *cands, struct deid_regions *keep, struct ms_error *err)
 {
-	size_t i, j;
+	size_t i;
 	int rc = 0;
 
-	ws->n_lines = 0;
-	for (j = 0; j < rules->n_needs; j++) {
-		const struct rule_need *nd = &rules->needs[j];
-		size_t at = nd->rule == ri ? find_need(nd, text, len, 0) : len;
-
-		while (at < len) {
-			const char *nl;
-			size_t ls = at;
-
-			while (ls > 0 && text[ls - 1] != '\n')
-				ls--;
-			if (MS_GROW(ws->lines, ws->cap_lines, ws->n_lines + 1))
-				return ms_error_set(err, MS_ENOMEM, "out of memory");
-			ws->lines[ws->n_lines++] = ls;
-			/* the rest of this line adds no line */
-			nl = memchr(text + at, '\n', len - at);
-			at = nl ? find_need(nd, text, len, (size_t)(nl - text) + 1 + nd->anchor_off)
-			        : len;
-		}
-	}
-	/* usually a line or two; a text could hold many */
-	if (ws->n_lines > 1)
-		qsort(ws->lines, ws->n_lines, sizeof(*ws->lines), cmp_offset);
 	for (i = 0; i < ws->n_lines && !rc; i++) {
-		if (i == 0 || ws->lines[i] != ws->lines[i - 1])
-			rc = run_at(rules, ws, ri, g, text, len, ws->lines[i], keep_enabled, cands,
-			            keep, err);
+		if (ws->lines[i].rule == ri)
+			rc = run_at(rules, ws, ri, g, text, len, ws->lines[i].start, keep_enabled,
+			            cands, keep, err);
 	}
 	return rc;
 }
@@ -2639,10 +2719,12 @@ int deid_rules_run(const struct deid_rules *rules, struct deid_rules_ws *ws,
 		bool usable = rule_usable(r, keep_enabled);
 
 		ws->active[i] = usable && !r->needs;
-		n_pending += usable && r->needs;
+		n_pending += usable && r->needs && !r->line_scope;
 	}
-	if (n_pending)
-		find_needs(rules, keep_enabled, ws->active, n_pending, text, len);
+	ws->n_lines = 0;
+	if ((n_pending || rules->has_line_scope) &&
+	    find_needs(rules, ws, keep_enabled, n_pending, text, len))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	for (i = 0; i < rules->n; i++) {
 		const struct deid_rule *r = &rules->v[i];
 		uint64_t t0;
