@@ -224,6 +224,12 @@ int ms_sha256_file(char out[MS_SHA256_HEX_LEN + 1], const char *path, struct ms_
 	return 0;
 }
 
+uint64_t ms_fnv1a_drop_last(uint64_t h, unsigned char last)
+{
+	/* 1099511628211 * 0xce965057aff6957b = 1 (mod 2^64) */
+	return (h * 0xce965057aff6957bull) ^ last;
+}
+
 uint64_t ms_fnv1a(const void *data, size_t len)
 {
 	const unsigned char *p = data;

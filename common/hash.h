@@ -52,5 +52,9 @@ int ms_sha256_file(char out[MS_SHA256_HEX_LEN + 1], const char *path,
 
 /* 64-bit FNV-1a, for in-memory hash tables (not for anything keyed). */
 uint64_t ms_fnv1a(const void *data, size_t len);
+/* The FNV-1a hash of data without its last byte, from the hash h of data
+ * and that byte (FNV-1a's last step undone: its prime is odd, so
+ * multiplying by it can be inverted modulo 2^64). */
+uint64_t ms_fnv1a_drop_last(uint64_t h, unsigned char last);
 
 #endif

@@ -782,7 +782,7 @@ static int match_name(const struct dict *d, const struct deid_toks *t, const cha
 	if (!(k->flags & DEID_TOK_ALPHA))
 		return 0;
 	if (gen)
-		gen_hash = ms_fnv1a(key, k->key_len - 1);
+		gen_hash = ms_fnv1a_drop_last(k->hash, 's');
 	/* exact (either fold), then genitive, then one edit */
 	if (bits_has(d->bloom, k->hash) || (gen && bits_has(d->bloom, gen_hash))) {
 		e = find_name(d, key, k->key_len, k->hash, cap);

@@ -235,6 +235,19 @@ static void test_hash(void **state)
 	ms_hex(hex, d, sizeof(d));
 	assert_string_equal(hex,
 	                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	/* FNV-1a: a published value, and its last step undone for every byte */
+	assert_true(ms_fnv1a("a", 1) == 0xaf63dc4c8601ec8cull);
+	{
+		unsigned char buf[3] = { 'x', 'y', 0 };
+		unsigned b;
+
+		for (b = 0; b < 256; b++) {
+			buf[2] = (unsigned char)b;
+			assert_true(ms_fnv1a_drop_last(ms_fnv1a(buf, 3), buf[2]) ==
+			            ms_fnv1a(buf, 2));
+		}
+		assert_true(ms_fnv1a_drop_last(ms_fnv1a("a", 1), 'a') == ms_fnv1a("", 0));
+	}
 }
 
 static bool ends_txt(const char *name, void *arg)

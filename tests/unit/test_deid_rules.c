@@ -1040,6 +1040,58 @@ static size_t same_on_random(struct deid_detector *a, struct deid_detector *b,
 }
 
 /*
+ * rules plus a rule that labels every capitalised word: a KEEP match
+ * ("Virchowsche Trias") then shows as the words it takes away. Frees rules.
+ */
+static char *with_word_probe(char *rules)
+{
+	struct ms_buf b = MS_BUF_INIT;
+
+	ms_buf_adds(&b, rules);
+	ms_buf_adds(&b, "\n[rule word_probe]\nlabel = PATIENT\n"
+	                "pattern = (?<![\\p{L}])\\p{Lu}\\p{Ll}+(?![\\p{L}])\n");
+	assert_int_equal(ms_buf_status(&b), 0);
+	ms_free(rules);
+	return ms_buf_detach(&b, NULL);
+}
+
+/*
+ * For each noun of the shipped define EPONYM_ADJ_NOUN, "Bakersche NOUN",
+ * "Baker-sche NOUN" and "Hoffa'sche NOUN": both detectors find the same;
+ * returns the nouns.
+ */
+static size_t each_eponym_noun(struct deid_detector *a, struct deid_detector *b)
+{
+	static const char start[] = "define EPONYM_ADJ_NOUN = (?:";
+	struct ms_buf defs = MS_BUF_INIT;
+	struct ms_error err = MS_ERROR_INIT;
+	const char *p, *end;
+	size_t n = 0;
+
+	assert_int_equal(ms_file_read(&defs, ms_test_src_path("data/rules/00-defines.rules"),
+	                              (size_t)1 << 22, &err),
+	                 0);
+	p = strstr(defs.buf, start);
+	assert_non_null(p);
+	p += strlen(start);
+	end = strchr(p, ')');
+	assert_non_null(end);
+	while (p < end) {
+		const char *bar = memchr(p, '|', (size_t)(end - p));
+		int wl = (int)((bar ? bar : end) - p);
+		char text[160];
+
+		snprintf(text, sizeof(text), "Bakersche %.*s, Baker-sche %.*s, Hoffa'sche %.*s", wl,
+		         p, wl, p, wl, p);
+		same_spans(a, b, text);
+		n++;
+		p = bar ? bar + 1 : end;
+	}
+	ms_buf_release(&defs);
+	return n;
+}
+
+/*
  * word_endings runs only at its triggers (*endings, <words, first words);
  * it must find what a scan of every capitalised word finds: hand-made
  * edge cases, then random strings of its words and separators.
@@ -1088,8 +1140,8 @@ static void test_word_end_triggers(void **state)
 		"DD",       "Drosten", "Krankenhaus", "Samariter",  "Ev.",     "Zyste",
 	};
 	static const char *const seps[] = { " ", "-", "--", ". ", "'", "’", "\n", ", ", "", "." };
-	char *scan_rules = shipped_rules("words.rules", false);
-	char *trig_rules = shipped_rules("words.rules", true);
+	char *scan_rules = with_word_probe(shipped_rules("words.rules", false));
+	char *trig_rules = with_word_probe(shipped_rules("words.rules", true));
 	struct deid_detector *scan = detector_with(scan_rules, DEID_DETECT_NO_GAZETTEER);
 	struct deid_detector *trig = detector_with(trig_rules, DEID_DETECT_NO_GAZETTEER);
 	const struct word_mix mix = { words, N_OF(words), seps, N_OF(seps), 3, 7 };
@@ -1098,6 +1150,8 @@ static void test_word_end_triggers(void **state)
 	(void)state;
 	for (i = 0; i < N_OF(texts); i++)
 		same_spans(scan, trig, texts[i]);
+	/* every noun an -sche adjective keeps ("Virchowsche Trias") */
+	assert_true(each_eponym_noun(scan, trig) > 30);
 	/* the random strings do hold streets, hospitals and eponyms */
 	assert_true(same_on_random(scan, trig, &mix, 12345, 3000) > 200);
 	deid_detector_free(scan);
