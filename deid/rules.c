@@ -181,6 +181,11 @@ struct deid_rules {
 	 * where a scope = line rule needs the lines */
 	unsigned char need_class[256];
 	unsigned char need_bytes[256]; /* the bytes of need_class, in order */
+	/* bit b of need_next[a] (need_prev[a]): some literal has byte b right
+	 * after (before) its anchor byte a, and nothing after it; need_alone[a]:
+	 * some literal is a alone */
+	uint64_t need_next[256][4], need_prev[256][4];
+	bool need_alone[256];
 	size_t n_need_bytes;
 	bool has_line_scope;
 };
@@ -1585,6 +1590,23 @@ static int index_needs(struct deid_rules *rules, struct ms_error *err)
 		if (rules->need_class[k])
 			rules->need_bytes[rules->n_need_bytes++] = (unsigned char)k;
 	}
+	memset(rules->need_next, 0, sizeof(rules->need_next));
+	memset(rules->need_prev, 0, sizeof(rules->need_prev));
+	memset(rules->need_alone, 0, sizeof(rules->need_alone));
+	for (i = 0; i < n; i++) {
+		const struct rule_need *nd = &rules->needs[i];
+		unsigned char b;
+
+		if (nd->anchor_off + 1 < nd->len) {
+			b = (unsigned char)nd->key[nd->anchor_off + 1];
+			rules->need_next[nd->anchor][b / 64] |= 1ull << (b % 64);
+		} else if (nd->anchor_off > 0) {
+			b = (unsigned char)nd->key[nd->anchor_off - 1];
+			rules->need_prev[nd->anchor][b / 64] |= 1ull << (b % 64);
+		} else {
+			rules->need_alone[nd->anchor] = true;
+		}
+	}
 	return 0;
 }
 
@@ -1605,6 +1627,37 @@ static int index_class_rules(struct deid_rules *rules, struct ms_error *err)
 }
 
 /* Rebuilds the sorted trigger index from every rule. */
+/*
+ * Drops the second of two triggers of one rule that fold to one word of one
+ * kind ("Grüßen" and "Grüssen"; it would run the rule twice at each such
+ * word); the one kept is capitalised only if both were. trig (n) is sorted
+ * by hash and rule. Returns the triggers kept.
+ */
+static size_t dedupe_triggers(struct rule_trigger *trig, size_t n)
+{
+	size_t i, j, w = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct rule_trigger *t = &trig[i];
+		bool dup = false;
+
+		for (j = w; j > 0 && trig[j - 1].hash == t->hash && trig[j - 1].rule == t->rule;
+		     j--) {
+			struct rule_trigger *u = &trig[j - 1];
+
+			if (u->kind == t->kind && u->len == t->len &&
+			    !memcmp(u->key, t->key, t->len)) {
+				u->upper = u->upper && t->upper;
+				dup = true;
+				break;
+			}
+		}
+		if (!dup)
+			trig[w++] = *t;
+	}
+	return w;
+}
+
 static int index_triggers(struct deid_rules *rules, struct ms_error *err)
 {
 	size_t i, n = 0;
@@ -1644,6 +1697,7 @@ static int index_triggers(struct deid_rules *rules, struct ms_error *err)
 	}
 	if (n)
 		qsort(rules->trig, n, sizeof(*rules->trig), cmp_trigger);
+	n = rules->n_trig = dedupe_triggers(rules->trig, n);
 	if (first_index_build(&rules->trig_at, n, trigger_key, rules->trig))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	rc = index_class_rules(rules, err);
@@ -2153,6 +2207,11 @@ static int needs_byte(const struct deid_rules *rules, struct deid_rules_ws *ws, 
 		w->line = i + 1;
 		return 0;
 	}
+	/* most anchor bytes have the wrong neighbour: no literal to compare */
+	if (!rules->need_alone[c] &&
+	    !(i + 1 < len && has_bit(rules->need_next[c], (unsigned char)text[i + 1])) &&
+	    !(i > 0 && has_bit(rules->need_prev[c], (unsigned char)text[i - 1])))
+		return 0;
 	if (needs_at(rules, ws, keep_enabled, c, text, len, i, w->line, &w->left, &pending))
 		return MS_ENOMEM;
 	if (!pending) {
