@@ -36,6 +36,7 @@
 #define RULES_WINDOW_DEF     40
 #define RULES_NEAR_MAX       4096 /* bytes of a `near` window */
 #define RULES_NEAR_LINES_MAX 100  /* lines of a `near` window */
+#define NEAR_DIRECT          256  /* bytes a line window looks through itself */
 #define RULES_MATCH_LIMIT    10000000u
 #define RULES_JIT_STACK_MIN  ((size_t)32 << 10)
 #define RULES_JIT_STACK_MAX  ((size_t)1 << 20)
@@ -85,6 +86,9 @@ struct deid_rule {
 	bool near_digit;
 	size_t near_bytes;
 	unsigned near_lines;
+	/* a line window: its literals' (then #digit's) slots in the workspace's
+	 * next-occurrence cache start here */
+	size_t near_slot;
 };
 
 /* What a trigger word starts: a match at itself, or at the word before it. */
@@ -122,7 +126,7 @@ struct first_index {
 
 #define TRIGGER_BLOOM_BITS 4096
 
-enum { NEED_ANCHOR = 1, NEED_LINE = 2 };
+enum { NEED_ANCHOR = 1 };
 
 /*
  * One `needs` literal, found through its anchor: the byte of it that is
@@ -177,8 +181,7 @@ struct deid_rules {
 	struct rule_need *needs; /* by anchor byte */
 	size_t n_needs, cap_needs;
 	size_t need_at[257]; /* needs[need_at[b], need_at[b + 1]): anchor byte b */
-	/* per byte: NEED_ANCHOR if some literal's anchor, NEED_LINE for "\n"
-	 * where a scope = line rule needs the lines */
+	/* per byte: NEED_ANCHOR if some literal's anchor */
 	unsigned char need_class[256];
 	unsigned char need_bytes[256]; /* the bytes of need_class, in order */
 	/* bit b of need_next[a] (need_prev[a]): some literal has byte b right
@@ -186,6 +189,7 @@ struct deid_rules {
 	 * some literal is a alone */
 	uint64_t need_next[256][4], need_prev[256][4];
 	bool need_alone[256];
+	size_t n_near_slots; /* literals (and #digit) of line `near` windows */
 	size_t n_need_bytes;
 	bool has_line_scope;
 };
@@ -205,7 +209,19 @@ struct deid_rules_ws {
 	uint32_t n_pairs;
 	struct ms_buf scratch;
 	size_t n_rules;
-	size_t *last_end; /* per rule: end of its last match in this text */
+	size_t *last_end;  /* per rule: end of its last match in this text */
+	size_t *line_done; /* per scope = line rule: the start of its last line */
+	/*
+	 * Line `near` windows, so that a long line is not searched again for
+	 * each trigger on it: the text's line breaks (found once a text, when
+	 * first needed), and per slot the first place at or after near_from
+	 * where its literal (or a digit) starts (the text's length: none).
+	 */
+	size_t *nl;
+	size_t n_nl, cap_nl;
+	bool nl_found;
+	size_t n_slots;
+	size_t *near_from, *near_next;
 	/* scope = line: the lines of this text that hold a literal of such a
 	 * rule, in text order (the needs pass finds them) */
 	struct line_hit *lines;
@@ -1583,8 +1599,6 @@ static int index_needs(struct deid_rules *rules, struct ms_error *err)
 			i++;
 		}
 	}
-	if (rules->has_line_scope)
-		rules->need_class['\n'] |= NEED_LINE;
 	rules->n_need_bytes = 0;
 	for (k = 0; k < 256; k++) {
 		if (rules->need_class[k])
@@ -1658,6 +1672,25 @@ static size_t dedupe_triggers(struct rule_trigger *trig, size_t n)
 	return w;
 }
 
+/* Gives each literal (and #digit) of a line `near` window a cache slot. */
+static void index_near_slots(struct deid_rules *rules)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rules->n; i++) {
+		struct deid_rule *r = &rules->v[i];
+		const char *w;
+
+		r->near_slot = n;
+		if (!r->near_lines)
+			continue;
+		for (w = r->near; w && *w; w += strlen(w) + 1)
+			n++;
+		n += r->near_digit;
+	}
+	rules->n_near_slots = n;
+}
+
 static int index_triggers(struct deid_rules *rules, struct ms_error *err)
 {
 	size_t i, n = 0;
@@ -1703,6 +1736,8 @@ static int index_triggers(struct deid_rules *rules, struct ms_error *err)
 	rc = index_class_rules(rules, err);
 	if (!rc)
 		rc = index_needs(rules, err);
+	if (!rc)
+		index_near_slots(rules);
 	return rc ? rc : index_endings(rules, err);
 }
 
@@ -1797,6 +1832,10 @@ int deid_rules_ws_new(struct deid_rules_ws **out, const struct deid_rules *rules
 	ms_buf_init(&ws->scratch, 0);
 	ws->n_rules = rules ? rules->n : 0;
 	ws->last_end = ms_calloc(ws->n_rules + 1, sizeof(*ws->last_end));
+	ws->line_done = ms_calloc(ws->n_rules + 1, sizeof(*ws->line_done));
+	ws->n_slots = rules ? rules->n_near_slots : 0;
+	ws->near_from = ms_calloc(ws->n_slots + 1, sizeof(*ws->near_from));
+	ws->near_next = ms_calloc(ws->n_slots + 1, sizeof(*ws->near_next));
 	ws->active = ms_calloc(ws->n_rules + 1, sizeof(*ws->active));
 	ws->ns = ms_calloc(ws->n_rules + 1, sizeof(*ws->ns));
 	ws->n_pairs = max + 1;
@@ -1808,8 +1847,8 @@ int deid_rules_ws_new(struct deid_rules_ws **out, const struct deid_rules *rules
 		ws->stack =
 		        pcre2_jit_stack_create(RULES_JIT_STACK_MIN, RULES_JIT_STACK_MAX, ws->gctx);
 	}
-	if (!ws->md || !ws->ctx_md || !ws->mctx || !ws->stack || !ws->last_end || !ws->active ||
-	    !ws->ns) {
+	if (!ws->md || !ws->ctx_md || !ws->mctx || !ws->stack || !ws->last_end || !ws->line_done ||
+	    !ws->near_from || !ws->near_next || !ws->active || !ws->ns) {
 		deid_rules_ws_free(ws);
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	}
@@ -1830,6 +1869,10 @@ void deid_rules_ws_free(struct deid_rules_ws *ws)
 	pcre2_general_context_free(ws->gctx);
 	ms_buf_release(&ws->scratch);
 	ms_free(ws->last_end);
+	ms_free(ws->line_done);
+	ms_free(ws->near_from);
+	ms_free(ws->near_next);
+	ms_free(ws->nl);
 	ms_free(ws->lines);
 	ms_free(ws->active);
 	ms_free(ws->ns);
@@ -2147,14 +2190,57 @@ static bool need_at(const struct rule_need *nd, const char *text, size_t len, si
 	return true;
 }
 
+/* What the needs pass carries along the text. */
+struct needs_walk {
+	unsigned char cls[256]; /* need_class, less the anchors no literal needs now */
+	size_t left;            /* rules (not scope = line) still to meet */
+	bool changed;           /* cls lost a byte */
+	/* the line of the last literal of a scope = line rule: at line_pos,
+	 * the line starts at line_start */
+	size_t line_pos, line_start;
+};
+
+/* Where the line of text[at] starts; at is at or after the last place
+ * asked for, so that no byte is looked at twice. */
+static size_t line_start_of(struct needs_walk *w, const char *text, size_t at)
+{
+	size_t q = at;
+
+	while (q > w->line_pos && text[q - 1] != '\n')
+		q--;
+	if (q == w->line_pos && (q == 0 || text[q - 1] != '\n'))
+		q = w->line_start; /* no line break since */
+	w->line_pos = at;
+	w->line_start = q;
+	return q;
+}
+
+/* Records that scope = line rule ri has a literal at text[at]. */
+static int add_line(struct deid_rules_ws *ws, struct needs_walk *w, size_t ri, const char *text,
+                    size_t at)
+{
+	size_t start = line_start_of(w, text, at);
+
+	/* one literal a line is enough */
+	if (ws->line_done[ri] == start)
+		return 0;
+	ws->line_done[ri] = start;
+	if (MS_GROW(ws->lines, ws->cap_lines, ws->n_lines + 1))
+		return MS_ENOMEM;
+	ws->lines[ws->n_lines].rule = ri;
+	ws->lines[ws->n_lines].start = start;
+	ws->n_lines++;
+	return 0;
+}
+
 /*
  * The literals anchored at byte text[at] (c): sets active[] of their rules,
- * and for scope = line rules records the line (it starts at line).
- * *pending gets whether a literal anchored at c may still count.
+ * and for scope = line rules records the line. *pending gets whether a
+ * literal anchored at c may still count.
  */
 static int needs_at(const struct deid_rules *rules, struct deid_rules_ws *ws, bool keep_enabled,
-                    unsigned char c, const char *text, size_t len, size_t at, size_t line,
-                    size_t *left, bool *pending)
+                    struct needs_walk *w, unsigned char c, const char *text, size_t len, size_t at,
+                    bool *pending)
 {
 	size_t j;
 
@@ -2170,31 +2256,14 @@ static int needs_at(const struct deid_rules *rules, struct deid_rules_ws *ws, bo
 			continue;
 		if (!ws->active[nd->rule]) {
 			ws->active[nd->rule] = true;
-			*left -= !r->line_scope;
+			w->left -= !r->line_scope;
 		}
-		*pending |= r->line_scope;
-		if (r->line_scope) {
-			struct line_hit *last = ws->n_lines ? &ws->lines[ws->n_lines - 1] : NULL;
-
-			if (last && last->rule == nd->rule && last->start == line)
-				continue;
-			if (MS_GROW(ws->lines, ws->cap_lines, ws->n_lines + 1))
-				return MS_ENOMEM;
-			ws->lines[ws->n_lines].rule = nd->rule;
-			ws->lines[ws->n_lines].start = line;
-			ws->n_lines++;
-		}
+		/* the anchor's line: literals hold no line break */
+		if (r->line_scope && add_line(ws, w, nd->rule, text, at))
+			return MS_ENOMEM;
 	}
 	return 0;
 }
-
-/* What the needs pass carries along the text. */
-struct needs_walk {
-	unsigned char cls[256]; /* need_class, less the anchors no literal needs now */
-	size_t line;            /* where the current line starts */
-	size_t left;            /* rules (not scope = line) still to meet */
-	bool changed;           /* cls lost a byte */
-};
 
 /* Byte text[i] (of class cls[text[i]] != 0) in the needs pass. */
 static int needs_byte(const struct deid_rules *rules, struct deid_rules_ws *ws, bool keep_enabled,
@@ -2203,16 +2272,12 @@ static int needs_byte(const struct deid_rules *rules, struct deid_rules_ws *ws, 
 	unsigned char c = (unsigned char)text[i];
 	bool pending;
 
-	if (w->cls[c] & NEED_LINE) {
-		w->line = i + 1;
-		return 0;
-	}
 	/* most anchor bytes have the wrong neighbour: no literal to compare */
 	if (!rules->need_alone[c] &&
 	    !(i + 1 < len && has_bit(rules->need_next[c], (unsigned char)text[i + 1])) &&
 	    !(i > 0 && has_bit(rules->need_prev[c], (unsigned char)text[i - 1])))
 		return 0;
-	if (needs_at(rules, ws, keep_enabled, c, text, len, i, w->line, &w->left, &pending))
+	if (needs_at(rules, ws, keep_enabled, w, c, text, len, i, &pending))
 		return MS_ENOMEM;
 	if (!pending) {
 		w->cls[c] = 0;
@@ -2289,7 +2354,7 @@ static int find_needs(const struct deid_rules *rules, struct deid_rules_ws *ws, 
 	size_t i = 0;
 
 	memcpy(w.cls, rules->need_class, sizeof(w.cls));
-	w.line = 0;
+	w.line_pos = w.line_start = 0;
 	w.left = left;
 	w.changed = false;
 #if defined(__SSE2__)
@@ -2350,48 +2415,135 @@ static int after_match(const struct deid_rule *r, struct deid_rules_ws *ws,
 	return 0;
 }
 
-/* Where r's `near` window from off ends: near_bytes on, or at the line
- * break that ends the near_lines'th line (the text's end). */
-static size_t near_end(const struct deid_rule *r, const char *text, size_t len, size_t off)
+/* Finds the text's line breaks into ws->nl (once a text). */
+static int find_line_breaks(struct deid_rules_ws *ws, const char *text, size_t len)
 {
-	unsigned k;
+	const char *p = text, *end = text + len;
 
-	if (r->near_bytes)
-		return r->near_bytes < len - off ? off + r->near_bytes : len;
-	for (k = 0; k < r->near_lines; k++) {
-		const char *nl = memchr(text + off, '\n', len - off);
-
-		if (!nl)
-			return len;
-		off = (size_t)(nl - text) + (k + 1 < r->near_lines);
+	ws->n_nl = 0;
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (MS_GROW(ws->nl, ws->cap_nl, ws->n_nl + 1))
+			return MS_ENOMEM;
+		ws->nl[ws->n_nl++] = (size_t)(p - text);
+		p++;
 	}
-	return off;
+	ws->nl_found = true;
+	return 0;
 }
 
-/* May r match at off: does one of its `near` literals (or a digit) start
- * within its window? */
-static bool near_ok(const struct deid_rule *r, const char *text, size_t len, size_t off)
+/* Where the lines-th line from off ends: at its line break, or len. */
+static size_t lines_end(const struct deid_rules_ws *ws, size_t len, size_t off, unsigned lines)
 {
-	size_t end = near_end(r, text, len, off), i;
+	size_t lo = 0, hi = ws->n_nl;
+
+	while (lo < hi) { /* the first line break at or after off */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ws->nl[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo + lines - 1 < ws->n_nl ? ws->nl[lo + lines - 1] : len;
+}
+
+/* The first place in [off, to) where literal w (wl bytes; NULL: a digit)
+ * starts in text (len bytes; it may end after to), or to. */
+static size_t next_literal(const char *w, size_t wl, const char *text, size_t len, size_t off,
+                           size_t to)
+{
+	const char *q = text + off, *stop = text + to;
+
+	if (!w) {
+		for (; q < stop; q++) {
+			if (*q >= '0' && *q <= '9')
+				break;
+		}
+		return (size_t)(q - text);
+	}
+	while (q < stop && (q = memchr(q, w[0], (size_t)(stop - q))) != NULL) {
+		if ((size_t)(text + len - q) >= wl && memcmp(q, w, wl) == 0)
+			return (size_t)(q - text);
+		q++;
+	}
+	return to;
+}
+
+/* The same through slot's cache: each byte of a text is searched once a slot. */
+static size_t next_cached(struct deid_rules_ws *ws, size_t slot, const char *w, size_t wl,
+                          const char *text, size_t len, size_t off)
+{
+	if (ws->near_from[slot] > off || ws->near_next[slot] < off) {
+		ws->near_from[slot] = off;
+		ws->near_next[slot] = next_literal(w, wl, text, len, off, len);
+	}
+	return ws->near_next[slot];
+}
+
+/*
+ * Is at (> off) within r->near_lines lines from off? 1 or 0, or MS_ENOMEM.
+ * A place near off is looked at directly; a far one through the text's
+ * line breaks, so that a long line is not searched again for each
+ * trigger on it.
+ */
+static int in_lines(const struct deid_rule *r, struct deid_rules_ws *ws, const char *text,
+                    size_t len, size_t off, size_t at)
+{
+	const char *p = text + off, *end = text + at;
+	unsigned k;
+
+	if (at - off <= NEAR_DIRECT) {
+		for (k = 0; k < r->near_lines; k++) {
+			p = memchr(p, '\n', (size_t)(end - p));
+			if (!p)
+				return 1;
+			p++;
+		}
+		return 0;
+	}
+	if (!ws->nl_found && find_line_breaks(ws, text, len))
+		return MS_ENOMEM;
+	return at < lines_end(ws, len, off, r->near_lines);
+}
+
+/* Does literal w of slot (NULL: a digit) start within r's line window
+ * from off? 1 or 0, or MS_ENOMEM. */
+static int near_line_at(const struct deid_rule *r, struct deid_rules_ws *ws, size_t slot,
+                        const char *w, const char *text, size_t len, size_t off)
+{
+	size_t at = next_cached(ws, slot, w, w ? strlen(w) : 0, text, len, off);
+
+	return at < len ? in_lines(r, ws, text, len, off, at) : 0;
+}
+
+/*
+ * May r match at off: does one of its `near` literals (or a digit) start
+ * within its window (the next near_bytes bytes, or up to the line break
+ * that ends the near_lines'th line)? 1 or 0, or MS_ENOMEM.
+ */
+static int near_ok(const struct deid_rule *r, struct deid_rules_ws *ws, const char *text,
+                   size_t len, size_t off)
+{
+	size_t end, slot = r->near_slot;
 	const char *w;
 
-	if (r->near_digit) {
-		for (i = off; i < end; i++) {
-			if (text[i] >= '0' && text[i] <= '9')
-				return true;
+	if (r->near_bytes) { /* a short window: searched each time */
+		end = r->near_bytes < len - off ? off + r->near_bytes : len;
+		if (r->near_digit && next_literal(NULL, 0, text, len, off, end) < end)
+			return 1;
+		for (w = r->near; w && *w; w += strlen(w) + 1) {
+			if (next_literal(w, strlen(w), text, len, off, end) < end)
+				return 1;
 		}
+		return 0;
 	}
-	for (w = r->near; w && *w; w += strlen(w) + 1) {
-		size_t wl = strlen(w);
-		const char *q = text + off, *stop = text + end;
+	for (w = r->near; w && *w; w += strlen(w) + 1, slot++) {
+		int rc = near_line_at(r, ws, slot, w, text, len, off);
 
-		while (q < stop && (q = memchr(q, w[0], (size_t)(stop - q))) != NULL) {
-			if ((size_t)(text + len - q) >= wl && memcmp(q, w, wl) == 0)
-				return true;
-			q++;
-		}
+		if (rc)
+			return rc;
 	}
-	return false;
+	return r->near_digit ? near_line_at(r, ws, slot, NULL, text, len, off) : 0;
 }
 
 /* Runs rule ri anchored at a trigger word starting at off. */
@@ -2407,10 +2559,10 @@ static int run_at(const struct deid_rules *rules, struct deid_rules_ws *ws, size
 	if (!ws->active[ri] || off < ws->last_end[ri])
 		return 0;
 	t0 = ws->timing ? deid_clock_ns() : 0;
-	if (r->near_bytes + r->near_lines && !near_ok(r, text, len, off))
-		rc = PCRE2_ERROR_NOMATCH;
-	else
-		rc = match_from(r, ws, text, len, off);
+	rc = r->near_bytes + r->near_lines ? near_ok(r, ws, text, len, off) : 1;
+	if (rc < 0)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	rc = rc ? match_from(r, ws, text, len, off) : PCRE2_ERROR_NOMATCH;
 	if (rc >= 0)
 		rc = after_match(r, ws, g, text, len, off, keep_enabled, cands, keep,
 		                 &ws->last_end[ri], err);
@@ -2778,8 +2930,12 @@ int deid_rules_run(const struct deid_rules *rules, struct deid_rules_ws *ws,
 		bool usable = rule_usable(r, keep_enabled);
 
 		ws->active[i] = usable && !r->needs;
+		ws->line_done[i] = SIZE_MAX;
 		n_pending += usable && r->needs && !r->line_scope;
 	}
+	for (i = 0; i < ws->n_slots; i++)
+		ws->near_from[i] = SIZE_MAX; /* no cached place yet */
+	ws->nl_found = false;
 	ws->n_lines = 0;
 	if ((n_pending || rules->has_line_scope) &&
 	    find_needs(rules, ws, keep_enabled, n_pending, text, len))

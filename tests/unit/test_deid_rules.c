@@ -1394,9 +1394,12 @@ static void test_near_window(void **state)
 	                            "pattern = Tel\\b\n";
 	static const char line[] = "[rule t]\nlabel = PHONE\ntrigger = Tel\nnear = line: 42\n"
 	                           "pattern = Tel\\b\n";
+	static const char digit[] = "[rule t]\nlabel = PHONE\ntrigger = Tel\n"
+	                            "near = 2 lines: #digit\npattern = Tel\\b\n";
 	struct deid_detector *db = detector_with(bytes, DEID_DETECT_NO_GAZETTEER);
 	struct deid_detector *dl = detector_with(lines, DEID_DETECT_NO_GAZETTEER);
 	struct deid_detector *d1 = detector_with(line, DEID_DETECT_NO_GAZETTEER);
+	struct deid_detector *dd = detector_with(digit, DEID_DETECT_NO_GAZETTEER);
 	struct deid_spans sp = DEID_SPANS_INIT;
 
 	(void)state;
@@ -1421,10 +1424,43 @@ static void test_near_window(void **state)
 	assert_int_equal(sp.n, 0);
 	run(d1, "Tel a 42\n", &sp);
 	assert_int_equal(sp.n, 1);
+	/* several triggers on a line and across lines (each is looked at
+	 * from where it stands, through one search of the text) */
+	run(d1, "Tel a Tel b 42 Tel c\nTel d", &sp);
+	assert_int_equal(sp.n, 2);
+	assert_int_equal(sp.v[1].start, 6);
+	run(dl, "Tel\nTel\n42\nTel\nx 42 Tel\nTel", &sp);
+	assert_int_equal(sp.n, 2);
+	assert_int_equal(sp.v[0].start, 4);
+	assert_int_equal(sp.v[1].start, 11);
+	{ /* far from the trigger: through the text's line breaks */
+		char far[1200];
+
+		memset(far, 'x', sizeof(far));
+		memcpy(far, "Tel ", 4);
+		memcpy(far + 1000, "\nx 42\n", 7);
+		far[sizeof(far) - 1] = '\0';
+		run(d1, far, &sp);
+		assert_int_equal(sp.n, 0);
+		run(dl, far, &sp);
+		assert_int_equal(sp.n, 1);
+		far[1000] = 'x'; /* one long line */
+		run(d1, far, &sp);
+		assert_int_equal(sp.n, 1);
+		far[1000] = '\n';
+		far[500] = '\n';
+		run(dl, far, &sp);
+		assert_int_equal(sp.n, 0);
+	}
+	run(dd, "Tel\nTel x\n7 Tel\n\nTel 8", &sp);
+	assert_int_equal(sp.n, 2);
+	assert_int_equal(sp.v[0].start, 4);
+	assert_int_equal(sp.v[1].start, 17);
 	deid_spans_release(&sp);
 	deid_detector_free(db);
 	deid_detector_free(dl);
 	deid_detector_free(d1);
+	deid_detector_free(dd);
 }
 
 /* Fails unless the shipped rule file finds the same spans with and
