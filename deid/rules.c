@@ -126,8 +126,6 @@ struct first_index {
 
 #define TRIGGER_BLOOM_BITS 4096
 
-enum { NEED_ANCHOR = 1 };
-
 /*
  * One `needs` literal, found through its anchor: the byte of it that is
  * rarest in German text (byte_cost()). The set is sorted by anchor byte, so
@@ -180,18 +178,17 @@ struct deid_rules {
 	uint64_t tail2_bits[65536 / 64];
 	struct rule_need *needs; /* by anchor byte */
 	size_t n_needs, cap_needs;
-	size_t need_at[257]; /* needs[need_at[b], need_at[b + 1]): anchor byte b */
-	/* per byte: NEED_ANCHOR if some literal's anchor */
-	unsigned char need_class[256];
-	unsigned char need_bytes[256]; /* the bytes of need_class, in order */
-	/* bit b of need_next[a] (need_prev[a]): some literal has byte b right
-	 * after (before) its anchor byte a, and nothing after it; need_alone[a]:
-	 * some literal is a alone */
+	size_t need_at[257];           /* needs[need_at[b], need_at[b + 1]): anchor byte b */
+	unsigned char need_class[256]; /* per byte: 1 if some literal's anchor */
+	unsigned char need_bytes[256]; /* those bytes, in order */
+	size_t n_need_bytes;
+	/* bit b of need_next[a]: some literal has byte b right after its anchor
+	 * byte a; of need_prev[a]: some literal ends in its anchor a, with b
+	 * right before it; need_alone[a]: some literal is a alone */
 	uint64_t need_next[256][4], need_prev[256][4];
 	bool need_alone[256];
-	size_t n_near_slots; /* literals (and #digit) of line `near` windows */
-	size_t n_need_bytes;
 	bool has_line_scope;
+	size_t n_near_slots; /* literals (and #digit) of line `near` windows */
 };
 
 /* A line that holds a `needs` literal of a scope = line rule. */
@@ -1602,7 +1599,7 @@ static int index_needs(struct deid_rules *rules, struct ms_error *err)
 	for (i = 0, k = 0; k <= 256; k++) {
 		rules->need_at[k] = i;
 		while (k < 256 && i < n && rules->needs[i].anchor == k) {
-			rules->need_class[k] |= NEED_ANCHOR;
+			rules->need_class[k] = 1;
 			rules->has_line_scope |= rules->v[rules->needs[i].rule].line_scope;
 			i++;
 		}
@@ -1648,7 +1645,6 @@ static int index_class_rules(struct deid_rules *rules, struct ms_error *err)
 	return 0;
 }
 
-/* Rebuilds the sorted trigger index from every rule. */
 /*
  * Drops the second of two triggers of one rule that fold to one word of one
  * kind ("Grüßen" and "Grüssen"; it would run the rule twice at each such
@@ -1699,6 +1695,7 @@ static void index_near_slots(struct deid_rules *rules)
 	rules->n_near_slots = n;
 }
 
+/* Rebuilds the sorted trigger index from every rule. */
 static int index_triggers(struct deid_rules *rules, struct ms_error *err)
 {
 	size_t i, n = 0;
@@ -2303,8 +2300,8 @@ static bool needs_done(const struct deid_rules *rules, const struct needs_walk *
 #if defined(__SSE2__)
 /*
  * The needs pass, 16 bytes at a time: one comparison per anchor byte in use
- * (and "\n") gives the places to look at. Returns how far it got (the rest
- * is for the byte loop) or (size_t)-1 on MS_ENOMEM.
+ * gives the places to look at. Returns how far it got (the rest is for the
+ * byte loop) or (size_t)-1 on MS_ENOMEM.
  */
 static size_t needs_sse2(const struct deid_rules *rules, struct deid_rules_ws *ws,
                          bool keep_enabled, struct needs_walk *w, const char *text, size_t len)
@@ -2349,8 +2346,8 @@ static size_t needs_sse2(const struct deid_rules *rules, struct deid_rules_ws *w
 /*
  * The needs pass: sets active[r] for each rule r with `needs` one of whose
  * literals occurs in the text, and records the lines of scope = line rules.
- * One walk over the text, 16 bytes at a time where the CPU has SSE2 (a
- * memchr() per anchor byte cost three times as much: 15 of them, and short
+ * One walk over the text, 16 bytes at a time where the CPU has SSE2 (one
+ * memchr() pass per anchor byte cost more: there are 15 of them, and short
  * memchr() calls are slow to start); an anchor byte leaves the walk once no
  * literal needs it, and the walk ends when every rule is met and no rule
  * needs lines. left: the rules with needs, not scope = line.
@@ -2489,7 +2486,7 @@ static size_t next_cached(struct deid_rules_ws *ws, size_t slot, const char *w, 
 }
 
 /*
- * Is at (> off) within r->near_lines lines from off? 1 or 0, or MS_ENOMEM.
+ * Is at (>= off) within r->near_lines lines from off? 1 or 0, or MS_ENOMEM.
  * A place near off is looked at directly; a far one through the text's
  * line breaks, so that a long line is not searched again for each
  * trigger on it.
@@ -2930,7 +2927,7 @@ int deid_rules_run(const struct deid_rules *rules, struct deid_rules_ws *ws,
 
 	if (!rules)
 		return 0;
-	if (rules->n > ws->n_rules)
+	if (rules->n > ws->n_rules || rules->n_near_slots > ws->n_slots)
 		return ms_error_set(err, MS_EUSAGE, "rule workspace older than its rule set");
 	/* active: not a disabled keep rule, and its needs met (found below) */
 	for (i = 0, n_pending = 0; i < rules->n; i++) {
