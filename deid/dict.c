@@ -775,27 +775,31 @@ static int match_name(const struct dict *d, const struct deid_toks *t, const cha
 	const char *key = deid_tok_key(t, k);
 	const struct dent *e;
 	size_t s = k->start, end = k->end;
-	uint64_t gen_hash = 0;
 	bool cap = (k->flags & DEID_TOK_UPPER) != 0;
-	bool gen = cap && k->key_len >= 4 && key[k->key_len - 1] == 's';
+	uint64_t gen_hash;
 
 	if (!(k->flags & DEID_TOK_ALPHA))
 		return 0;
-	if (gen)
-		gen_hash = ms_fnv1a_drop_last(k->hash, 's');
 	/* exact (either fold), then genitive, then one edit */
-	if (bits_has(d->bloom, k->hash) || (gen && bits_has(d->bloom, gen_hash))) {
+	if (bits_has(d->bloom, k->hash)) {
 		e = find_name(d, key, k->key_len, k->hash, cap);
 		if (e) {
 			widen_initials(d, e, t, text, i, &s, &end);
 			return add_span(cands, d, e, s, end, 1.0f);
 		}
-		/* a genitive is capitalised, so no entry needs more */
-		e = gen ? find_name(d, key, k->key_len - 1, gen_hash, true) : NULL;
+	}
+	/* a genitive or a near name is capitalised: most words end here,
+	 * before their key is read */
+	if (!cap || k->key_len < 4)
+		return 0;
+	if (key[k->key_len - 1] == 's') {
+		gen_hash = ms_fnv1a_drop_last(k->hash, 's');
+		e = bits_has(d->bloom, gen_hash) ? find_name(d, key, k->key_len - 1, gen_hash, true)
+		                                 : NULL;
 		if (e)
 			return add_span(cands, d, e, s, end - 1, 1.0f);
 	}
-	if (!cap || k->key_len < 4 || k->key_len < d->fuzzy_min || k->key_len > d->fuzzy_max ||
+	if (k->key_len < d->fuzzy_min || k->key_len > d->fuzzy_max ||
 	    !bits_has(d->fuzzy_last, (unsigned char)key[k->key_len - 1]))
 		return 0;
 	e = find_near_name(d, key, k->key_len);
