@@ -1560,40 +1560,33 @@ static unsigned byte_cost(unsigned char c)
 	}
 }
 
-/* Indexes every rule's `needs` literals (see struct rule_need). */
-static int index_needs(struct deid_rules *rules, struct ms_error *err)
+/* Literal w of rule `rule` into nd: its anchor (its cheapest byte) and head. */
+static void init_need(struct rule_need *nd, const char *w, size_t rule)
 {
-	size_t i, k, n = 0;
+	size_t k;
 
-	for (i = 0; i < rules->n; i++) {
-		const char *w;
-
-		for (w = rules->v[i].needs; w && *w; w += strlen(w) + 1) {
-			struct rule_need *nd;
-
-			if (MS_GROW(rules->needs, rules->cap_needs, n + 1))
-				return ms_error_set(err, MS_ENOMEM, "out of memory");
-			nd = &rules->needs[n++];
-			nd->key = w;
-			nd->len = strlen(w);
-			nd->rule = i;
-			nd->anchor_off = 0;
-			for (k = 1; k < nd->len; k++) {
-				if (byte_cost((unsigned char)w[k]) <
-				    byte_cost((unsigned char)w[nd->anchor_off]))
-					nd->anchor_off = k;
-			}
-			nd->anchor = (unsigned char)w[nd->anchor_off];
-			nd->head = nd->head_mask = 0;
-			for (k = 0; k < 4 && k < nd->len; k++) {
-				nd->head |= (uint32_t)(unsigned char)w[k] << (8 * k);
-				nd->head_mask |= 0xFFu << (8 * k);
-			}
-		}
+	nd->key = w;
+	nd->len = strlen(w);
+	nd->rule = rule;
+	nd->anchor_off = 0;
+	for (k = 1; k < nd->len; k++) {
+		if (byte_cost((unsigned char)w[k]) < byte_cost((unsigned char)w[nd->anchor_off]))
+			nd->anchor_off = k;
 	}
-	rules->n_needs = n;
-	if (n)
-		qsort(rules->needs, n, sizeof(*rules->needs), cmp_need);
+	nd->anchor = (unsigned char)w[nd->anchor_off];
+	nd->head = nd->head_mask = 0;
+	for (k = 0; k < 4 && k < nd->len; k++) {
+		nd->head |= (uint32_t)(unsigned char)w[k] << (8 * k);
+		nd->head_mask |= 0xFFu << (8 * k);
+	}
+}
+
+/* The per-byte tables of the sorted needs: need_at, need_class,
+ * need_bytes and the neighbour sets. */
+static void index_need_bytes(struct deid_rules *rules)
+{
+	size_t i, k, n = rules->n_needs;
+
 	memset(rules->need_class, 0, sizeof(rules->need_class));
 	rules->has_line_scope = false;
 	for (i = 0, k = 0; k <= 256; k++) {
@@ -1614,18 +1607,36 @@ static int index_needs(struct deid_rules *rules, struct ms_error *err)
 	memset(rules->need_alone, 0, sizeof(rules->need_alone));
 	for (i = 0; i < n; i++) {
 		const struct rule_need *nd = &rules->needs[i];
-		unsigned char b;
 
-		if (nd->anchor_off + 1 < nd->len) {
-			b = (unsigned char)nd->key[nd->anchor_off + 1];
-			rules->need_next[nd->anchor][b / 64] |= 1ull << (b % 64);
-		} else if (nd->anchor_off > 0) {
-			b = (unsigned char)nd->key[nd->anchor_off - 1];
-			rules->need_prev[nd->anchor][b / 64] |= 1ull << (b % 64);
-		} else {
+		if (nd->anchor_off + 1 < nd->len)
+			set_bit(rules->need_next[nd->anchor],
+			        (unsigned char)nd->key[nd->anchor_off + 1]);
+		else if (nd->anchor_off > 0)
+			set_bit(rules->need_prev[nd->anchor],
+			        (unsigned char)nd->key[nd->anchor_off - 1]);
+		else
 			rules->need_alone[nd->anchor] = true;
+	}
+}
+
+/* Indexes every rule's `needs` literals (see struct rule_need). */
+static int index_needs(struct deid_rules *rules, struct ms_error *err)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rules->n; i++) {
+		const char *w;
+
+		for (w = rules->v[i].needs; w && *w; w += strlen(w) + 1) {
+			if (MS_GROW(rules->needs, rules->cap_needs, n + 1))
+				return ms_error_set(err, MS_ENOMEM, "out of memory");
+			init_need(&rules->needs[n++], w, i);
 		}
 	}
+	rules->n_needs = n;
+	if (n)
+		qsort(rules->needs, n, sizeof(*rules->needs), cmp_need);
+	index_need_bytes(rules);
 	return 0;
 }
 
