@@ -1343,6 +1343,62 @@ static void test_line_scope(void **state)
 }
 
 /*
+ * age_word runs at the word before its nouns (<patient, <sohn, ... in any
+ * case, as its caseless pattern reads them); it must find what a scan of
+ * the text finds: hand-made cases (capitals, a hyphen, two spaces, a noun
+ * that only starts the next word), then random texts of number words,
+ * "jährig" endings and nouns.
+ */
+static void test_age_word_triggers(void **state)
+{
+	static const char *const texts[] = {
+		"die zweiundachtzigjährige Patientin",
+		"DIE ZWEIUNDACHTZIGJÄHRIGE PATIENTIN",
+		"ein fünfjähriger Sohn, eine dreijährige Tochter",
+		"der achtzehnjährige  Patient",
+		"die einjährige Interferontherapie, der zweijährige Sohnemann",
+		"Drei-zwölfjähriger Knabe",
+		"der vierzigjährige Pat. und die neunjährige Schülerin",
+	};
+	static const char *const words[] = {
+		"zweiundachtzigjährige",
+		"fünfjähriger",
+		"ZWÖLFJÄHRIGE",
+		"einjährige",
+		"zwei",
+		"jährige",
+		"Patient",
+		"PATIENT",
+		"Patientin",
+		"Pat.",
+		"Sohn",
+		"mädchen",
+		"Säugling",
+		"Therapie",
+		"Frau",
+		"x",
+	};
+	static const char *const seps[] = { " ", " ", " ", "", "-", "  ", "\n", ", " };
+	char *scan_rules = shipped_rules("age.rules", false);
+	char *trig_rules = shipped_rules("age.rules", true);
+	struct deid_detector *scan = detector_with(scan_rules, DEID_DETECT_NO_GAZETTEER);
+	struct deid_detector *trig = detector_with(trig_rules, DEID_DETECT_NO_GAZETTEER);
+	const struct word_mix mix = { words, N_OF(words), seps, N_OF(seps), 3, 9 };
+	size_t i, found = 0;
+
+	(void)state;
+	assert_non_null(strstr(trig_rules, "trigger = <patient"));
+	for (i = 0; i < N_OF(texts); i++)
+		found += same_spans(scan, trig, texts[i]);
+	assert_true(found >= 6);
+	assert_true(same_on_random(scan, trig, &mix, 31, 6000) > 700);
+	deid_detector_free(scan);
+	deid_detector_free(trig);
+	ms_free(scan_rules);
+	ms_free(trig_rules);
+}
+
+/*
  * #digits:4-5 runs a rule only at words of four or five ASCII digits: the
  * same spans as #digit for a pattern that needs such a word, and none at
  * longer, shorter or mixed numbers; #digit beside it widens it to all.
@@ -1824,6 +1880,7 @@ int main(void)
 		cmocka_unit_test(test_class_defines),
 		cmocka_unit_test(test_line_scope),
 		cmocka_unit_test(test_digits_trigger),
+		cmocka_unit_test(test_age_word_triggers),
 		cmocka_unit_test(test_near_window),
 		cmocka_unit_test(test_near_shipped),
 		cmocka_unit_test(test_needs),
