@@ -965,11 +965,13 @@ static char *shipped_rules_without(const char *file, const char *const *drop)
 	return text;
 }
 
+/* The keys that make a rule run only at some places: without them it scans. */
+static const char *const scan_keys[] = { "trigger", "scope", "near", NULL };
+
 /* The same; without triggers, scopes and near windows (triggered false)
  * its rules scan the text. */
 static char *shipped_rules(const char *file, bool triggered)
 {
-	static const char *const scan_keys[] = { "trigger", "scope", "near", NULL };
 	static const char *const none[] = { NULL };
 
 	return shipped_rules_without(file, triggered ? none : scan_keys);
@@ -1036,6 +1038,35 @@ static size_t same_on_random(struct deid_detector *a, struct deid_detector *b,
 		}
 		found += same_spans(a, b, text);
 	}
+	return found;
+}
+
+/*
+ * Fails unless the shipped rule file finds the same spans with all its keys
+ * and without those in drop (such as scan_keys) on texts and on n random
+ * texts of mix; the file must use drop[0]. Returns the spans found.
+ */
+static size_t same_without(const char *file, const char *const *drop, const char *const *texts,
+                           size_t n_texts, const struct word_mix *mix, uint32_t seed, size_t n)
+{
+	static const char *const keep[] = { NULL };
+	char *plain = shipped_rules_without(file, drop);
+	char *full = shipped_rules_without(file, keep);
+	struct deid_detector *a = detector_with(plain, DEID_DETECT_NO_GAZETTEER);
+	struct deid_detector *b = detector_with(full, DEID_DETECT_NO_GAZETTEER);
+	char used[32];
+	size_t i, found = 0;
+
+	snprintf(used, sizeof(used), "\n%s = ", drop[0]);
+	assert_non_null(strstr(full, used));
+	assert_null(strstr(plain, used));
+	for (i = 0; i < n_texts; i++)
+		found += same_spans(a, b, texts[i]);
+	found += same_on_random(a, b, mix, seed, n);
+	deid_detector_free(a);
+	deid_detector_free(b);
+	ms_free(plain);
+	ms_free(full);
 	return found;
 }
 
@@ -1322,24 +1353,12 @@ static void test_line_scope(void **state)
 		"(*",   "01.02.1950", "1950", "Dr.",   "Dr. med.", "B.",      "Frau", "Befund:",
 	};
 	static const char *const seps[] = { " ", ", ", "\n", "\r\n", " ", ",", "\n ", " " };
-	char *scan_rules = shipped_rules("persons.rules", false);
-	char *line_rules = shipped_rules("persons.rules", true);
-	struct deid_detector *scan = detector_with(scan_rules, DEID_DETECT_NO_GAZETTEER);
-	struct deid_detector *lines = detector_with(line_rules, DEID_DETECT_NO_GAZETTEER);
+	static const char *const drop[] = { "scope", "trigger", "near", NULL };
 	const struct word_mix mix = { words, N_OF(words), seps, N_OF(seps), 3, 10 };
-	size_t i, found = 0;
 
 	(void)state;
-	assert_non_null(strstr(line_rules, "scope = line"));
-	assert_null(strstr(scan_rules, "scope = line"));
-	for (i = 0; i < N_OF(texts); i++)
-		found += same_spans(scan, lines, texts[i]);
-	assert_true(found > 8);
-	assert_true(same_on_random(scan, lines, &mix, 2024, 4000) > 1000);
-	deid_detector_free(scan);
-	deid_detector_free(lines);
-	ms_free(scan_rules);
-	ms_free(line_rules);
+	assert_true(same_without("persons.rules", drop, texts, N_OF(texts), &mix, 2024, 4000) >
+	            1000);
 }
 
 /*
@@ -1379,23 +1398,13 @@ static void test_age_word_triggers(void **state)
 		"x",
 	};
 	static const char *const seps[] = { " ", " ", " ", "", "-", "  ", "\n", ", " };
-	char *scan_rules = shipped_rules("age.rules", false);
-	char *trig_rules = shipped_rules("age.rules", true);
-	struct deid_detector *scan = detector_with(scan_rules, DEID_DETECT_NO_GAZETTEER);
-	struct deid_detector *trig = detector_with(trig_rules, DEID_DETECT_NO_GAZETTEER);
 	const struct word_mix mix = { words, N_OF(words), seps, N_OF(seps), 3, 9 };
-	size_t i, found = 0;
+	char *rules = shipped_rules("age.rules", true);
 
 	(void)state;
-	assert_non_null(strstr(trig_rules, "trigger = <patient"));
-	for (i = 0; i < N_OF(texts); i++)
-		found += same_spans(scan, trig, texts[i]);
-	assert_true(found >= 6);
-	assert_true(same_on_random(scan, trig, &mix, 31, 6000) > 700);
-	deid_detector_free(scan);
-	deid_detector_free(trig);
-	ms_free(scan_rules);
-	ms_free(trig_rules);
+	assert_non_null(strstr(rules, "trigger = <patient"));
+	ms_free(rules);
+	assert_true(same_without("age.rules", scan_keys, texts, N_OF(texts), &mix, 31, 6000) > 700);
 }
 
 /*
@@ -1519,32 +1528,6 @@ static void test_near_window(void **state)
 	deid_detector_free(dd);
 }
 
-/* Fails unless the shipped rule file finds the same spans with and
- * without its `near` windows on texts and on n random texts of mix;
- * returns the spans found. */
-static size_t same_without_near(const char *file, const char *const *texts, size_t n_texts,
-                                const struct word_mix *mix, uint32_t seed, size_t n)
-{
-	static const char *const no_near[] = { "near", NULL };
-	static const char *const keep[] = { NULL };
-	char *plain = shipped_rules_without(file, no_near);
-	char *near = shipped_rules_without(file, keep);
-	struct deid_detector *a = detector_with(plain, DEID_DETECT_NO_GAZETTEER);
-	struct deid_detector *b = detector_with(near, DEID_DETECT_NO_GAZETTEER);
-	size_t i, found = 0;
-
-	assert_non_null(strstr(near, "\nnear = "));
-	assert_null(strstr(plain, "\nnear = "));
-	for (i = 0; i < n_texts; i++)
-		found += same_spans(a, b, texts[i]);
-	found += same_on_random(a, b, mix, seed, n);
-	deid_detector_free(a);
-	deid_detector_free(b);
-	ms_free(plain);
-	ms_free(near);
-	return found;
-}
-
 /*
  * The shipped rules with `near` find what they find without it: hand-made
  * cases at the edges of their windows (the longest context words, a name
@@ -1614,15 +1597,17 @@ static void test_near_shipped(void **state)
 		                        10 };
 	const struct word_mix ids = { id_words, N_OF(id_words), id_seps, N_OF(id_seps), 2, 8 };
 	const struct word_mix ages = { age_words, N_OF(age_words), age_seps, N_OF(age_seps), 2, 8 };
+	static const char *const no_near[] = { "near", NULL };
 
 	(void)state;
-	assert_true(same_without_near("persons.rules", person_texts, N_OF(person_texts), &persons,
-	                              7, 4000) > 1000);
-	assert_true(same_without_near("dates.rules", date_texts, N_OF(date_texts), &dates, 8,
-	                              4000) > 1000);
-	assert_true(same_without_near("ids.rules", id_texts, N_OF(id_texts), &ids, 9, 4000) > 500);
-	assert_true(same_without_near("age.rules", age_texts, N_OF(age_texts), &ages, 10, 4000) >
-	            100);
+	assert_true(same_without("persons.rules", no_near, person_texts, N_OF(person_texts),
+	                         &persons, 7, 4000) > 1000);
+	assert_true(same_without("dates.rules", no_near, date_texts, N_OF(date_texts), &dates, 8,
+	                         4000) > 1000);
+	assert_true(same_without("ids.rules", no_near, id_texts, N_OF(id_texts), &ids, 9, 4000) >
+	            500);
+	assert_true(same_without("age.rules", no_near, age_texts, N_OF(age_texts), &ages, 10,
+	                         4000) > 100);
 }
 
 static bool has_label(const struct deid_spans *sp, enum phi_label label)
