@@ -38,6 +38,7 @@
 
 #include "common/alloc.h"
 #include "common/arena.h"
+#include "common/bits.h"
 #include "common/hash.h"
 #include "common/utf8.h"
 
@@ -124,12 +125,12 @@ struct dict {
 /* A set of 256 bits: bytes, or the low byte of a hash. */
 static void bits_add(uint64_t *set, uint64_t v)
 {
-	set[(v & 255) >> 6] |= 1ull << (v & 63);
+	ms_bit_set(set, v & 255);
 }
 
 static bool bits_has(const uint64_t *set, uint64_t v)
 {
-	return set[(v & 255) >> 6] >> (v & 63) & 1;
+	return ms_bit_has(set, v & 255);
 }
 
 static bool is_digit(char c)
@@ -1165,9 +1166,9 @@ static inline int match_phrases(const struct dict *d, const struct deid_toks *t,
 static inline int match_ids_at(const struct dict *d, const struct deid_toks *t, const char *text,
                                size_t i, struct deid_cands *cands)
 {
-	unsigned char c0 = (unsigned char)ascii_upper(text[t->v[i].start]);
-
-	if (!(d->kinds & (1u << DENT_ID)) || !bits_has(d->id_first, c0))
+	/* most records have no ids: the text is not read then */
+	if (!(d->kinds & (1u << DENT_ID)) ||
+	    !bits_has(d->id_first, (unsigned char)ascii_upper(text[t->v[i].start])))
 		return 0;
 	return match_ids(d, t, text, i, cands);
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/bits.h"
 #include "common/fileio.h"
 #include "common/hash.h"
 #include "common/utf8.h"
@@ -1432,16 +1433,6 @@ static uint32_t tail4_slot(uint32_t v)
 	return (v * 0x9E3779B1u) >> 16;
 }
 
-static void set_bit(uint64_t *bits, uint32_t b)
-{
-	bits[b / 64] |= 1ull << (b % 64);
-}
-
-static bool has_bit(const uint64_t *bits, uint32_t b)
-{
-	return bits[b / 64] >> (b % 64) & 1;
-}
-
 /* Sets the filter bits of ending e: its last four bytes, or for a
  * three-byte ending every byte before it (0: the word is the ending). */
 static void add_tail_bits(struct deid_rules *rules, const struct rule_ending *e)
@@ -1449,16 +1440,16 @@ static void add_tail_bits(struct deid_rules *rules, const struct rule_ending *e)
 	uint32_t b, v;
 
 	if (e->len == 2) {
-		set_bit(rules->tail2_bits, e->tail);
+		ms_bit_set(rules->tail2_bits, e->tail);
 		return;
 	}
 	v = last4_of(e->key, e->len);
 	if (e->len >= 4) {
-		set_bit(rules->tail4_bits, tail4_slot(v));
+		ms_bit_set(rules->tail4_bits, tail4_slot(v));
 		return;
 	}
 	for (b = 0; b < 256; b++)
-		set_bit(rules->tail4_bits, tail4_slot(v | b));
+		ms_bit_set(rules->tail4_bits, tail4_slot(v | b));
 }
 
 /* Does rule r start matches at words before trigger words or at word endings? */
@@ -1609,11 +1600,11 @@ static void index_need_bytes(struct deid_rules *rules)
 		const struct rule_need *nd = &rules->needs[i];
 
 		if (nd->anchor_off + 1 < nd->len)
-			set_bit(rules->need_next[nd->anchor],
-			        (unsigned char)nd->key[nd->anchor_off + 1]);
+			ms_bit_set(rules->need_next[nd->anchor],
+			           (unsigned char)nd->key[nd->anchor_off + 1]);
 		else if (nd->anchor_off > 0)
-			set_bit(rules->need_prev[nd->anchor],
-			        (unsigned char)nd->key[nd->anchor_off - 1]);
+			ms_bit_set(rules->need_prev[nd->anchor],
+			           (unsigned char)nd->key[nd->anchor_off - 1]);
 		else
 			rules->need_alone[nd->anchor] = true;
 	}
@@ -1741,8 +1732,7 @@ static int index_triggers(struct deid_rules *rules, struct ms_error *err)
 	for (i = 0; i < n; i++) {
 		size_t bit = rules->trig[i].hash % TRIGGER_BLOOM_BITS;
 
-		rules->trig_bloom[rules->trig[i].kind == TRIGGER_BEFORE][bit / 64] |= 1ull
-		                                                                      << (bit % 64);
+		ms_bit_set(rules->trig_bloom[rules->trig[i].kind == TRIGGER_BEFORE], bit);
 	}
 	if (n)
 		qsort(rules->trig, n, sizeof(*rules->trig), cmp_trigger);
@@ -2290,8 +2280,8 @@ static int needs_byte(const struct deid_rules *rules, struct deid_rules_ws *ws, 
 
 	/* most anchor bytes have the wrong neighbour: no literal to compare */
 	if (!rules->need_alone[c] &&
-	    !(i + 1 < len && has_bit(rules->need_next[c], (unsigned char)text[i + 1])) &&
-	    !(i > 0 && has_bit(rules->need_prev[c], (unsigned char)text[i - 1])))
+	    !(i + 1 < len && ms_bit_has(rules->need_next[c], (unsigned char)text[i + 1])) &&
+	    !(i > 0 && ms_bit_has(rules->need_prev[c], (unsigned char)text[i - 1])))
 		return 0;
 	if (needs_at(rules, ws, keep_enabled, w, c, text, len, i, &pending))
 		return MS_ENOMEM;
@@ -2525,9 +2515,9 @@ static int in_lines(const struct deid_rule *r, struct deid_rules_ws *ws, const c
 /* Does literal w of slot (NULL: a digit) start within r's line window
  * from off? 1 or 0, or MS_ENOMEM. */
 static int near_line_at(const struct deid_rule *r, struct deid_rules_ws *ws, size_t slot,
-                        const char *w, const char *text, size_t len, size_t off)
+                        const char *w, size_t wl, const char *text, size_t len, size_t off)
 {
-	size_t at = next_cached(ws, slot, w, w ? strlen(w) : 0, text, len, off);
+	size_t at = next_cached(ws, slot, w, wl, text, len, off);
 
 	return at < len ? in_lines(r, ws, text, len, off, at) : 0;
 }
@@ -2540,26 +2530,29 @@ static int near_line_at(const struct deid_rule *r, struct deid_rules_ws *ws, siz
 static int near_ok(const struct deid_rule *r, struct deid_rules_ws *ws, const char *text,
                    size_t len, size_t off)
 {
-	size_t end, slot = r->near_slot;
+	size_t end, slot = r->near_slot, wl;
 	const char *w;
 
 	if (r->near_bytes) { /* a short window: searched each time */
 		end = r->near_bytes < len - off ? off + r->near_bytes : len;
 		if (r->near_digit && next_literal(NULL, 0, text, len, off, end) < end)
 			return 1;
-		for (w = r->near; w && *w; w += strlen(w) + 1) {
-			if (next_literal(w, strlen(w), text, len, off, end) < end)
+		for (w = r->near; w && *w; w += wl + 1) {
+			wl = strlen(w);
+			if (next_literal(w, wl, text, len, off, end) < end)
 				return 1;
 		}
 		return 0;
 	}
-	for (w = r->near; w && *w; w += strlen(w) + 1, slot++) {
-		int rc = near_line_at(r, ws, slot, w, text, len, off);
+	for (w = r->near; w && *w; w += wl + 1, slot++) {
+		int rc;
 
+		wl = strlen(w);
+		rc = near_line_at(r, ws, slot, w, wl, text, len, off);
 		if (rc)
 			return rc;
 	}
-	return r->near_digit ? near_line_at(r, ws, slot, NULL, text, len, off) : 0;
+	return r->near_digit ? near_line_at(r, ws, slot, NULL, 0, text, len, off) : 0;
 }
 
 /* Runs rule ri anchored at a trigger word starting at off. */
@@ -2665,7 +2658,7 @@ static bool trigger_bloom(const struct deid_rules *rules, enum trigger_kind kind
 {
 	size_t bit = hash % TRIGGER_BLOOM_BITS;
 
-	return rules->trig_bloom[kind == TRIGGER_BEFORE][bit / 64] >> (bit % 64) & 1;
+	return ms_bit_has(rules->trig_bloom[kind == TRIGGER_BEFORE], bit);
 }
 
 /* Rules triggered by the word of token k. */
@@ -2750,8 +2743,8 @@ static uint64_t ending_hits(const struct deid_rules *rules, const char *key, siz
 		return 0;
 	tail = tail_of(key, len);
 	/* most words pass no filter; the loop below decides for those that do */
-	if (!(has_bit(rules->tail4_bits, tail4_slot(last4_of(key, len))) |
-	      has_bit(rules->tail2_bits, tail)))
+	if (!(ms_bit_has(rules->tail4_bits, tail4_slot(last4_of(key, len))) |
+	      ms_bit_has(rules->tail2_bits, tail)))
 		return 0;
 	lo = first_index_find(&rules->endings_at, tail, rules->n_endings);
 	for (; lo < rules->n_endings && rules->endings[lo].tail == tail; lo++) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/bits.h"
 #include "deid/detect_int.h"
 
 static const char *const label_names[PHI_LABEL_COUNT] = {
@@ -195,11 +196,11 @@ static inline size_t next_bit(const uint64_t *bits, size_t from, size_t end, boo
 static void set_bits(uint64_t *bits, size_t s, size_t e)
 {
 	for (; s < e && s % 64; s++)
-		bits[s / 64] |= 1ull << (s % 64);
+		ms_bit_set(bits, s);
 	for (; s + 64 <= e; s += 64)
 		bits[s / 64] = ~0ull;
 	for (; s < e; s++)
-		bits[s / 64] |= 1ull << (s % 64);
+		ms_bit_set(bits, s);
 }
 
 /*
